@@ -1,0 +1,58 @@
+import * as v from "valibot";
+import { validateHFOverrides, type HFOverrides } from "./hf-overrides.ts";
+import { InvalidConfigurationError } from "./invalid-configuration-error.ts";
+import { validateRuntimeFlags } from "./runtime-flags.ts";
+
+const int32 = v.pipe(v.number(), v.integer(), v.minValue(-2_147_483_648), v.maxValue(2_147_483_647));
+
+/** Speculative decoding: a smaller draft model proposes, the target model verifies. */
+export const SpeculativeDecodingConfigSchema = v.strictObject({
+  draft_model: v.pipe(v.string(), v.nonEmpty("draft_model must not be empty"), v.maxLength(512)),
+  num_tokens: v.optional(v.pipe(int32, v.minValue(1), v.maxValue(256))),
+  min_acceptance_rate: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+});
+
+export const VLLMConfigSchema = v.strictObject({
+  /** vLLM's `--hf-overrides`: checked key by key by `validateHFOverrides`. */
+  "hf-overrides": v.optional(v.custom<HFOverrides>((value) => typeof value === "object" && value !== null && !Array.isArray(value), "hf-overrides must be a JSON object")),
+  /** vLLM's `--gpu-memory-utilization`, a fraction of the GPU; vLLM defaults to 0.9. */
+  "gpu-memory-utilization": v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+});
+
+export const LlamaCppConfigSchema = v.strictObject({
+  /** llama.cpp's `--reasoning-budget` (-1 unrestricted, 0 disables thinking). */
+  "reasoning-budget": v.optional(v.pipe(int32, v.minValue(-1))),
+});
+
+/** The seed's `BackendConfiguration`, with its JSON keys. */
+export const BackendConfigurationSchema = v.strictObject({
+  "context-size": v.optional(v.pipe(int32, v.minValue(1))),
+  "runtime-flags": v.optional(v.pipe(v.array(v.pipe(v.string(), v.maxLength(4096))), v.maxLength(256))),
+  speculative: v.optional(SpeculativeDecodingConfigSchema),
+  vllm: v.optional(VLLMConfigSchema),
+  llamacpp: v.optional(LlamaCppConfigSchema),
+});
+
+export type SpeculativeDecodingConfig = v.InferOutput<typeof SpeculativeDecodingConfigSchema>;
+export type VLLMConfig = v.InferOutput<typeof VLLMConfigSchema>;
+export type LlamaCppConfig = v.InferOutput<typeof LlamaCppConfigSchema>;
+export type BackendConfiguration = v.InferOutput<typeof BackendConfigurationSchema>;
+
+/**
+ * Reads an untrusted configuration: its shape, then everything in it that
+ * would reach a command line (runtime flags, HF overrides).
+ *
+ * @throws InvalidConfigurationError with a message fit for the client
+ */
+export function parseBackendConfiguration(input: unknown): BackendConfiguration {
+  const result = v.safeParse(BackendConfigurationSchema, input);
+  if (!result.success) {
+    const issue = result.issues[0];
+    const path = issue ? v.getDotPath(issue) : null;
+    throw new InvalidConfigurationError(`invalid configuration${path ? ` at ${path}` : ""}: ${issue?.message ?? "malformed"}`);
+  }
+  const config = result.output;
+  validateRuntimeFlags(config["runtime-flags"] ?? []);
+  if (config.vllm?.["hf-overrides"] !== undefined) validateHFOverrides(config.vllm["hf-overrides"]);
+  return config;
+}

@@ -1,0 +1,40 @@
+import type { BackendConfiguration } from "./backend-configuration.ts";
+import type { BackendMode } from "./backend-mode.ts";
+import type { RequiredMemory } from "./required-memory.ts";
+
+/** What `install` may use to reach the network; injectable so tests use local servers. */
+export type HttpClient = typeof globalThis.fetch;
+
+/**
+ * An inference engine backend (llama.cpp, vLLM…). Implementations need not be
+ * safe for concurrent calls of these methods; the servers they start must
+ * serve concurrent API requests.
+ */
+export interface Backend {
+  /** Lowercase, usable in a URL path and a socket file name; also shown to users. */
+  readonly name: string;
+  /** True when the engine manages its own models rather than the shared store. */
+  readonly usesExternalModelManagement: boolean;
+  /** Ensures the engine is installed; resolves at once when it already is. */
+  install(signal: AbortSignal, http: HttpClient): Promise<void>;
+  /**
+   * Serves an OpenAI-compatible API on the Unix socket `socket` for one model.
+   * One-shot: resolves only once `signal` is aborted and every process it
+   * spawned has exited; rejects with the cause when a process fails; never
+   * restarts. Requests naming another model are answered 421.
+   */
+  run(
+    signal: AbortSignal,
+    socket: string,
+    model: string,
+    modelRef: string,
+    mode: BackendMode,
+    config?: BackendConfiguration,
+  ): Promise<void>;
+  /** A short description of the backend's state, for users. */
+  status(): string;
+  /** Bytes the engine itself occupies on disk. */
+  diskUsage(): Promise<number>;
+  /** Working memory the model would need with this configuration. */
+  requiredMemoryForModel(signal: AbortSignal, model: string, config?: BackendConfiguration): Promise<RequiredMemory>;
+}

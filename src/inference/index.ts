@@ -1,0 +1,20 @@
+export { ExperimentalEndpointsPrefix, InferencePrefix, ModelsPrefix } from "./prefixes.ts";
+export { OriginOllamaCompletion, RequestOriginHeader } from "./origin.ts";
+export type { Backend, HttpClient } from "./backend.ts";
+export { backendModes, parseBackendMode, type BackendMode } from "./backend-mode.ts";
+export {
+  BackendConfigurationSchema,
+  LlamaCppConfigSchema,
+  SpeculativeDecodingConfigSchema,
+  VLLMConfigSchema,
+  parseBackendConfiguration,
+  type BackendConfiguration,
+  type LlamaCppConfig,
+  type SpeculativeDecodingConfig,
+  type VLLMConfig,
+} from "./backend-configuration.ts";
+export type { RequiredMemory } from "./required-memory.ts";
+export { GGUFParseError } from "./gguf-parse-error.ts";
+export { InvalidConfigurationError } from "./invalid-configuration-error.ts";
+export { validateRuntimeFlags } from "./runtime-flags.ts";
+export { validateHFOverrides, type HFOverrides, type HFOverrideValue } from "./hf-overrides.ts";
