@@ -1,0 +1,113 @@
+import { randomUUID } from "node:crypto";
+import { open, readFile, rename, unlink, link } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+
+export interface FileLockOptions {
+  readonly signal?: AbortSignal;
+  /** Called once when the lock is held by another live process, with its pid. */
+  readonly onWait?: (holderPid: number) => void;
+  /** How often to look again while waiting. */
+  readonly pollMs?: number;
+}
+
+/**
+ * Runs `task` while holding an exclusive lock file shared by every process on
+ * the machine. The file holds the holder's pid; a lock whose pid is dead (a
+ * crashed build) is broken, so nobody waits forever.
+ */
+export async function withFileLock<T>(path: string, task: () => Promise<T>, options: FileLockOptions = {}): Promise<T> {
+  const token = `${process.pid} ${randomUUID()}`;
+  await acquire(path, token, options);
+  try {
+    return await task();
+  } finally {
+    await releaseIfOurs(path, token);
+  }
+}
+
+async function acquire(path: string, token: string, options: FileLockOptions): Promise<void> {
+  let reportedHolder: number | undefined;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    if (await tryCreate(path, token)) return;
+    const holder = await readHolder(path);
+    if (holder === undefined) continue; // released (or half-written) in between: try again at once
+    if (!isAlive(holder.pid)) {
+      await breakStaleLock(path, holder.content);
+      continue;
+    }
+    if (reportedHolder !== holder.pid) {
+      reportedHolder = holder.pid;
+      options.onWait?.(holder.pid);
+    }
+    await sleep(options.pollMs ?? 250, undefined, { signal: options.signal });
+  }
+}
+
+async function tryCreate(path: string, token: string): Promise<boolean> {
+  // Written to a private file first, then linked into place: `link` fails if
+  // the lock exists, and nobody ever sees a lock file without its pid.
+  const draft = `${path}.${randomUUID()}`;
+  const file = await open(draft, "wx");
+  try {
+    await file.writeFile(token);
+  } finally {
+    await file.close();
+  }
+  try {
+    await link(draft, path);
+    return true;
+  } catch (error) {
+    if (errorCode(error) === "EEXIST") return false;
+    throw error;
+  } finally {
+    await unlink(draft);
+  }
+}
+
+async function readHolder(path: string): Promise<{ pid: number; content: string } | undefined> {
+  try {
+    const content = await readFile(path, "utf8");
+    const pid = Number.parseInt(content, 10);
+    return Number.isSafeInteger(pid) && pid > 0 ? { pid, content } : undefined;
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Moves the stale lock aside atomically, so of several processes breaking it
+ * at once only one succeeds; if what it moved turns out to be a fresh lock
+ * taken in between, it is put back.
+ */
+async function breakStaleLock(path: string, staleContent: string): Promise<void> {
+  const aside = `${path}.stale.${randomUUID()}`;
+  try {
+    await rename(path, aside);
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return;
+    throw error;
+  }
+  const moved = await readFile(aside, "utf8");
+  if (moved !== staleContent) await link(aside, path).catch(() => undefined);
+  await unlink(aside);
+}
+
+async function releaseIfOurs(path: string, token: string): Promise<void> {
+  const holder = await readFile(path, "utf8").catch(() => undefined);
+  if (holder === token) await unlink(path);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errorCode(error) === "EPERM"; // exists, owned by another user
+  }
+}
+
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
