@@ -42,6 +42,9 @@ export function validateRuntimeFlags(flags: readonly string[]): void {
     if (controlCharacter.test(flag)) {
       throw new InvalidConfigurationError(`invalid runtime flag ${JSON.stringify(flag)}: control characters are not allowed`);
     }
+  }
+  // Names after paths, so a path is reported as such whichever flag carries it.
+  for (const flag of flags) {
     if (!flag.startsWith("-")) continue;
     const name = flag.split("=", 1)[0] ?? flag;
     if (managerOwnedFlags.has(name)) {

@@ -1,0 +1,66 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+
+export interface GatewayProcess {
+  readonly url: string;
+  readonly home: string;
+  readonly child: ChildProcess;
+  /** Every log line so far, parsed. */
+  readonly logs: Record<string, unknown>[];
+  /** SIGTERM, wait for exit (SIGKILL after `graceMs`), remove the temporary home. */
+  stop(graceMs?: number): Promise<number | null>;
+}
+
+const repoRoot = new URL("../..", import.meta.url).pathname;
+
+/**
+ * Starts the real gateway (`bin/modelgate.mjs serve`) on a free loopback port
+ * with a temporary `MODELGATE_HOME`, and resolves once it logs its address.
+ */
+export async function startGateway(options: { env?: Record<string, string>; args?: string[] } = {}): Promise<GatewayProcess> {
+  const home = await mkdtemp(join(tmpdir(), "modelgate-home-"));
+  const child = spawn(process.execPath, [join(repoRoot, "bin/modelgate.mjs"), "serve", "--host", "127.0.0.1:0", ...(options.args ?? [])], {
+    env: { ...process.env, MODELGATE_HOME: home, MODELGATE_LOG_LEVEL: "debug", ...options.env },
+    stdio: ["ignore", "inherit", "pipe"],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("gateway did not start within 60 s")), 60_000);
+    createInterface({ input: child.stderr! }).on("line", (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        entry = { msg: line };
+      }
+      logs.push(entry);
+      if (typeof entry.url === "string" && /listening/.test(String(entry.msg))) {
+        clearTimeout(timer);
+        resolve(entry.url);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with ${code} before listening: ${JSON.stringify(logs.slice(-5))}`));
+    });
+  });
+  return {
+    url,
+    home,
+    child,
+    logs,
+    async stop(graceMs = 10_000) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+        await exited.finally(() => clearTimeout(timer));
+      }
+      await rm(home, { recursive: true, force: true });
+      return exited;
+    },
+  };
+}
