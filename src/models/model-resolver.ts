@@ -1,0 +1,138 @@
+import { createHash } from "node:crypto";
+import { stat } from "node:fs/promises";
+
+/** What the scheduler needs to know about a model's weights, read from its GGUF header. */
+export interface ModelSummary {
+  readonly architecture: string;
+  readonly parameterCount?: number;
+  readonly quantization?: string;
+  readonly contextLength?: number;
+  readonly embeddingLength?: number;
+}
+
+/** A model reference made concrete: which files to load, and what they hold. */
+export interface ResolvedModel {
+  /** Canonical reference, always tagged: `tiny:latest`. */
+  readonly name: string;
+  /** Identifies the content; two references to the same weights share it. */
+  readonly id: string;
+  /** GGUF files, the main one first (shards follow in order). */
+  readonly paths: readonly [string, ...string[]];
+  readonly summary: ModelSummary;
+  /** Bytes on disk, all files together. */
+  readonly size: number;
+  readonly modifiedAt: Date;
+  /** The backend that should serve it when the request names none. */
+  readonly backend?: string;
+}
+
+/**
+ * How the loader turns references into files. The model store implements it
+ * later; until then `createFixtureModelResolver` serves the generated fixtures.
+ */
+export interface ModelResolver {
+  /** @throws ModelNotFoundError when nothing answers to `reference` */
+  resolve(reference: string): Promise<ResolvedModel>;
+  list(): Promise<readonly ResolvedModel[]>;
+}
+
+/** No model answers to a reference. Maps to a 404. */
+export class ModelNotFoundError extends Error {
+  override readonly name = "ModelNotFoundError";
+  constructor(readonly reference: string) {
+    super(`model "${reference}" not found, try pulling it first`);
+  }
+}
+
+/**
+ * Canonical form of a reference: trimmed, the name lowercased, `:latest` when
+ * no tag follows the last `/` (a `:` before it belongs to a registry port).
+ *
+ * @example normalizeModelReference(" Tiny ") // "tiny:latest"
+ * @example normalizeModelReference("localhost:5000/a/b") // "localhost:5000/a/b:latest"
+ */
+export function normalizeModelReference(reference: string): string {
+  const trimmed = reference.trim();
+  const lastSlash = trimmed.lastIndexOf("/");
+  const colon = trimmed.indexOf(":", lastSlash + 1);
+  const name = colon === -1 ? trimmed : trimmed.slice(0, colon);
+  const tag = colon === -1 ? "" : trimmed.slice(colon + 1);
+  return `${name.toLowerCase()}:${tag || "latest"}`;
+}
+
+/** The generated test models, as `fixtures/generate.ts` hands them out. */
+export interface FixtureModelPaths {
+  readonly chat: string;
+  readonly embedding: string;
+  readonly draft: string;
+  readonly tools: string;
+}
+
+export interface FixtureModelResolverOptions {
+  /** Makes sure the fixtures exist (generating them once) and gives their paths. */
+  readonly fixtures: () => Promise<FixtureModelPaths>;
+  /** Reads a GGUF file's summary. */
+  readonly summarize: (path: string) => Promise<ModelSummary>;
+  readonly backend?: string;
+}
+
+const fixtureNames = {
+  "tiny:latest": "chat",
+  "tiny-embed:latest": "embedding",
+  "tiny-draft:latest": "draft",
+  "tiny-tools:latest": "tools",
+} as const satisfies Record<string, keyof FixtureModelPaths>;
+
+type FixtureName = keyof typeof fixtureNames;
+
+/**
+ * Serves the generated fixtures as `tiny`, `tiny-embed`, `tiny-draft` and
+ * `tiny-tools`: the interim model store, so a fresh machine can chat with
+ * `tiny` before any pull. Summaries are read once per file.
+ *
+ * @example
+ * const resolver = createFixtureModelResolver({ fixtures: ensureFixtureModels, summarize });
+ * await resolver.resolve("tiny"); // { name: "tiny:latest", paths: [".../chat.gguf"], ... }
+ */
+export function createFixtureModelResolver(options: FixtureModelResolverOptions): ModelResolver {
+  const cache = new Map<FixtureName, Promise<ResolvedModel>>();
+
+  const load = async (name: FixtureName): Promise<ResolvedModel> => {
+    const path = (await options.fixtures())[fixtureNames[name]];
+    const [info, summary] = await Promise.all([stat(path), options.summarize(path)]);
+    // The fixtures are regenerated deterministically, so path, size and time identify them.
+    const id = `sha256:${createHash("sha256").update(`${path}\0${info.size}\0${info.mtimeMs}`).digest("hex")}`;
+    return {
+      name,
+      id,
+      paths: [path],
+      summary,
+      size: info.size,
+      modifiedAt: info.mtime,
+      ...(options.backend ? { backend: options.backend } : {}),
+    };
+  };
+
+  const resolveName = (name: FixtureName): Promise<ResolvedModel> => {
+    let model = cache.get(name);
+    if (!model) {
+      model = load(name);
+      model.catch(() => cache.delete(name)); // a failed generation is retried next time
+      cache.set(name, model);
+    }
+    return model;
+  };
+
+  return {
+    resolve: (reference) => {
+      const name = normalizeModelReference(reference);
+      if (!isFixtureName(name)) return Promise.reject(new ModelNotFoundError(reference.trim()));
+      return resolveName(name);
+    },
+    list: () => Promise.all(Object.keys(fixtureNames).filter(isFixtureName).map(resolveName)),
+  };
+}
+
+function isFixtureName(name: string): name is FixtureName {
+  return Object.hasOwn(fixtureNames, name);
+}
