@@ -40,7 +40,8 @@ async function acquire(path: string, token: string, options: FileLockOptions): P
       reportedHolder = holder.pid;
       options.onWait?.(holder.pid);
     }
-    await sleep(options.pollMs ?? 250, undefined, { signal: options.signal });
+    // An aborted sleep rejects with a generic AbortError; the caller's reason is more useful.
+    await sleep(options.pollMs ?? 250, undefined, { signal: options.signal }).catch(() => options.signal?.throwIfAborted());
   }
 }
 

@@ -1,0 +1,85 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { EngineCrashedError, type EngineExit } from "./engine-crashed-error.ts";
+import { LineTail } from "./line-tail.ts";
+import { withParentDeathSignal } from "./parent-death-signal.ts";
+
+export interface RunEngineOptions {
+  /** The engine's name, for errors and logs. */
+  readonly engine: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly cwd: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Between SIGTERM and SIGKILL when stopping. */
+  readonly stopGraceMs?: number;
+  /** Called once the process started, with its pid (also its process group id). */
+  readonly onSpawn?: (pid: number, orphanProtected: boolean) => void;
+  /** Each stderr line, as it comes. */
+  readonly onStderrLine?: (line: string) => void;
+  /** A readable cause for an unexpected exit, from the last stderr lines. */
+  readonly diagnose?: (stderrTail: readonly string[], exit: EngineExit) => string | undefined;
+}
+
+/**
+ * Runs an engine process until `signal` aborts, then stops it: SIGTERM to its
+ * whole process group, SIGKILL after the grace period. Resolves once it has
+ * exited. If it exits on its own, rejects with an `EngineCrashedError`
+ * carrying its last stderr lines. Never restarts it.
+ */
+export async function runEngineProcess(signal: AbortSignal, options: RunEngineOptions): Promise<void> {
+  if (signal.aborted) return;
+  const wrapped = await withParentDeathSignal(options.command, options.args);
+  const child = spawn(wrapped.command, wrapped.args, {
+    cwd: options.cwd,
+    env: options.env,
+    // Its own process group, so stopping reaches anything it forks.
+    detached: true,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const tail = new LineTail({ maxLines: 50, maxBytes: 16 * 1024 });
+  createInterface({ input: child.stderr, crlfDelay: Infinity }).on("line", (line) => {
+    tail.push(line);
+    options.onStderrLine?.(line);
+  });
+  // 'close' rather than 'exit': it also waits for stderr to drain, so the tail is complete.
+  const closed = once(child, "close") as Promise<[number | null, NodeJS.Signals | null]>;
+  const spawned = once(child, "spawn");
+  closed.catch(() => undefined); // a failed spawn rejects both; it is reported through `spawned`
+  try {
+    await spawned;
+  } catch (error) {
+    throw new EngineCrashedError({ engine: options.engine, exitCode: null, signal: null, diagnosis: `could not start: ${(error as Error).message}`, stderrTail: [] });
+  }
+  const pid = child.pid!;
+  options.onSpawn?.(pid, wrapped.protected);
+
+  let stopping = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const stop = () => {
+    stopping = true;
+    signalGroup(pid, "SIGTERM");
+    killTimer = setTimeout(() => signalGroup(pid, "SIGKILL"), options.stopGraceMs ?? 5000);
+  };
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    const [exitCode, exitSignal] = await closed;
+    signalGroup(pid, "SIGKILL"); // anything the engine forked and left behind
+    if (stopping) return;
+    const exit = { exitCode, signal: exitSignal };
+    const stderrTail = tail.lines();
+    throw new EngineCrashedError({ engine: options.engine, ...exit, diagnosis: options.diagnose?.(stderrTail, exit), stderrTail });
+  } finally {
+    signal.removeEventListener("abort", stop);
+    clearTimeout(killTimer);
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}

@@ -1,0 +1,89 @@
+import type { BackendConfiguration, BackendMode } from "../../inference/index.ts";
+import { InvalidConfigurationError, validateRuntimeFlags } from "../../inference/index.ts";
+
+/** A model's files on disk, as the model store hands them over. */
+export interface LocatedModel {
+  readonly ggufPath: string;
+  /** The multimodal projector, for models that see images. */
+  readonly mmprojPath?: string;
+}
+
+export interface LlamaServerArgumentsInput {
+  readonly model: LocatedModel;
+  /** The located `speculative.draft_model`; required when the configuration names one. */
+  readonly draft?: LocatedModel;
+  readonly socket: string;
+  readonly mode: BackendMode;
+  readonly config?: BackendConfiguration;
+  /** True when the binary is a GPU build and a GPU is visible. */
+  readonly gpu: boolean;
+  /**
+   * Embedding mode only: whether the model's GGUF declares a pooling type.
+   * Without one llama-server pools nothing and refuses OpenAI embeddings, so
+   * mean pooling is asked for (unless the runtime flags choose).
+   */
+  readonly modelDeclaresPooling?: boolean;
+}
+
+/**
+ * Aliases this llama-server version accepts for settings modelgate owns, which
+ * the engine-neutral `validateRuntimeFlags` does not know: the draft model
+ * and projector (they name files), router mode (it loads other models).
+ */
+const llamaCppOwnedFlags = new Set([
+  "--spec-draft-model", "--spec-draft-hf", "-hfd", "-hfrd", "--hf-repo-draft",
+  "-mm", "-mmu", "--mmproj-url", "--models-dir", "--models-preset", "--models-max",
+]);
+
+const modeArguments: Record<BackendMode, readonly string[]> = {
+  completion: [],
+  embedding: ["--embeddings"],
+  // --reranking implies --embeddings and rank pooling; both are said for clarity.
+  reranking: ["--embeddings", "--reranking"],
+};
+
+/**
+ * The llama-server command line for one model, mode and configuration. User
+ * runtime flags come after modelgate's own, so they may tune (threads,
+ * sampling, batch sizes) but the checks above keep them from redirecting
+ * the model, the socket or the mode.
+ *
+ * @throws InvalidConfigurationError for a forbidden runtime flag, or a draft model that was not located
+ */
+export function llamaServerArguments(input: LlamaServerArgumentsInput): string[] {
+  const { model, draft, socket, mode, config, gpu, modelDeclaresPooling = true } = input;
+  const runtimeFlags = config?.["runtime-flags"] ?? [];
+  validateRuntimeFlags(runtimeFlags);
+  for (const flag of runtimeFlags) {
+    const name = flag.split("=", 1)[0] ?? flag;
+    if (llamaCppOwnedFlags.has(name)) throw new InvalidConfigurationError(`runtime flag ${name} is set by modelgate and cannot be overridden`);
+  }
+
+  const args = ["--metrics"];
+  if (gpu) args.push("-ngl", "999");
+  args.push("--model", model.ggufPath, "--host", socket, ...modeArguments[mode]);
+  if (mode === "embedding" && !modelDeclaresPooling && !runtimeFlags.some((flag) => flag.split("=", 1)[0] === "--pooling")) {
+    args.push("--pooling", "mean");
+  }
+
+  const reasoningBudget = config?.llamacpp?.["reasoning-budget"];
+  if (reasoningBudget !== undefined) args.push("--reasoning-budget", String(reasoningBudget));
+  const contextSize = config?.["context-size"];
+  if (contextSize !== undefined) args.push("--ctx-size", String(contextSize));
+
+  const speculative = config?.speculative;
+  if (speculative) {
+    if (!draft) throw new InvalidConfigurationError(`draft model ${speculative.draft_model} was not found`);
+    args.push("--spec-draft-model", draft.ggufPath);
+    if (gpu) args.push("--spec-draft-ngl", "999");
+    if (speculative.num_tokens !== undefined) args.push("--spec-draft-n-max", String(speculative.num_tokens));
+    if (speculative.min_acceptance_rate !== undefined) args.push("--spec-draft-p-min", String(speculative.min_acceptance_rate));
+  }
+
+  args.push(...runtimeFlags);
+  // Jinja templates are this version's default and work alongside a projector;
+  // saying so keeps older binaries (LLAMA_SERVER_PATH) on the same templates.
+  args.push("--jinja");
+  if (model.mmprojPath) args.push("--mmproj", model.mmprojPath);
+  return args;
+}

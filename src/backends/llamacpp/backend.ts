@@ -1,0 +1,161 @@
+import { rm } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { Logger } from "pino";
+import type { Backend, BackendMode, RequiredMemory } from "../../inference/index.ts";
+import { readGGUF, summarizeGGUF, type GGUFModelInfo } from "../../models/gguf.ts";
+import { directorySize } from "../directory-size.ts";
+import { runEngineProcess } from "../engine-process.ts";
+import { llamaServerArguments, type LocatedModel } from "./arguments.ts";
+import { diagnoseLlamaServerExit } from "./crash-diagnosis.ts";
+import { ensureLlamaServer, type EnsureLlamaServerOptions, type InstallProgress, type LlamaServer } from "./install.ts";
+import { estimateLlamaServerMemory } from "./memory.ts";
+import { llamaCppCacheDir } from "./source.ts";
+
+/** The backend's name, in URLs, socket names and logs. */
+export const llamaCppBackendName = "llama.cpp";
+
+/** Which runner a log line or a process belongs to. */
+export interface LlamaCppRunner {
+  readonly model: string;
+  readonly mode: BackendMode;
+  readonly socket: string;
+}
+
+export interface LlamaCppBackendOptions {
+  /** Where a model's files are; also used for `speculative.draft_model`. */
+  readonly locateModel: (modelId: string) => Promise<LocatedModel>;
+  readonly logger: Logger;
+  /** Finds or builds llama-server; `ensureLlamaServer` unless replaced. */
+  readonly resolveServer?: (options: EnsureLlamaServerOptions) => Promise<LlamaServer>;
+  readonly onInstallProgress?: (progress: InstallProgress) => void;
+  /** Each stderr line of each runner (served by /logs). */
+  readonly onLog?: (line: string, runner: LlamaCppRunner) => void;
+  /** Called when a runner's process started. */
+  readonly onSpawn?: (runner: LlamaCppRunner & { readonly pid: number }) => void;
+  /** Between SIGTERM and SIGKILL when a runner stops; 5 s by default. */
+  readonly stopGraceMs?: number;
+}
+
+type InstallState =
+  | { readonly phase: "not installed" }
+  | { readonly phase: "installing" }
+  | { readonly phase: "installed"; readonly server: LlamaServer }
+  | { readonly phase: "failed"; readonly error: Error };
+
+/**
+ * The llama.cpp backend: one `llama-server` process per model and mode, on
+ * a Unix socket, killed with the gateway even when the gateway is killed.
+ */
+export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend {
+  const { locateModel, logger } = options;
+  const resolveServer = options.resolveServer ?? ensureLlamaServer;
+  let state: InstallState = { phase: "not installed" };
+  let installing: Promise<LlamaServer> | undefined;
+
+  function server(signal: AbortSignal): Promise<LlamaServer> {
+    installing ??= (async () => {
+      state = { phase: "installing" };
+      try {
+        const found = await resolveServer({ signal, onProgress: options.onInstallProgress });
+        state = { phase: "installed", server: found };
+        logger.info({ path: found.path, variant: found.variant, source: found.source }, "llama-server ready");
+        return found;
+      } catch (error) {
+        state = { phase: "failed", error: error as Error };
+        installing = undefined; // the next call tries again
+        throw error;
+      }
+    })();
+    return installing;
+  }
+
+  return {
+    name: llamaCppBackendName,
+    usesExternalModelManagement: false,
+
+    async install(signal) {
+      await server(signal);
+    },
+
+    async run(signal, socket, model, modelRef, mode, config) {
+      const binary = await server(signal);
+      const located = await locateModel(model);
+      const draft = config?.speculative ? await locateModel(config.speculative.draft_model) : undefined;
+      const modelDeclaresPooling = mode === "embedding" ? declaresPooling(await modelInfo(located.ggufPath)) : undefined;
+      const args = llamaServerArguments({ model: located, draft, socket, mode, config, gpu: binary.variant === "cuda", modelDeclaresPooling });
+      const runner: LlamaCppRunner = { model, mode, socket };
+      const log = logger.child({ backend: llamaCppBackendName, model, modelRef, mode });
+
+      await rm(socket, { force: true }); // a socket left by a crashed runner would stop it binding
+      log.info({ binary: binary.path, args }, "starting llama-server");
+      try {
+        await runEngineProcess(signal, {
+          engine: "llama-server",
+          command: binary.path,
+          args,
+          cwd: dirname(socket),
+          env: engineEnvironment(process.env),
+          stopGraceMs: options.stopGraceMs,
+          diagnose: diagnoseLlamaServerExit,
+          onSpawn: (pid, orphanProtected) => {
+            if (!orphanProtected) log.warn({ pid }, "setpriv not found: llama-server would outlive a killed gateway");
+            options.onSpawn?.({ ...runner, pid });
+          },
+          onStderrLine: (line) => options.onLog?.(line, runner),
+        });
+        log.info("llama-server stopped");
+      } catch (error) {
+        log.error({ err: error }, "llama-server failed");
+        throw error;
+      } finally {
+        await rm(socket, { force: true });
+      }
+    },
+
+    status() {
+      switch (state.phase) {
+        case "installed":
+          return `llama-server ${state.server.variant} build at ${state.server.path} (${state.server.source})`;
+        case "failed":
+          return `installation failed: ${state.error.message}`;
+        default:
+          return state.phase;
+      }
+    },
+
+    diskUsage() {
+      return directorySize(llamaCppCacheDir());
+    },
+
+    async requiredMemoryForModel(signal, model, config): Promise<RequiredMemory> {
+      const binary = await server(signal);
+      const located = await locateModel(model);
+      const draft = config?.speculative ? await modelInfo((await locateModel(config.speculative.draft_model)).ggufPath) : undefined;
+      return estimateLlamaServerMemory({
+        model: await modelInfo(located.ggufPath),
+        draft,
+        contextSize: config?.["context-size"],
+        gpu: binary.variant === "cuda",
+      });
+    },
+  };
+}
+
+async function modelInfo(ggufPath: string): Promise<GGUFModelInfo> {
+  return summarizeGGUF(await readGGUF(ggufPath));
+}
+
+/** llama.cpp's pooling types: -1 unspecified, 0 none, 1 mean, 2 cls, 3 last, 4 rank. */
+function declaresPooling(info: GGUFModelInfo): boolean {
+  return info.poolingType !== undefined && info.poolingType > 0;
+}
+
+/**
+ * The gateway's environment without `LLAMA_ARG_*`: llama-server reads those
+ * as flags, and one left in the environment (`LLAMA_ARG_MODELS_DIR`,
+ * `LLAMA_ARG_API_KEY`) would change what modelgate asked for.
+ */
+function engineEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !key.startsWith("LLAMA_ARG_")));
+}
+

@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { InvalidConfigurationError } from "../../../src/inference/index.ts";
+import { llamaServerArguments, type LlamaServerArgumentsInput } from "../../../src/backends/llamacpp/arguments.ts";
+
+const base: LlamaServerArgumentsInput = {
+  model: { ggufPath: "/models/tiny.gguf" },
+  socket: "/run/mg/tiny.sock",
+  mode: "completion",
+  gpu: false,
+};
+
+describe("llamaServerArguments", () => {
+  it("runs a completion model on the socket with metrics and jinja", () => {
+    assert.deepEqual(llamaServerArguments(base), ["--metrics", "--model", "/models/tiny.gguf", "--host", "/run/mg/tiny.sock", "--jinja"]);
+  });
+
+  it("offloads every layer on a GPU build", () => {
+    assert.deepEqual(llamaServerArguments({ ...base, gpu: true }).slice(0, 3), ["--metrics", "-ngl", "999"]);
+  });
+
+  it("serves embeddings, asking for mean pooling only when the model declares none", () => {
+    const declared = llamaServerArguments({ ...base, mode: "embedding", modelDeclaresPooling: true });
+    assert.deepEqual(declared, ["--metrics", "--model", "/models/tiny.gguf", "--host", "/run/mg/tiny.sock", "--embeddings", "--jinja"]);
+    const undeclared = llamaServerArguments({ ...base, mode: "embedding", modelDeclaresPooling: false });
+    assert.deepEqual(undeclared.slice(5), ["--embeddings", "--pooling", "mean", "--jinja"]);
+    const chosen = llamaServerArguments({ ...base, mode: "embedding", modelDeclaresPooling: false, config: { "runtime-flags": ["--pooling", "cls"] } });
+    assert.deepEqual(chosen.slice(5), ["--embeddings", "--pooling", "cls", "--jinja"]);
+  });
+
+  it("serves reranking", () => {
+    assert.deepEqual(llamaServerArguments({ ...base, mode: "reranking" }).slice(5), ["--embeddings", "--reranking", "--jinja"]);
+  });
+
+  it("places reasoning budget, context size, then the user's flags", () => {
+    const args = llamaServerArguments({
+      ...base,
+      config: { "context-size": 4096, llamacpp: { "reasoning-budget": 0 }, "runtime-flags": ["--threads", "2", "--temp=0.2"] },
+    });
+    assert.deepEqual(args.slice(5), ["--reasoning-budget", "0", "--ctx-size", "4096", "--threads", "2", "--temp=0.2", "--jinja"]);
+  });
+
+  it("adds the projector of a multimodal model", () => {
+    const args = llamaServerArguments({ ...base, model: { ggufPath: "/models/v.gguf", mmprojPath: "/models/v.mmproj" } });
+    assert.deepEqual(args.slice(-3), ["--jinja", "--mmproj", "/models/v.mmproj"]);
+  });
+
+  it("runs speculative decoding with the located draft model", () => {
+    const config = { speculative: { draft_model: "tiny-draft", num_tokens: 8, min_acceptance_rate: 0.75 } };
+    const args = llamaServerArguments({ ...base, config, draft: { ggufPath: "/models/draft.gguf" } });
+    assert.deepEqual(args.slice(5), ["--spec-draft-model", "/models/draft.gguf", "--spec-draft-n-max", "8", "--spec-draft-p-min", "0.75", "--jinja"]);
+    const onGpu = llamaServerArguments({ ...base, gpu: true, config: { speculative: { draft_model: "d" } }, draft: { ggufPath: "/d.gguf" } });
+    assert.deepEqual(onGpu.slice(7), ["--spec-draft-model", "/d.gguf", "--spec-draft-ngl", "999", "--jinja"]);
+  });
+
+  it("refuses a speculative configuration whose draft model was not located", () => {
+    assert.throws(() => llamaServerArguments({ ...base, config: { speculative: { draft_model: "missing" } } }), InvalidConfigurationError);
+  });
+
+  for (const flags of [["--log-file", "/etc/passwd"], ["--model", "x.gguf"], ["--host=0.0.0.0"], ["--spec-draft-model", "x.gguf"], ["-hfd", "org"], ["--models-dir", "m"]]) {
+    it(`rejects runtime flags ${flags.join(" ")}`, () => {
+      assert.throws(() => llamaServerArguments({ ...base, config: { "runtime-flags": flags } }), InvalidConfigurationError);
+    });
+  }
+});
