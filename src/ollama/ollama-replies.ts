@@ -1,0 +1,161 @@
+/**
+ * The objects Ollama's `/api/chat` and `/api/generate` answer with, and the
+ * one place that builds them, so the streaming and the aggregated paths (and
+ * the load/unload answers) cannot drift apart.
+ */
+
+/** `/api/chat` answers with `message`, `/api/generate` with `response`. */
+export type ReplyShape = "chat" | "generate";
+
+/** Why a reply ended; `load`/`unload` answer an empty prompt. */
+export type DoneReason = "stop" | "length" | "load" | "unload";
+
+/** Integer nanoseconds and token counts; they appear on the final object only. */
+export interface DoneMetrics {
+  readonly total_duration: number;
+  readonly load_duration: number;
+  readonly prompt_eval_count: number;
+  readonly prompt_eval_duration: number;
+  readonly eval_count: number;
+  readonly eval_duration: number;
+}
+
+export interface ToolCall {
+  readonly id: string;
+  readonly function: {
+    readonly index: number;
+    readonly name: string;
+    readonly arguments: Record<string, unknown>;
+  };
+}
+
+export interface AssistantMessage {
+  readonly role: "assistant";
+  /** Always present, even empty: clients read it unconditionally. */
+  readonly content: string;
+  readonly thinking?: string;
+  readonly tool_calls?: readonly ToolCall[];
+}
+
+interface ReplyHead {
+  readonly model: string;
+  readonly created_at: string;
+}
+
+export type ChatReply =
+  | (ReplyHead & { readonly message: AssistantMessage; readonly done: false })
+  | (ReplyHead & { readonly message: AssistantMessage; readonly done: true; readonly done_reason: DoneReason } & DoneMetrics);
+
+export type GenerateReply =
+  | (ReplyHead & { readonly response: string; readonly thinking?: string; readonly done: false })
+  | (ReplyHead & {
+      readonly response: string;
+      readonly thinking?: string;
+      readonly done: true;
+      readonly done_reason: DoneReason;
+      /** Token ids in Ollama; the gateway has none, so it is always empty. */
+      readonly context: readonly number[];
+    } & DoneMetrics);
+
+/** What a stream carries instead of a `done` object when it fails after its first byte. */
+export interface ErrorReply {
+  readonly error: string;
+}
+
+export type OllamaReply = ChatReply | GenerateReply;
+export type OllamaStreamLine = OllamaReply | ErrorReply;
+
+/** A piece of generated output, shape-neutral. */
+export interface Output {
+  readonly content: string;
+  readonly thinking?: string;
+  readonly toolCalls?: readonly ToolCall[];
+}
+
+/** Builds the objects of one reply; `model` and the clock are fixed per request. */
+export interface ReplyFormatter {
+  chunk(output: Output): OllamaReply;
+  done(reason: DoneReason, metrics: DoneMetrics): OllamaReply;
+}
+
+export const zeroMetrics: DoneMetrics = {
+  total_duration: 0,
+  load_duration: 0,
+  prompt_eval_count: 0,
+  prompt_eval_duration: 0,
+  eval_count: 0,
+  eval_duration: 0,
+};
+
+/**
+ * @example replyFormatter("chat", "tiny:latest").chunk({ content: "Hi" })
+ * // { model: "tiny:latest", created_at: "…", message: { role: "assistant", content: "Hi" }, done: false }
+ */
+export function replyFormatter(shape: ReplyShape, model: string, now: () => Date = () => new Date()): ReplyFormatter {
+  const createdAt = () => now().toISOString();
+  if (shape === "chat") {
+    return {
+      chunk: (output) => ({ model, created_at: createdAt(), message: assistantMessage(output), done: false }),
+      done: (reason, metrics) => ({
+        model,
+        created_at: createdAt(),
+        message: { role: "assistant", content: "" },
+        done: true,
+        done_reason: reason,
+        ...metrics,
+      }),
+    };
+  }
+  return {
+    chunk: ({ content, thinking }) => ({
+      model,
+      created_at: createdAt(),
+      response: content,
+      ...(thinking ? { thinking } : {}),
+      done: false,
+    }),
+    done: (reason, metrics) => ({
+      model,
+      created_at: createdAt(),
+      response: "",
+      done: true,
+      done_reason: reason,
+      context: [],
+      ...metrics,
+    }),
+  };
+}
+
+function assistantMessage({ content, thinking, toolCalls }: Output): AssistantMessage {
+  return {
+    role: "assistant",
+    content,
+    ...(thinking ? { thinking } : {}),
+    ...(toolCalls?.length ? { tool_calls: toolCalls } : {}),
+  };
+}
+
+/** `stream: false`: the chunks of one reply folded into its final object. */
+export function aggregateReplies(lines: readonly OllamaStreamLine[]): OllamaReply | ErrorReply {
+  let content = "";
+  let thinking = "";
+  const toolCalls: ToolCall[] = [];
+  for (const line of lines) {
+    if ("error" in line) return line;
+    if ("message" in line) {
+      content += line.message.content;
+      thinking += line.message.thinking ?? "";
+      toolCalls.push(...(line.message.tool_calls ?? []));
+    } else {
+      content += line.response;
+      thinking += line.thinking ?? "";
+    }
+    if (line.done) return withOutput(line, { content, thinking, toolCalls });
+  }
+  return { error: "the engine's reply ended without a final object" };
+}
+
+function withOutput(done: OllamaReply, output: Required<Output>): OllamaReply {
+  if ("message" in done) return { ...done, message: assistantMessage(output) };
+  return { ...done, response: output.content, ...(output.thinking ? { thinking: output.thinking } : {}) };
+}

@@ -1,0 +1,255 @@
+/**
+ * The engine's OpenAI server-sent events (chat `chat.completion.chunk`s or
+ * `text_completion` chunks, as llama-server and vLLM send them) turned into
+ * Ollama's reply objects. Pure: text in, objects out; the clock and the
+ * tool-call ids are injected, so every rule is tested by feeding strings.
+ *
+ * The rules clients depend on: output goes out as it arrives; tool calls are
+ * accumulated by index and go out whole, arguments parsed to an object;
+ * exactly one `done` object ends a good stream, carrying every count and
+ * duration (counts nowhere else: LangChain sums them over all chunks); an
+ * engine error or a stream that stops before `finish_reason` ends with one
+ * `{error}` object instead.
+ */
+import { createParser, type EventSourceMessage, type ParseError } from "eventsource-parser";
+import * as v from "valibot";
+import type { DoneMetrics, DoneReason, OllamaStreamLine, ReplyFormatter, ToolCall } from "./ollama-replies.ts";
+import { newToolCallId } from "./tool-call-id.ts";
+
+export interface StreamTranslatorOptions {
+  readonly formatter: ReplyFormatter;
+  /** When the Ollama request arrived, in `now`'s milliseconds. */
+  readonly startedAt: number;
+  /** Milliseconds spent loading the runner for this request, when the engines layer says. */
+  readonly loadDurationMs?: number;
+  /** A monotonic clock in milliseconds. */
+  readonly now?: () => number;
+  readonly newToolCallId?: () => string;
+}
+
+export interface StreamTranslator {
+  /** Feeds a piece of the event stream, cut anywhere; returns the objects it completes. */
+  push(text: string): OllamaStreamLine[];
+  /**
+   * The upstream ended (`failure` says why, when it broke). Returns the closing
+   * objects: the final `done` object, or an `{error}` when the reply is incomplete;
+   * nothing when the stream had already closed.
+   */
+  end(failure?: string): OllamaStreamLine[];
+}
+
+const TimingsSchema = v.object({
+  prompt_n: v.number(),
+  prompt_ms: v.number(),
+  predicted_n: v.number(),
+  predicted_ms: v.number(),
+  cache_n: v.optional(v.number()),
+});
+
+const UsageSchema = v.object({
+  prompt_tokens: v.number(),
+  completion_tokens: v.number(),
+});
+
+const ToolCallDeltaSchema = v.object({
+  index: v.optional(v.number(), 0),
+  id: v.nullish(v.string()),
+  function: v.nullish(
+    v.object({
+      name: v.nullish(v.string()),
+      arguments: v.nullish(v.string()),
+    }),
+  ),
+});
+
+const ChoiceSchema = v.object({
+  /** Chat completions. */
+  delta: v.nullish(
+    v.object({
+      content: v.nullish(v.string()),
+      /** llama-server's name; vLLM and others say `reasoning`. */
+      reasoning_content: v.nullish(v.string()),
+      reasoning: v.nullish(v.string()),
+      tool_calls: v.nullish(v.array(ToolCallDeltaSchema)),
+    }),
+  ),
+  /** Plain completions. */
+  text: v.nullish(v.string()),
+  finish_reason: v.nullish(v.string()),
+});
+
+const ChunkSchema = v.object({
+  choices: v.nullish(v.array(ChoiceSchema)),
+  usage: v.nullish(UsageSchema),
+  timings: v.nullish(TimingsSchema),
+  error: v.optional(v.unknown()),
+});
+
+type Timings = v.InferOutput<typeof TimingsSchema>;
+type Usage = v.InferOutput<typeof UsageSchema>;
+
+interface PendingToolCall {
+  id: string | undefined;
+  name: string;
+  arguments: string;
+}
+
+type Phase = "streaming" | "finished" | "closed";
+
+export function createStreamTranslator(options: StreamTranslatorOptions): StreamTranslator {
+  const { formatter, startedAt, loadDurationMs = 0, now = () => performance.now() } = options;
+  const makeId = options.newToolCallId ?? newToolCallId;
+
+  let phase: Phase = "streaming";
+  let doneReason: DoneReason = "stop";
+  let timings: Timings | undefined;
+  let usage: Usage | undefined;
+  let firstOutputAt: number | undefined;
+  let outputPieces = 0;
+  const toolCalls = new Map<number, PendingToolCall>();
+  let out: OllamaStreamLine[] = [];
+
+  const fail = (message: string) => {
+    if (phase === "closed") return;
+    phase = "closed";
+    out.push({ error: message });
+  };
+
+  const close = () => {
+    if (phase !== "finished") return;
+    phase = "closed";
+    out.push(formatter.done(doneReason, metrics()));
+  };
+
+  const metrics = (): DoneMetrics => {
+    const endedAt = now();
+    const firstOutput = firstOutputAt ?? endedAt;
+    return {
+      total_duration: nanoseconds(endedAt - startedAt),
+      load_duration: nanoseconds(loadDurationMs),
+      prompt_eval_count: usage?.prompt_tokens ?? (timings ? timings.prompt_n + (timings.cache_n ?? 0) : 0),
+      prompt_eval_duration: nanoseconds(timings?.prompt_ms ?? Math.max(0, firstOutput - startedAt - loadDurationMs)),
+      eval_count: usage?.completion_tokens ?? timings?.predicted_n ?? outputPieces,
+      eval_duration: nanoseconds(timings?.predicted_ms ?? endedAt - firstOutput),
+    };
+  };
+
+  const noteOutput = () => {
+    firstOutputAt ??= now();
+    outputPieces += 1;
+  };
+
+  const finish = (reason: string) => {
+    doneReason = reason === "length" ? "length" : "stop";
+    phase = "finished";
+    if (toolCalls.size === 0) return;
+    const calls = completeToolCalls(toolCalls, makeId);
+    if (typeof calls === "string") fail(calls);
+    else out.push(formatter.chunk({ content: "", toolCalls: calls }));
+  };
+
+  const onEvent = (event: EventSourceMessage) => {
+    if (phase === "closed") return;
+    if (event.data === "[DONE]") return phase === "finished" ? close() : fail(incomplete);
+    const json = parseJson(event.data);
+    if (event.event === "error") return fail(errorMessage(json));
+    const parsed = v.safeParse(ChunkSchema, json);
+    if (!parsed.success) return fail(`the engine sent an unreadable event: ${event.data.slice(0, 200)}`);
+    const chunk = parsed.output;
+    if (chunk.error !== undefined) return fail(errorMessage(chunk.error));
+    if (chunk.timings) timings = chunk.timings;
+    if (chunk.usage) usage = chunk.usage;
+    // Only the first choice: Ollama has no `n`.
+    const choice = chunk.choices?.[0];
+    if (!choice || phase !== "streaming") return;
+    const content = choice.delta?.content ?? choice.text ?? "";
+    const thinking = choice.delta?.reasoning_content ?? choice.delta?.reasoning ?? "";
+    if (content || thinking) {
+      noteOutput();
+      out.push(formatter.chunk(thinking ? { content, thinking } : { content }));
+    }
+    for (const delta of choice.delta?.tool_calls ?? []) {
+      noteOutput();
+      const call = toolCalls.get(delta.index) ?? { id: undefined, name: "", arguments: "" };
+      call.id ||= delta.id ?? undefined;
+      call.name ||= delta.function?.name ?? "";
+      call.arguments += delta.function?.arguments ?? "";
+      toolCalls.set(delta.index, call);
+    }
+    if (choice.finish_reason) finish(choice.finish_reason);
+  };
+
+  const parser = createParser({
+    onEvent,
+    // llama-server writes `error: {...}` lines on some paths; everything else unknown is noise.
+    onError: (error: ParseError) => {
+      if (error.type === "unknown-field" && error.field === "error") fail(errorMessage(parseJson(error.value ?? "")));
+    },
+  });
+
+  const drain = () => {
+    const lines = out;
+    out = [];
+    return lines;
+  };
+
+  return {
+    push(text) {
+      parser.feed(text);
+      return drain();
+    },
+    end(failure) {
+      parser.reset({ consume: true });
+      if (phase === "finished") close();
+      else fail(failure ? `the engine's stream broke: ${failure}` : incomplete);
+      return drain();
+    },
+  };
+}
+
+const incomplete = "the engine's stream ended before the reply was complete";
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** `{message}` (OpenAI, llama-server), `{error: …}` around it, a bare string, or anything else as JSON. */
+function errorMessage(error: unknown): string {
+  if (typeof error === "string" && error) return error;
+  if (isPlainObject(error)) {
+    if (typeof error.message === "string") return error.message;
+    if (error.error !== undefined) return errorMessage(error.error);
+  }
+  return `the engine failed: ${JSON.stringify(error)}`;
+}
+
+/** The accumulated calls in index order, or why one of them is unusable. */
+function completeToolCalls(pending: ReadonlyMap<number, PendingToolCall>, makeId: () => string): ToolCall[] | string {
+  const calls: ToolCall[] = [];
+  for (const [index, call] of [...pending].sort(([a], [b]) => a - b)) {
+    const args = parseArguments(call.arguments);
+    if (!args) return `the engine produced tool call arguments that are not a JSON object: ${call.arguments.slice(0, 200)}`;
+    calls.push({ id: call.id ?? makeId(), function: { index, name: call.name, arguments: args } });
+  }
+  return calls;
+}
+
+function parseArguments(text: string): Record<string, unknown> | undefined {
+  if (text.trim() === "") return {};
+  let value = parseJson(text);
+  // Some templates double-encode: a JSON string holding the object.
+  if (typeof value === "string" && value !== text) value = parseJson(value);
+  return isPlainObject(value) ? value : undefined;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function nanoseconds(milliseconds: number): number {
+  return Math.max(0, Math.round(milliseconds * 1e6));
+}
