@@ -1,0 +1,90 @@
+/**
+ * The life of one `/api/chat` or `/api/generate` request: read and translate
+ * it, have the engines run it, and answer with NDJSON as the engine streams
+ * (or, for `stream: false`, with the stream folded into one object). Errors
+ * before the engine answers are HTTP errors; after, the stream's error line.
+ */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { Logger } from "pino";
+import type * as v from "valibot";
+import { parseKeepAlive } from "../scheduling/keep-alive.ts";
+import type { CompletionCall } from "./completion-call.ts";
+import { translateEngineStream } from "./engine-stream.ts";
+import type { EnginesClient } from "./engines-client.ts";
+import { ndjsonResponse } from "./ndjson-response.ts";
+import { aggregateReplies, replyFormatter, zeroMetrics, type OllamaReply } from "./ollama-replies.ts";
+import { readRequestBody } from "./request-body.ts";
+import { createStreamTranslator } from "./stream-translator.ts";
+
+export interface CompletionHandlerOptions {
+  readonly engines: EnginesClient;
+  readonly logger: Logger;
+  readonly ensureContextSize: (model: string, size: number) => Promise<void>;
+}
+
+/**
+ * The engines layer may say how long this request waited for its runner to
+ * load (milliseconds); Ollama reports it as `load_duration`.
+ */
+export const LoadDurationHeader = "X-Load-Duration-Ms";
+
+export function createCompletionHandler({ engines, logger, ensureContextSize }: CompletionHandlerOptions) {
+  return <const Schema extends v.GenericSchema>(schema: Schema, translate: (request: v.InferOutput<Schema>) => CompletionCall) =>
+    async (c: Context): Promise<Response> => {
+      const startedAt = performance.now();
+      const call = translate(await readRequestBody(c.req.raw, schema));
+      if (call.ignoredOptions.length) logger.debug({ model: call.model, options: call.ignoredOptions }, "options ignored");
+      if (call.contextSize !== undefined) await ensureContextSize(call.model, call.contextSize);
+      const keepAlive = call.keepAlive === undefined ? {} : { keep_alive: call.keepAlive };
+      const formatter = replyFormatter(call.shape, call.model);
+
+      if (!call.engine) {
+        const reply = formatter.done(await loadOrUnload(engines, call, c.req.raw.signal), {
+          ...zeroMetrics,
+          total_duration: Math.round((performance.now() - startedAt) * 1e6),
+        });
+        return call.stream ? ndjsonResponse([reply]) : c.json(reply);
+      }
+
+      const response = await engines.post(call.engine.path, { ...call.engine.body, ...keepAlive }, c.req.raw.signal);
+      const loadDurationMs = Number(response.headers.get(LoadDurationHeader) ?? 0) || 0;
+      const lines = translateEngineStream(response.body, createStreamTranslator({ formatter, startedAt, loadDurationMs }));
+      if (call.stream) return ndjsonResponse(lines);
+      const reply = aggregateReplies(await collect(lines));
+      if ("error" in reply) throw new HTTPException(500, { message: reply.error });
+      return c.json(reply satisfies OllamaReply);
+    };
+}
+
+/**
+ * Nothing to generate: Ollama's way of loading a model, or with `keep_alive: 0`
+ * of unloading it. Loading asks the engine for a completion of no tokens.
+ */
+async function loadOrUnload(engines: EnginesClient, call: CompletionCall, signal: AbortSignal): Promise<"load" | "unload"> {
+  if (call.keepAlive !== undefined && keepAliveMs(call.keepAlive) === 0) {
+    await engines.post("/unload", { models: [call.model] }, signal);
+    return "unload";
+  }
+  const response = await engines.post(
+    "/v1/completions",
+    { model: call.model, prompt: "", max_tokens: 0, ...(call.keepAlive === undefined ? {} : { keep_alive: call.keepAlive }) },
+    signal,
+  );
+  await response.body?.cancel();
+  return "load";
+}
+
+function keepAliveMs(keepAlive: number | string): number {
+  try {
+    return parseKeepAlive(keepAlive);
+  } catch (error) {
+    throw new HTTPException(400, { message: (error as Error).message });
+  }
+}
+
+async function collect<T>(lines: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const line of lines) all.push(line);
+  return all;
+}

@@ -1,0 +1,80 @@
+/**
+ * `/api/embed` (L2-normalised vectors, optionally cut to `dimensions`) and the
+ * legacy `/api/embeddings` (one vector, as the model made it), both answered
+ * from the engines' OpenAI `/v1/embeddings`.
+ */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import * as v from "valibot";
+import type { EnginesClient } from "./engines-client.ts";
+import { ModelEntries, readRequestBody, requiredModel } from "./request-body.ts";
+
+const CommonEntries = {
+  ...ModelEntries,
+  keep_alive: v.nullish(v.union([v.number(), v.string()])),
+  // Sampling options mean nothing to an embedding; accepted as Ollama accepts them.
+  options: v.nullish(v.record(v.string(), v.unknown())),
+};
+
+const EmbedRequestSchema = v.object({
+  ...CommonEntries,
+  input: v.nullish(v.union([v.string(), v.array(v.string())])),
+  truncate: v.nullish(v.boolean()),
+  dimensions: v.nullish(v.pipe(v.number(), v.integer(), v.minValue(1))),
+});
+
+const EmbeddingsRequestSchema = v.object({
+  ...CommonEntries,
+  prompt: v.nullish(v.string()),
+});
+
+const EngineEmbeddingsSchema = v.object({
+  data: v.array(v.object({ index: v.number(), embedding: v.array(v.number()) })),
+  usage: v.nullish(v.object({ prompt_tokens: v.number() })),
+});
+
+export function createEmbedHandlers(engines: EnginesClient) {
+  const embed = async (model: string, input: readonly string[], extra: Record<string, unknown>, signal: AbortSignal) => {
+    const response = await engines.post("/v1/embeddings", { model, input, encoding_format: "float", ...extra }, signal);
+    const result = v.safeParse(EngineEmbeddingsSchema, await response.json());
+    if (!result.success) throw new HTTPException(502, { message: `the engine's embeddings for ${model} are unreadable` });
+    const vectors = [...result.output.data].sort((a, b) => a.index - b.index).map((item) => item.embedding);
+    return { vectors, promptTokens: result.output.usage?.prompt_tokens ?? 0 };
+  };
+
+  return {
+    async embed(c: Context): Promise<Response> {
+      const startedAt = performance.now();
+      const request = await readRequestBody(c.req.raw, EmbedRequestSchema);
+      const model = requiredModel(request);
+      const input = typeof request.input === "string" ? [request.input] : (request.input ?? []);
+      const keepAlive = request.keep_alive == null ? {} : { keep_alive: request.keep_alive };
+      const { vectors, promptTokens } =
+        input.length === 0 ? { vectors: [], promptTokens: 0 } : await embed(model, input, keepAlive, c.req.raw.signal);
+      const dimensions = request.dimensions ?? undefined;
+      return c.json({
+        model,
+        embeddings: vectors.map((vector) => normalize(dimensions ? vector.slice(0, dimensions) : vector)),
+        total_duration: Math.round((performance.now() - startedAt) * 1e6),
+        load_duration: 0,
+        prompt_eval_count: promptTokens,
+      });
+    },
+
+    async embeddings(c: Context): Promise<Response> {
+      const request = await readRequestBody(c.req.raw, EmbeddingsRequestSchema);
+      const model = requiredModel(request);
+      if (!request.prompt) return c.json({ embedding: [] });
+      const keepAlive = request.keep_alive == null ? {} : { keep_alive: request.keep_alive };
+      // llama-server normalises unless told not to; the legacy endpoint answers the model's raw vector.
+      const { vectors } = await embed(model, [request.prompt], { ...keepAlive, embd_normalize: -1 }, c.req.raw.signal);
+      return c.json({ embedding: vectors[0] ?? [] });
+    },
+  };
+}
+
+/** Scales a vector to unit length (a zero vector stays as it is). */
+export function normalize(vector: readonly number[]): number[] {
+  const norm = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0));
+  return norm === 0 ? [...vector] : vector.map((x) => x / norm);
+}

@@ -1,0 +1,75 @@
+/**
+ * The Ollama layer's only way to inference: the engines layer's HTTP contract,
+ * called in-process. Every call is tagged as Ollama's, and every refusal is
+ * turned into the status and words Ollama clients expect.
+ */
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import * as v from "valibot";
+import { OriginOllamaCompletion, RequestOriginHeader } from "../inference/origin.ts";
+
+/** The engines app's `fetch`; paths are relative to its mount point (`/v1/chat/completions`, `/ps`). */
+export type EnginesFetch = (request: Request) => Promise<Response>;
+
+export interface EnginesClient {
+  /**
+   * POSTs JSON and resolves with a 2xx response, body unread.
+   *
+   * @throws HTTPException with the engines' status and message (404 for an unknown `model`)
+   */
+  post(path: string, body: Readonly<Record<string, unknown>>, signal?: AbortSignal): Promise<Response>;
+  /** GETs JSON and checks it against `schema`. */
+  get<const Schema extends v.GenericSchema>(path: string, schema: Schema, signal?: AbortSignal): Promise<v.InferOutput<Schema>>;
+}
+
+/** OpenAI's `{error: {message}}`, or a bare `{error: "..."}`. */
+const ErrorBodySchema = v.object({
+  error: v.union([v.string(), v.looseObject({ message: v.string(), code: v.nullish(v.string()) })]),
+});
+
+// Never sent anywhere: the engines app reads only the path.
+const origin = "http://engines.internal";
+
+export function createEnginesClient(engines: EnginesFetch): EnginesClient {
+  const send = async (path: string, init: RequestInit, model?: string): Promise<Response> => {
+    const headers = new Headers(init.headers);
+    headers.set(RequestOriginHeader, OriginOllamaCompletion);
+    const response = await engines(new Request(origin + path, { ...init, headers }));
+    if (response.ok) return response;
+    throw await refusal(response, model);
+  };
+  return {
+    post: (path, body, signal) =>
+      send(
+        path,
+        { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: signal ?? null },
+        typeof body.model === "string" ? body.model : undefined,
+      ),
+    async get(path, schema, signal) {
+      const response = await send(path, { signal: signal ?? null });
+      const result = v.safeParse(schema, await response.json());
+      if (!result.success) throw new HTTPException(502, { message: `the engines layer answered ${path} unexpectedly` });
+      return result.output;
+    },
+  };
+}
+
+async function refusal(response: Response, model: string | undefined): Promise<HTTPException> {
+  const status = response.status as ContentfulStatusCode;
+  const text = await response.text();
+  let parsed: v.InferOutput<typeof ErrorBodySchema> | undefined;
+  try {
+    const result = v.safeParse(ErrorBodySchema, JSON.parse(text));
+    if (result.success) parsed = result.output;
+  } catch {
+    // Not JSON: the text itself is the message.
+  }
+  const error = parsed?.error;
+  const code = typeof error === "object" ? error.code : undefined;
+  // Ollama's words for an unknown model; a 404 for an unknown backend or route keeps its own.
+  if (status === 404 && model !== undefined && (code === "model_not_found" || code === undefined)) {
+    return new HTTPException(404, { message: `model "${model}" not found, try pulling it first` });
+  }
+  const message = typeof error === "string" ? error : (error?.message ?? (text || response.statusText));
+  return new HTTPException(status, { message });
+}

@@ -1,0 +1,67 @@
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Logger } from "pino";
+import { ChatRequestSchema, translateChatRequest } from "./chat-request.ts";
+import { createCompletionHandler } from "./completion-handler.ts";
+import { createContextSizer } from "./context-size.ts";
+import { createEmbedHandlers } from "./embed-handlers.ts";
+import { createEnginesClient, type EnginesFetch } from "./engines-client.ts";
+import { GenerateRequestSchema, translateGenerateRequest } from "./generate-request.ts";
+import { InvalidImageError } from "./image-data-url.ts";
+import { createModelViews } from "./model-views.ts";
+import { ollamaCors, type OllamaCorsOptions } from "./ollama-cors.ts";
+import { InvalidOptionError } from "./request-options.ts";
+
+export interface OllamaAppOptions {
+  /** The engines app's `fetch`, called in-process with paths relative to its mount (`/v1/chat/completions`). */
+  readonly engines: EnginesFetch;
+  readonly logger: Logger;
+  /** What `/api/version` says: a dotted number clients compare (VS Code wants ≥ 0.6.4). */
+  readonly version?: string;
+  readonly cors?: OllamaCorsOptions;
+}
+
+export const defaultOllamaVersion = "0.12.0";
+
+/**
+ * Ollama's API as a Hono app with relative routes: mount it with
+ * `app.route("/api", createOllamaApp({ engines: enginesApp.fetch, logger }))`.
+ * Every `/api/*` path answers JSON, unknown ones a 404 `{"error"}`; errors
+ * before a stream starts are HTTP errors with `{"error"}`.
+ */
+export function createOllamaApp(options: OllamaAppOptions): Hono {
+  const logger = options.logger.child({ component: "ollama" });
+  const engines = createEnginesClient(options.engines);
+  const version = options.version ?? defaultOllamaVersion;
+  const completion = createCompletionHandler({ engines, logger, ensureContextSize: createContextSizer(engines, logger) });
+  const embeddings = createEmbedHandlers(engines);
+  const views = createModelViews(engines);
+
+  const app = new Hono();
+  app.use("*", ollamaCors(options.cors));
+  app.onError((error, c) => {
+    const status = errorStatus(error, c.req.raw.signal);
+    if (status >= 500) logger.warn({ err: error, path: c.req.path }, "ollama request failed");
+    return c.json({ error: status === 499 ? "request canceled" : error.message }, status);
+  });
+
+  app.get("/version", (c) => c.json({ version }));
+  app.get("/tags", views.tags);
+  app.post("/show", views.show);
+  app.get("/ps", views.ps);
+  app.post("/chat", completion(ChatRequestSchema, translateChatRequest));
+  app.post("/generate", completion(GenerateRequestSchema, translateGenerateRequest));
+  app.post("/embed", embeddings.embed);
+  app.post("/embeddings", embeddings.embeddings);
+  // A route rather than `notFound`, so it survives being mounted with `route()`.
+  app.all("*", (c) => c.json({ error: `${c.req.method} ${c.req.path} not found` }, 404));
+  return app;
+}
+
+function errorStatus(error: Error, signal: AbortSignal): ContentfulStatusCode {
+  if (error instanceof HTTPException) return error.status as ContentfulStatusCode;
+  if (error instanceof InvalidOptionError || error instanceof InvalidImageError) return 400;
+  if (signal.aborted) return 499 as ContentfulStatusCode;
+  return 500;
+}
