@@ -31,7 +31,11 @@ export interface ResolvedModel {
  * later; until then `createFixtureModelResolver` serves the generated fixtures.
  */
 export interface ModelResolver {
-  /** @throws ModelNotFoundError when nothing answers to `reference` */
+  /**
+   * Accepts a reference (`tiny`, `tiny:latest`) or a model's `id`.
+   *
+   * @throws ModelNotFoundError when nothing answers to it
+   */
   resolve(reference: string): Promise<ResolvedModel>;
   list(): Promise<readonly ResolvedModel[]>;
 }
@@ -123,13 +127,17 @@ export function createFixtureModelResolver(options: FixtureModelResolverOptions)
     return model;
   };
 
+  const list = () => Promise.all(Object.keys(fixtureNames).filter(isFixtureName).map(resolveName));
+
   return {
-    resolve: (reference) => {
+    async resolve(reference) {
       const name = normalizeModelReference(reference);
-      if (!isFixtureName(name)) return Promise.reject(new ModelNotFoundError(reference.trim()));
-      return resolveName(name);
+      if (isFixtureName(name)) return resolveName(name);
+      const byId = reference.startsWith("sha256:") ? (await list()).find((model) => model.id === reference) : undefined;
+      if (!byId) throw new ModelNotFoundError(reference.trim());
+      return byId;
     },
-    list: () => Promise.all(Object.keys(fixtureNames).filter(isFixtureName).map(resolveName)),
+    list,
   };
 }
 

@@ -1,0 +1,71 @@
+import { Counter, Histogram, Registry } from "prom-client";
+import type { BackendMode } from "../inference/backend-mode.ts";
+import type { RunnerEvent } from "./loader.ts";
+import type { ForwardObserver } from "./runner-proxy.ts";
+
+export interface RequestLabels {
+  /** The `X-Request-Origin` header, or `direct`. */
+  readonly origin: string;
+  readonly model: string;
+  readonly mode: BackendMode;
+}
+
+export interface EngineMetrics {
+  readonly registry: Registry;
+  /** Counts a request and times it; the observer hears its first chunk and its end. */
+  request(labels: RequestLabels): ForwardObserver;
+  runnerEvent(event: RunnerEvent): void;
+}
+
+const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+/**
+ * The engines layer's Prometheus metrics: requests per origin, model, mode and
+ * outcome, their durations and time to first chunk, and runner loads,
+ * unloads and crashes. Registered on `registry` (a fresh one by default).
+ */
+export function createEngineMetrics(registry = new Registry()): EngineMetrics {
+  const requests = new Counter({
+    name: "modelgate_engine_requests_total",
+    help: "Inference requests, by origin, model, mode and outcome",
+    labelNames: ["origin", "model", "mode", "outcome"] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: "modelgate_engine_request_duration_seconds",
+    help: "Time from a request's arrival to the end of its response",
+    labelNames: ["origin", "model", "mode"] as const,
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+  const firstChunk = new Histogram({
+    name: "modelgate_engine_time_to_first_chunk_seconds",
+    help: "Time from a request's arrival to the first chunk of its response (the first token when streaming)",
+    labelNames: ["origin", "model", "mode"] as const,
+    buckets: latencyBuckets,
+    registers: [registry],
+  });
+  const runnerEvents = new Counter({
+    name: "modelgate_runner_events_total",
+    help: "Runner loads, unloads and crashes",
+    labelNames: ["backend", "model", "mode", "event"] as const,
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    request(labels) {
+      const started = performance.now();
+      const seconds = () => (performance.now() - started) / 1000;
+      const plain = { origin: labels.origin, model: labels.model, mode: labels.mode };
+      return {
+        firstChunk: () => firstChunk.observe(plain, seconds()),
+        settled: (outcome) => {
+          duration.observe(plain, seconds());
+          requests.inc({ ...plain, outcome });
+        },
+      };
+    },
+    runnerEvent: ({ type, backend, model, mode }) => runnerEvents.inc({ backend, model, mode, event: type }),
+  };
+}

@@ -1,0 +1,53 @@
+import * as v from "valibot";
+import { parseKeepAlive } from "./keep-alive.ts";
+import { parseJsonBody } from "./json-body.ts";
+import { BadRequestError } from "./openai-error.ts";
+
+/** A request's `model`; a missing one reads as empty, so both get the same message. */
+export const ModelFieldSchema = v.pipe(
+  v.optional(v.string("model must be a string"), ""),
+  v.trim(),
+  v.nonEmpty("model is required"),
+  v.maxLength(512, "model is too long"),
+);
+
+/** Ollama's `keep_alive`: seconds or a duration string. */
+export const KeepAliveSchema = v.union([v.number(), v.string()], "keep_alive must be a number or a duration");
+
+/**
+ * Just what routing needs from an inference request (and `stream`, checked
+ * early for a clear error); everything else in the body goes to the engine
+ * untouched. `keep_alive` is honoured when present; engines ignore the field.
+ */
+const EngineRequestSchema = v.looseObject({
+  model: ModelFieldSchema,
+  stream: v.optional(v.nullable(v.boolean("stream must be a boolean"))),
+  keep_alive: v.optional(KeepAliveSchema),
+});
+
+export interface EngineRequest {
+  readonly model: string;
+  /** Milliseconds, when the request sets one. */
+  readonly keepAliveMs?: number;
+}
+
+/**
+ * Reads the routing fields of a JSON request body.
+ *
+ * @throws BadRequestError for malformed JSON, a missing model or a bad keep_alive
+ */
+export function parseEngineRequest(body: Uint8Array): EngineRequest {
+  const { model, keep_alive } = parseJsonBody(EngineRequestSchema, body);
+  const keepAliveMs = keepAliveField(keep_alive);
+  return keepAliveMs === undefined ? { model } : { model, keepAliveMs };
+}
+
+/** @throws BadRequestError when the duration cannot be read */
+export function keepAliveField(value: number | string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseKeepAlive(value);
+  } catch (error) {
+    throw new BadRequestError((error as Error).message);
+  }
+}

@@ -1,0 +1,203 @@
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Logger } from "pino";
+import * as v from "valibot";
+import { parseBackendConfiguration } from "../inference/backend-configuration.ts";
+import { backendModes, type BackendMode } from "../inference/backend-mode.ts";
+import { RequestOriginHeader } from "../inference/origin.ts";
+import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type ResolvedModel } from "../models/model-resolver.ts";
+import type { EngineMetrics } from "./engine-metrics.ts";
+import { KeepAliveSchema, ModelFieldSchema, keepAliveField, parseEngineRequest } from "./engine-request.ts";
+import { parseJsonBody } from "./json-body.ts";
+import { BackendNotFoundError, type Lease, type Loader, type UnloadSelector } from "./loader.ts";
+import { openAIErrorResponse, toOpenAIError } from "./openai-error.ts";
+import { forwardToRunner } from "./runner-proxy.ts";
+
+export interface EnginesAppOptions {
+  readonly loader: Loader;
+  readonly resolver: ModelResolver;
+  readonly logger: Logger;
+  readonly metrics?: EngineMetrics;
+  /** Largest request body accepted; default 64 MiB (images travel inline). */
+  readonly maxBodyBytes?: number;
+}
+
+/** Inference paths, relative to the engines prefix (and a backend), with the mode each runs in. */
+const inferenceRoutes: ReadonlyArray<readonly [path: string, mode: BackendMode]> = [
+  ["/v1/chat/completions", "completion"],
+  ["/v1/completions", "completion"],
+  ["/v1/embeddings", "embedding"],
+  ["/v1/rerank", "reranking"],
+  ["/rerank", "reranking"],
+  ["/score", "reranking"],
+];
+
+/** Origins become metric labels: keep them few and tame. */
+const originPattern = /^[A-Za-z0-9._/-]{1,64}$/;
+
+const UnloadSchema = v.union([
+  v.strictObject({ all: v.literal(true) }),
+  v.strictObject({ backend: v.optional(v.string()), models: v.array(v.pipe(v.string(), v.maxLength(512))) }),
+]);
+
+const ConfigureFieldsSchema = v.looseObject({
+  model: ModelFieldSchema,
+  mode: v.optional(v.picklist(backendModes, `mode must be one of ${backendModes.join(", ")}`)),
+  keep_alive: v.optional(KeepAliveSchema),
+});
+
+/**
+ * The engines API as a Hono app with relative routes: mount it with
+ * `app.route("/engines", engines)` (and under `/exp/vDD4.40/engines`); its
+ * `/v1/*` routes also serve the `/v1/*` alias as they are, e.g.
+ * `app.all("/v1/*", (c) => engines.fetch(c.req.raw))`.
+ *
+ * Inference requests are routed by their `model` (and the path's backend and
+ * mode) to a runner, loaded on demand, and streamed back untouched.
+ */
+export function createEnginesApp(options: EnginesAppOptions): Hono {
+  const { loader, resolver, metrics } = options;
+  const logger = options.logger.child({ component: "engines" });
+  const limit = bodyLimit({
+    maxSize: options.maxBodyBytes ?? 64 * 1024 * 1024,
+    onError: () =>
+      openAIErrorResponse({ status: 413, message: "request body too large", type: "invalid_request_error", code: "request_too_large" }),
+  });
+
+  const app = new Hono();
+
+  app.onError((error, c) => {
+    const described = toOpenAIError(error, c.req.raw.signal);
+    if (described.status >= 500) logger.warn({ err: error, path: c.req.path }, "engines request failed");
+    return openAIErrorResponse(described);
+  });
+  app.notFound((c) =>
+    openAIErrorResponse({ status: 404, message: `no route for ${c.req.method} ${c.req.path}`, type: "not_found_error", code: null }),
+  );
+
+  const infer = (path: string, mode: BackendMode) => async (c: Context) => {
+    const bytes = new Uint8Array(await c.req.arrayBuffer());
+    const { model, keepAliveMs } = parseEngineRequest(bytes);
+    const signal = c.req.raw.signal;
+    const originHeader = c.req.header(RequestOriginHeader);
+    const origin = originHeader === undefined ? "direct" : originPattern.test(originHeader) ? originHeader : "other";
+    let lease: Lease;
+    try {
+      lease = await loader.acquire({ model, backend: c.req.param("backend"), mode, keepAliveMs }, signal);
+    } catch (error) {
+      // Unknown models stay out of the labels, lest clients mint series at will.
+      const label = error instanceof ModelNotFoundError ? "unknown" : normalizeModelReference(model);
+      metrics?.request({ origin, model: label, mode }).settled?.(signal.aborted ? "cancelled" : "failed");
+      throw error;
+    }
+    const observer = metrics?.request({ origin, model: lease.model.name, mode });
+    return forwardToRunner(lease, {
+      method: "POST",
+      path: path + new URL(c.req.url).search,
+      headers: c.req.raw.headers,
+      body: bytes,
+      model,
+      signal,
+      ...(observer ? { observer } : {}),
+    });
+  };
+
+  for (const [path, mode] of inferenceRoutes) app.post(path, limit, infer(path, mode));
+  // After the plain paths, so `/v1/rerank` is never read as backend "v1".
+  for (const [path, mode] of inferenceRoutes) app.post(`/:backend${path}`, limit, infer(path, mode));
+
+  const backendOf = (c: Context): string | undefined => {
+    const name = c.req.param("backend");
+    if (name !== undefined && !loader.backends.has(name)) throw new BackendNotFoundError(name);
+    return name;
+  };
+  const servedBy = (backend: string | undefined) => (model: ResolvedModel) =>
+    backend === undefined || model.backend === undefined || model.backend === backend;
+
+  const listModels = async (c: Context) => {
+    const backend = backendOf(c);
+    const models = (await resolver.list()).filter(servedBy(backend));
+    return c.json({ object: "list", data: models.map(openAIModel) });
+  };
+  const showModel = async (c: Context) => {
+    const backend = backendOf(c);
+    const reference = c.req.param("model") ?? "";
+    const model = await resolver.resolve(reference);
+    if (!servedBy(backend)(model)) throw new ModelNotFoundError(reference);
+    return c.json(openAIModel(model));
+  };
+  app.get("/v1/models", listModels);
+  app.get("/:backend/v1/models", listModels);
+  app.get("/v1/models/:model{.+}", showModel);
+  app.get("/:backend/v1/models/:model{.+}", showModel);
+
+  app.get("/status", (c) =>
+    c.json(Object.fromEntries([...loader.backends.values()].map((backend) => [backend.name, backend.status()]))),
+  );
+
+  app.get("/ps", (c) =>
+    c.json(
+      loader.runners().map((runner) => ({
+        backend_name: runner.backend,
+        model_name: runner.model,
+        model_id: runner.modelId,
+        mode: runner.mode,
+        draft_model: runner.draft,
+        slot: runner.slot,
+        loading: runner.phase === "loading",
+        stopping: runner.phase === "stopping",
+        in_use: runner.inUse > 0,
+        requests_in_flight: runner.inUse,
+        last_used: runner.lastUsed.toISOString(),
+        keep_alive_ms: runner.keepAliveMs,
+        expires_at: runner.expiresAt?.toISOString() ?? null,
+        size: runner.memory.ram,
+        vram: runner.memory.vram,
+      })),
+    ),
+  );
+
+  app.get("/df", async (c) => {
+    const [models, backends] = await Promise.all([
+      resolver.list(),
+      Promise.all([...loader.backends.values()].map(async (backend) => [backend.name, await backend.diskUsage()] as const)),
+    ]);
+    return c.json({
+      models_disk_usage: models.reduce((sum, model) => sum + model.size, 0),
+      default_backend_disk_usage: backends[0]?.[1] ?? 0,
+      backends_disk_usage: Object.fromEntries(backends),
+    });
+  });
+
+  app.post("/unload", limit, async (c) => {
+    const selector: UnloadSelector = parseJsonBody(UnloadSchema, await c.req.arrayBuffer());
+    return c.json({ unloaded_runners: await loader.unload(selector) });
+  });
+
+  const configure = async (c: Context) => {
+    const backend = backendOf(c);
+    const { model, mode, keep_alive, ...rest } = parseJsonBody(ConfigureFieldsSchema, await c.req.arrayBuffer());
+    const keepAliveMs = keepAliveField(keep_alive);
+    const config = parseBackendConfiguration(rest);
+    const { changed } = await loader.configure({ model, backend, mode, keepAliveMs, config });
+    return c.json({ model, changed });
+  };
+  app.post("/_configure", limit, configure);
+  app.post("/:backend/_configure", limit, configure);
+
+  return app;
+}
+
+function openAIModel(model: ResolvedModel) {
+  return {
+    id: model.name,
+    object: "model",
+    created: Math.floor(model.modifiedAt.getTime() / 1000),
+    owned_by: "modelgate",
+    context_window: model.summary.contextLength ?? null,
+    architecture: model.summary.architecture,
+    parameters: model.summary.parameterCount ?? null,
+    quantization: model.summary.quantization ?? null,
+    size: model.size,
+  };
+}

@@ -1,0 +1,444 @@
+import type { Logger } from "pino";
+import type { Dispatcher } from "undici";
+import type { BackendConfiguration } from "../inference/backend-configuration.ts";
+import type { BackendMode } from "../inference/backend-mode.ts";
+import type { Backend } from "../inference/backend.ts";
+import type { RequiredMemory } from "../inference/required-memory.ts";
+import type { ModelResolver, ResolvedModel } from "../models/model-resolver.ts";
+import { systemClock, type Clock } from "./clock.ts";
+import { RunnerBusyError } from "./loader-errors.ts";
+import {
+  initialLoaderState,
+  transition,
+  type LoaderEffect,
+  type LoaderEvent,
+  type LoaderLimits,
+  type Runner,
+  type TimerId,
+} from "./loader-machine.ts";
+import { startRunnerProcess, type RunnerProcess } from "./runner-process.ts";
+import { runnerSocketPath } from "./runners-dir.ts";
+import type { RunnerKey } from "./runner-key.ts";
+
+export interface LoaderOptions {
+  /** The backends runners can use; the first is the default. */
+  readonly backends: readonly [Backend, ...Backend[]];
+  readonly resolver: ModelResolver;
+  /** From `prepareRunnersDir`: where runner sockets live. */
+  readonly runnersDir: string;
+  readonly logger: Logger;
+  /** Memory runners may use together (see `detectMemoryBudget`); unbounded by default. */
+  readonly memory?: Partial<RequiredMemory>;
+  /** Default: unbounded. */
+  readonly maxLoadedRunners?: number;
+  /** Default 512, as Ollama's `OLLAMA_MAX_QUEUE`. */
+  readonly maxQueue?: number;
+  /** Default 5 minutes. */
+  readonly loadTimeoutMs?: number;
+  /** Default 5 minutes; 0 unloads once idle, negative never. */
+  readonly keepAliveMs?: number;
+  readonly clock?: Clock;
+  /** Hears runners come and go (for metrics). */
+  readonly onRunnerEvent?: (event: RunnerEvent) => void;
+}
+
+/** A runner became ready, was unloaded, or died on its own. */
+export interface RunnerEvent {
+  readonly type: "loaded" | "unloaded" | "crashed";
+  readonly slot: number;
+  readonly backend: string;
+  readonly model: string;
+  readonly mode: BackendMode;
+}
+
+/** What a request wants served. */
+export interface LoadTarget {
+  /** A model reference, resolved through the resolver. */
+  readonly model: string;
+  /** A backend name; default: the model's hint, then the first backend. */
+  readonly backend?: string;
+  readonly mode: BackendMode;
+  /** Sets the runner's keep-alive (ms; 0 unload once idle, negative forever). */
+  readonly keepAliveMs?: number;
+}
+
+/** A runner lent to one request. Release it once the response is over. */
+export interface Lease {
+  readonly slot: number;
+  readonly backend: string;
+  readonly model: ResolvedModel;
+  readonly mode: BackendMode;
+  readonly dispatcher: Dispatcher;
+  /** Aborted when the runner dies under the request; the reason carries the engine's error. */
+  readonly signal: AbortSignal;
+  /** Idempotent. */
+  release(): void;
+}
+
+/** A runner as `/engines/ps` shows it. */
+export interface RunnerInfo {
+  readonly slot: number;
+  readonly backend: string;
+  readonly model: string;
+  readonly modelId: string;
+  readonly mode: BackendMode;
+  readonly draft: string | null;
+  readonly phase: Runner["phase"];
+  readonly inUse: number;
+  readonly lastUsed: Date;
+  readonly keepAliveMs: number;
+  readonly expiresAt: Date | null;
+  readonly memory: RequiredMemory;
+}
+
+export interface ModelConfiguration {
+  readonly model: string;
+  readonly backend?: string;
+  /** Default `completion`: configurations are kept per mode, as runners are. */
+  readonly mode?: BackendMode;
+  readonly keepAliveMs?: number;
+  readonly config: BackendConfiguration;
+}
+
+export type UnloadSelector = { readonly all: true } | { readonly backend?: string; readonly models: readonly string[] };
+
+export interface Loader {
+  /**
+   * Waits for a runner serving `target`, loading it if needed.
+   *
+   * @throws ModelNotFoundError, BackendNotFoundError, ModelTooLargeError,
+   *   ServerBusyError, RunnerLoadError, LoaderClosedError, or `signal`'s reason
+   */
+  acquire(target: LoadTarget, signal?: AbortSignal): Promise<Lease>;
+  /** Sets a model's configuration, reloading its idle runner when it changed. */
+  configure(configuration: ModelConfiguration): Promise<{ readonly changed: boolean }>;
+  /** Unloads matching idle runners (busy ones once idle); resolves with the count once the idle ones are gone. */
+  unload(selector: UnloadSelector): Promise<number>;
+  runners(): readonly RunnerInfo[];
+  readonly backends: ReadonlyMap<string, Backend>;
+  /**
+   * The engine serving `socket` wrote to its log: a load still in progress
+   * gets its full timeout again. Wire it to the backend's log hook.
+   */
+  engineOutput(socket: string): void;
+  /** Refuses new requests, stops every runner and resolves once all are gone. */
+  close(): Promise<void>;
+}
+
+/** A request names a backend that is not configured. Maps to a 404. */
+export class BackendNotFoundError extends Error {
+  override readonly name = "BackendNotFoundError";
+  constructor(readonly backend: string) {
+    super(`backend "${backend}" not found`);
+  }
+}
+
+/** Everything a runner is started from, prepared before its demand is sent. */
+interface Prepared {
+  readonly backend: Backend;
+  readonly model: ResolvedModel;
+  readonly mode: BackendMode;
+  readonly draft: ResolvedModel | null;
+  readonly config: BackendConfiguration | undefined;
+}
+
+interface Waiter {
+  resolve(lease: Lease): void;
+  reject(error: unknown): void;
+}
+
+interface Live {
+  readonly prepared: Prepared;
+  readonly socket: string;
+  readonly process: RunnerProcess;
+  /** Aborted with the engine's error when the runner dies under its requests. */
+  readonly failure: AbortController;
+}
+
+const minute = 60_000;
+
+/**
+ * The driver of the loader state machine: sends it events (requests, runner
+ * readiness and exits, timers) and carries out its effects with real runner
+ * processes and timers.
+ *
+ * @example
+ * const loader = createLoader({ backends: [llamaCpp], resolver, runnersDir: await prepareRunnersDir(home), logger });
+ * const lease = await loader.acquire({ model: "tiny", mode: "completion" });
+ * try { ...forward to lease.dispatcher... } finally { lease.release(); }
+ */
+export function createLoader(options: LoaderOptions): Loader {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger.child({ component: "loader" });
+  const backends = new Map(options.backends.map((backend) => [backend.name, backend]));
+  const limits: LoaderLimits = {
+    memory: { ram: options.memory?.ram ?? Infinity, vram: options.memory?.vram ?? Infinity },
+    maxLoadedRunners: positive("maxLoadedRunners", options.maxLoadedRunners ?? Infinity),
+    maxQueue: positive("maxQueue", options.maxQueue ?? 512),
+    loadTimeoutMs: positive("loadTimeoutMs", options.loadTimeoutMs ?? 5 * minute),
+    defaultKeepAliveMs: options.keepAliveMs ?? 5 * minute,
+  };
+
+  let state = initialLoaderState(limits);
+  let nextDemandId = 1;
+  const waiters = new Map<number, Waiter>();
+  /** What each waiting demand would start a runner from; kept until it is granted, rejected or cancelled. */
+  const preparations = new Map<number, Prepared>();
+  const live = new Map<number, Live>();
+  const timers = new Map<TimerId, unknown>();
+  const configurations = new Map<string, ModelConfiguration>();
+  const memoryEstimates = new Map<string, Promise<RequiredMemory>>();
+
+  // Effects may lead to events (a rejected demand's caller releasing…): queue them, never nest transitions.
+  const inbox: LoaderEvent[] = [];
+  let dispatching = false;
+  const dispatch = (event: LoaderEvent): void => {
+    inbox.push(event);
+    if (dispatching) return;
+    dispatching = true;
+    try {
+      for (let next = inbox.shift(); next; next = inbox.shift()) {
+        const result = transition(state, next, clock.now());
+        state = result.state;
+        result.effects.forEach(perform);
+        if (next.type === "cancelled") preparations.delete(next.demandId);
+      }
+    } finally {
+      dispatching = false;
+    }
+  };
+
+  const perform = (effect: LoaderEffect): void => {
+    switch (effect.type) {
+      case "startRunner":
+        return startRunner(effect.slot, effect.key, preparations.get(effect.demandId)!);
+      case "stopRunner":
+        logger.info({ slot: effect.slot }, "stopping runner");
+        return live.get(effect.slot)?.process.stop();
+      case "failInFlight":
+        return live.get(effect.slot)?.failure.abort(effect.error);
+      case "grant":
+        return settle(effect.demandId)?.resolve(lease(effect.slot));
+      case "reject":
+        return settle(effect.demandId)?.reject(effect.error);
+      case "setTimer":
+        clearTimer(effect.timer);
+        timers.set(effect.timer, clock.setTimeout(() => {
+          timers.delete(effect.timer);
+          dispatch({ type: "timerFired", timer: effect.timer });
+        }, effect.delayMs));
+        return;
+      case "clearTimer":
+        return clearTimer(effect.timer);
+    }
+  };
+
+  const settle = (demandId: number): Waiter | undefined => {
+    const waiter = waiters.get(demandId);
+    waiters.delete(demandId);
+    preparations.delete(demandId);
+    return waiter;
+  };
+
+  const clearTimer = (timer: TimerId): void => {
+    if (!timers.has(timer)) return;
+    clock.clearTimeout(timers.get(timer));
+    timers.delete(timer);
+  };
+
+  const startRunner = (slot: number, key: RunnerKey, prepared: Prepared): void => {
+    const socket = runnerSocketPath(options.runnersDir, slot);
+    const started = performance.now();
+    const report = (type: RunnerEvent["type"]) =>
+      options.onRunnerEvent?.({ type, slot, backend: key.backend, model: prepared.model.name, mode: key.mode });
+    logger.info({ slot, backend: key.backend, model: prepared.model.name, mode: key.mode }, "starting runner");
+    const process = startRunnerProcess({
+      backend: prepared.backend,
+      socket,
+      model: prepared.model.id,
+      modelRef: prepared.model.name,
+      mode: prepared.mode,
+      ...(prepared.config ? { config: prepared.config } : {}),
+      onReady: () => {
+        logger.info({ slot, model: prepared.model.name, ms: Math.round(performance.now() - started) }, "runner ready");
+        report("loaded");
+        dispatch({ type: "ready", slot });
+      },
+      onExit: (error) => {
+        if (error) logger.warn({ slot, model: prepared.model.name, err: error }, "runner failed");
+        report(error ? "crashed" : "unloaded");
+        dispatch({ type: "exited", slot, error }); // may fail the runner's leases: forget it only after
+        if (live.get(slot) === runner) live.delete(slot); // the exit may have started another runner in this slot
+      },
+    });
+    const runner: Live = { prepared, socket, process, failure: new AbortController() };
+    live.set(slot, runner);
+  };
+
+  const lease = (slot: number): Lease => {
+    const runner = live.get(slot)!;
+    let released = false;
+    return {
+      slot,
+      backend: runner.prepared.backend.name,
+      model: runner.prepared.model,
+      mode: runner.prepared.mode,
+      dispatcher: runner.process.dispatcher,
+      signal: runner.failure.signal,
+      release: () => {
+        if (released) return;
+        released = true;
+        // Once the runner is gone its requests no longer count, and the slot may serve another.
+        if (live.get(slot) === runner) dispatch({ type: "released", slot });
+      },
+    };
+  };
+
+  const configurationKey = (backend: string, modelId: string, mode: BackendMode) => `${backend}\0${modelId}\0${mode}`;
+
+  const pickBackend = (name: string | undefined, model: ResolvedModel): Backend => {
+    const chosen = name ?? model.backend ?? options.backends[0].name;
+    const backend = backends.get(chosen);
+    if (!backend) throw new BackendNotFoundError(chosen);
+    return backend;
+  };
+
+  const estimateMemory = (prepared: Prepared): Promise<RequiredMemory> => {
+    const key = JSON.stringify([prepared.backend.name, prepared.model.id, prepared.config ?? null]);
+    let estimate = memoryEstimates.get(key);
+    if (!estimate) {
+      estimate = prepared.backend.requiredMemoryForModel(AbortSignal.timeout(minute), prepared.model.id, prepared.config);
+      estimate.catch(() => memoryEstimates.delete(key));
+      memoryEstimates.set(key, estimate);
+    }
+    return estimate;
+  };
+
+  const prepare = async (target: LoadTarget): Promise<{ prepared: Prepared; key: RunnerKey; keepAliveMs: number | null }> => {
+    const model = await options.resolver.resolve(target.model);
+    const backend = pickBackend(target.backend, model);
+    const configuration = configurations.get(configurationKey(backend.name, model.id, target.mode));
+    const draftReference = configuration?.config.speculative?.draft_model;
+    const draft = draftReference ? await options.resolver.resolve(draftReference) : null;
+    // Backends locate models by id; the configuration names the draft by reference.
+    const config =
+      draft && configuration?.config.speculative
+        ? { ...configuration.config, speculative: { ...configuration.config.speculative, draft_model: draft.id } }
+        : configuration?.config;
+    const prepared: Prepared = { backend, model, mode: target.mode, draft, config };
+    return {
+      prepared,
+      key: { backend: backend.name, model: model.id, mode: target.mode, draft: draft?.id ?? null },
+      keepAliveMs: target.keepAliveMs ?? configuration?.keepAliveMs ?? null,
+    };
+  };
+
+  const acquire = async (target: LoadTarget, signal?: AbortSignal): Promise<Lease> => {
+    signal?.throwIfAborted();
+    const { prepared, key, keepAliveMs } = await prepare(target);
+    const memory = await estimateMemory(prepared);
+    signal?.throwIfAborted();
+    const id = nextDemandId++;
+    return new Promise<Lease>((resolve, reject) => {
+      const onAbort = () => {
+        if (!waiters.delete(id)) return;
+        dispatch({ type: "cancelled", demandId: id });
+        reject(signal?.reason);
+      };
+      preparations.set(id, prepared);
+      waiters.set(id, {
+        resolve: (granted) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(granted);
+        },
+        reject: (error) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      });
+      signal?.addEventListener("abort", onAbort, { once: true });
+      dispatch({ type: "requested", demand: { id, key, memory, keepAliveMs } });
+    });
+  };
+
+  /** Dispatches `event` and waits for every runner it sent stopping to be gone. */
+  const stopAndWait = async (event: LoaderEvent): Promise<number> => {
+    const before = new Set(state.runners.filter((r) => r.phase === "stopping").map((r) => r.slot));
+    dispatch(event);
+    const stopping = state.runners.filter((r) => r.phase === "stopping" && !before.has(r.slot));
+    await Promise.all(stopping.map((r) => live.get(r.slot)?.process.exited));
+    return stopping.length;
+  };
+
+  const matchesModels = async (backend: string | undefined, references: readonly string[]) => {
+    const resolved = await Promise.allSettled(references.map((reference) => options.resolver.resolve(reference)));
+    const ids = new Set(resolved.flatMap((result) => (result.status === "fulfilled" ? [result.value.id] : [])));
+    return (key: RunnerKey) => ids.has(key.model) && (backend === undefined || key.backend === backend);
+  };
+
+  return {
+    acquire,
+    backends,
+
+    engineOutput(socket) {
+      const slot = [...live.entries()].find(([, runner]) => runner.socket === socket)?.[0];
+      const loading = state.runners.some((r) => r.slot === slot && r.phase === "loading");
+      if (slot !== undefined && loading) dispatch({ type: "progressed", slot });
+    },
+
+    async configure(configuration) {
+      const model = await options.resolver.resolve(configuration.model);
+      const backend = pickBackend(configuration.backend, model);
+      const mode = configuration.mode ?? "completion";
+      const id = configurationKey(backend.name, model.id, mode);
+      const previous = configurations.get(id);
+      const comparable = (c: ModelConfiguration | undefined) => JSON.stringify([c?.config ?? {}, c?.keepAliveMs ?? null]);
+      if (comparable(previous) === comparable(configuration)) return { changed: false };
+      const affected = (key: RunnerKey) => key.backend === backend.name && key.model === model.id && key.mode === mode;
+      const busy = state.runners.find((r) => affected(r.key) && (r.inUse > 0 || r.phase === "loading"));
+      if (busy) throw new RunnerBusyError(`${model.name} is in use; try again once its requests are done`);
+      configurations.set(id, { ...configuration, mode });
+      await stopAndWait({ type: "unloadRequested", match: affected });
+      return { changed: true };
+    },
+
+    async unload(selector) {
+      const match = "all" in selector ? () => true : await matchesModels(selector.backend, selector.models);
+      const matching = state.runners.filter((r) => r.phase !== "stopping" && match(r.key)).length;
+      await stopAndWait({ type: "unloadRequested", match });
+      return matching;
+    },
+
+    runners: () =>
+      state.runners.flatMap((runner) => {
+        const prepared = live.get(runner.slot)?.prepared;
+        if (!prepared) return [];
+        return [{
+          slot: runner.slot,
+          backend: runner.key.backend,
+          model: prepared.model.name,
+          modelId: prepared.model.id,
+          mode: runner.key.mode,
+          draft: prepared.draft?.name ?? null,
+          phase: runner.phase,
+          inUse: runner.inUse,
+          lastUsed: new Date(runner.lastUsed),
+          keepAliveMs: runner.keepAliveMs,
+          expiresAt: runner.expiresAt === null ? null : new Date(runner.expiresAt),
+          memory: runner.memory,
+        }];
+      }),
+
+    async close() {
+      const all = [...live.values()].map((runner) => runner.process.exited);
+      dispatch({ type: "closeRequested" });
+      await Promise.all(all);
+      for (const timer of [...timers.keys()]) clearTimer(timer);
+    },
+  };
+}
+
+function positive(name: string, value: number): number {
+  if (!(value >= 1)) throw new RangeError(`${name} must be at least 1, got ${value}`);
+  return value;
+}

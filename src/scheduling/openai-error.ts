@@ -1,0 +1,45 @@
+import { InvalidConfigurationError } from "../inference/invalid-configuration-error.ts";
+import { ModelNotFoundError } from "../models/model-resolver.ts";
+import {
+  LoaderClosedError,
+  ModelTooLargeError,
+  RunnerBusyError,
+  RunnerCrashedError,
+  RunnerLoadError,
+  ServerBusyError,
+} from "./loader-errors.ts";
+import { BackendNotFoundError } from "./loader.ts";
+import { MisdirectedRequestError } from "./runner-proxy.ts";
+
+/** An error as OpenAI clients read it: `{"error": {"message", "type", "code"}}`. */
+export interface OpenAIError {
+  readonly status: number;
+  readonly message: string;
+  readonly type: "invalid_request_error" | "not_found_error" | "server_error" | "request_cancelled";
+  readonly code: string | null;
+}
+
+/** A request the engines layer refuses before reaching any engine. */
+export class BadRequestError extends Error {
+  override readonly name = "BadRequestError";
+}
+
+/** Maps whatever went wrong to its status and OpenAI-shaped description. */
+export function toOpenAIError(error: unknown, signal?: AbortSignal): OpenAIError {
+  const message = error instanceof Error ? error.message : String(error);
+  const is = (type: OpenAIError["type"], status: number, code: string | null): OpenAIError => ({ status, message, type, code });
+  if (error instanceof BadRequestError || error instanceof InvalidConfigurationError) return is("invalid_request_error", 400, null);
+  if (error instanceof ModelNotFoundError) return is("not_found_error", 404, "model_not_found");
+  if (error instanceof BackendNotFoundError) return is("not_found_error", 404, "backend_not_found");
+  if (error instanceof RunnerBusyError) return is("invalid_request_error", 409, "runner_busy");
+  if (error instanceof MisdirectedRequestError) return is("invalid_request_error", 421, "misdirected_request");
+  if (error instanceof ServerBusyError || error instanceof LoaderClosedError) return is("server_error", 503, "server_busy");
+  if (error instanceof ModelTooLargeError) return is("server_error", 500, "insufficient_memory");
+  if (error instanceof RunnerLoadError || error instanceof RunnerCrashedError) return is("server_error", 500, "engine_failure");
+  if (signal?.aborted) return is("request_cancelled", 499, null);
+  return is("server_error", 500, null);
+}
+
+export function openAIErrorResponse({ status, message, type, code }: OpenAIError): Response {
+  return Response.json({ error: { message, type, code } }, { status });
+}

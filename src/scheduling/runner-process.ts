@@ -1,0 +1,67 @@
+import { rm } from "node:fs/promises";
+import { Agent, type Dispatcher } from "undici";
+import type { BackendConfiguration } from "../inference/backend-configuration.ts";
+import type { BackendMode } from "../inference/backend-mode.ts";
+import type { Backend } from "../inference/backend.ts";
+import { waitUntilHealthy } from "./health-check.ts";
+
+export interface RunnerProcessOptions {
+  readonly backend: Backend;
+  readonly socket: string;
+  /** The model's id, as the backend locates it. */
+  readonly model: string;
+  readonly modelRef: string;
+  readonly mode: BackendMode;
+  readonly config?: BackendConfiguration;
+  readonly onReady: () => void;
+  /** Called once the engine is gone; `error` unless it was stopped. */
+  readonly onExit: (error: Error | null) => void;
+}
+
+export interface RunnerProcess {
+  /** Reaches the runner's socket; destroyed once it has exited. */
+  readonly dispatcher: Dispatcher;
+  /** Asks the engine to stop; `exited` settles once it has. */
+  stop(): void;
+  readonly exited: Promise<void>;
+}
+
+/**
+ * Starts a backend on a Unix socket and watches it: ready once `/health`
+ * answers, exited once the backend's one-shot `run` settles, socket removed.
+ */
+export function startRunnerProcess(options: RunnerProcessOptions): RunnerProcess {
+  const { backend, socket } = options;
+  const stopper = new AbortController();
+  const lifetime = new AbortController(); // ends health polling
+  const dispatcher = new Agent({ connect: { socketPath: socket }, keepAliveTimeout: 30_000 });
+
+  const running = Promise.resolve().then(() =>
+    backend.run(stopper.signal, socket, options.model, options.modelRef, options.mode, options.config),
+  );
+  const exited = running
+    .then(
+      () => (stopper.signal.aborted ? null : new Error(`${backend.name} exited on its own`)),
+      (error: unknown) => (stopper.signal.aborted ? null : toError(error)),
+    )
+    .then(async (error) => {
+      lifetime.abort();
+      await Promise.all([dispatcher.destroy().catch(() => {}), rm(socket, { force: true })]);
+      options.onExit(error);
+    });
+
+  waitUntilHealthy(dispatcher, lifetime.signal).then(
+    () => options.onReady(),
+    () => {}, // stopped or exited first: onExit tells the loader
+  );
+
+  return {
+    dispatcher,
+    stop: () => stopper.abort(),
+    exited,
+  };
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

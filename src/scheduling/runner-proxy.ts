@@ -1,0 +1,163 @@
+import { request } from "undici";
+import { normalizeModelReference } from "../models/model-resolver.ts";
+import { RunnerCrashedError } from "./loader-errors.ts";
+import type { Lease } from "./loader.ts";
+
+export interface ForwardRequest {
+  readonly method: string;
+  /** Path and query on the runner: `/v1/chat/completions`. */
+  readonly path: string;
+  readonly headers: Headers;
+  readonly body: Uint8Array | null;
+  /** The model the request names; a runner serves only its own. */
+  readonly model: string;
+  /** The client's signal: aborting it aborts the engine's work at once. */
+  readonly signal: AbortSignal;
+  /** Hears how the response went, once it has (for metrics and logs). */
+  readonly observer?: ForwardObserver;
+}
+
+export interface ForwardObserver {
+  firstChunk?(): void;
+  settled?(outcome: "completed" | "failed" | "cancelled"): void;
+}
+
+/** A request that reached a runner serving another model (the seed's contract). */
+export class MisdirectedRequestError extends Error {
+  override readonly name = "MisdirectedRequestError";
+}
+
+/** How long a broken connection waits for the runner's exit, whose error says why. */
+const crashExplanationGraceMs = 2_000;
+
+const forwardedRequestHeaders = ["content-type", "accept"];
+const hopByHop = new Set(["connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "te", "trailer"]);
+
+/**
+ * Sends a request to the runner behind `lease` and streams its response back
+ * chunk by chunk, untouched and unbuffered. The lease is released when the
+ * response is over: body finished, failed or cancelled by the client (which
+ * also aborts the engine's request). If the runner dies mid-stream, an SSE
+ * stream ends with an OpenAI-style `error` event carrying the engine's error;
+ * other bodies are cut off.
+ *
+ * @throws MisdirectedRequestError, RunnerCrashedError, or the client's abort reason
+ */
+export async function forwardToRunner(lease: Lease, forward: ForwardRequest): Promise<Response> {
+  let released = false;
+  const release = (outcome: "completed" | "failed" | "cancelled") => {
+    if (released) return;
+    released = true;
+    lease.release();
+    forward.observer?.settled?.(outcome);
+  };
+
+  if (normalizeModelReference(forward.model) !== lease.model.name && forward.model !== lease.model.id) {
+    release("failed");
+    throw new MisdirectedRequestError(`this runner serves ${lease.model.name}, not ${forward.model}`);
+  }
+
+  const headers: Record<string, string> = {};
+  for (const name of forwardedRequestHeaders) {
+    const value = forward.headers.get(name);
+    if (value !== null) headers[name] = value;
+  }
+
+  let upstream: Awaited<ReturnType<typeof request>>;
+  try {
+    upstream = await request(`http://runner${forward.path}`, {
+      method: forward.method as "POST",
+      headers,
+      body: forward.body,
+      dispatcher: lease.dispatcher,
+      signal: forward.signal,
+      headersTimeout: 0, // a long prompt may take its time before the first byte
+      bodyTimeout: 0,
+    });
+  } catch (error) {
+    release(forward.signal.aborted ? "cancelled" : "failed");
+    throw forward.signal.aborted ? forward.signal.reason : await explainFailure(lease, error);
+  }
+
+  const responseHeaders = new Headers();
+  for (const [name, value] of Object.entries(upstream.headers)) {
+    if (value === undefined || hopByHop.has(name)) continue;
+    for (const item of Array.isArray(value) ? value : [value]) responseHeaders.append(name, item);
+  }
+  const isEventStream = responseHeaders.get("content-type")?.startsWith("text/event-stream") ?? false;
+
+  const chunks = upstream.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let sentAny = false;
+  let atEventBoundary = true;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done, value } = await chunks.next();
+          if (done) {
+            release("completed");
+            controller.close();
+            return;
+          }
+          if (!sentAny) {
+            sentAny = true;
+            forward.observer?.firstChunk?.();
+          }
+          atEventBoundary = endsWithBlankLine(value);
+          controller.enqueue(value);
+        } catch (error) {
+          if (forward.signal.aborted) {
+            release("cancelled");
+            controller.error(forward.signal.reason);
+            return;
+          }
+          const failure = await explainFailure(lease, error);
+          release("failed");
+          if (isEventStream && atEventBoundary) {
+            controller.enqueue(sseError(failure));
+            controller.close();
+          } else {
+            controller.error(failure);
+          }
+        }
+      },
+      async cancel() {
+        release("cancelled");
+        await chunks.return?.(); // destroys the upstream body, closing the engine's request
+      },
+    },
+    { highWaterMark: 0 },
+  );
+
+  return new Response(body, { status: upstream.statusCode, headers: responseHeaders });
+}
+
+/**
+ * A broken connection to a runner usually means it died: wait briefly for the
+ * loader to learn why, so the client gets the engine's own last words.
+ */
+async function explainFailure(lease: Lease, error: unknown): Promise<Error> {
+  if (!lease.signal.aborted) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, crashExplanationGraceMs);
+      lease.signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+  }
+  if (lease.signal.aborted) return lease.signal.reason as Error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new RunnerCrashedError(`lost the connection to the runner: ${message}`, { cause: error });
+}
+
+function endsWithBlankLine(chunk: Uint8Array): boolean {
+  const n = chunk.length;
+  const newline = 0x0a;
+  return (n >= 2 && chunk[n - 1] === newline && chunk[n - 2] === newline) || (n >= 4 && chunk[n - 1] === newline && chunk[n - 3] === newline);
+}
+
+function sseError(error: Error): Uint8Array {
+  const payload = { error: { message: error.message, type: "server_error", code: 500 } };
+  return new TextEncoder().encode(`data: ${JSON.stringify(payload)}\n\n`);
+}

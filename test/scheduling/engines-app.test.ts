@@ -1,0 +1,248 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { after, afterEach, describe, it } from "node:test";
+import { pino } from "pino";
+import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type ResolvedModel } from "../../src/models/model-resolver.ts";
+import { createEngineMetrics } from "../../src/scheduling/engine-metrics.ts";
+import { createEnginesApp } from "../../src/scheduling/engines-app.ts";
+import { createLoader, type Loader, type LoaderOptions } from "../../src/scheduling/loader.ts";
+import { prepareRunnersDir } from "../../src/scheduling/runners-dir.ts";
+import { createFakeBackend, type FakeBackendOptions } from "./fake-backend.ts";
+
+const logger = pino({ level: "silent" });
+
+function model(name: string): ResolvedModel {
+  return {
+    name: `${name}:latest`,
+    id: `sha256:${name}`,
+    paths: [`/models/${name}.gguf`],
+    summary: { architecture: "llama", contextLength: 2048, parameterCount: 1000, quantization: "F16" },
+    size: 100,
+    modifiedAt: new Date(0),
+  };
+}
+
+const models = ["a", "b", "c"].map(model);
+const resolver: ModelResolver = {
+  async resolve(reference) {
+    const found = models.find((m) => m.name === normalizeModelReference(reference) || m.id === reference);
+    if (!found) throw new ModelNotFoundError(reference);
+    return found;
+  },
+  list: async () => models,
+};
+
+const homes: string[] = [];
+const loaders: Loader[] = [];
+afterEach(async () => {
+  await Promise.all(loaders.splice(0).map((loader) => loader.close()));
+});
+after(async () => {
+  await Promise.all(homes.map((home) => rm(home, { recursive: true, force: true })));
+});
+
+async function setup(engine: FakeBackendOptions = {}, loaderOptions: Partial<LoaderOptions> = {}) {
+  const home = await mkdtemp(join(tmpdir(), "modelgate-engines-"));
+  homes.push(home);
+  const runnersDir = await prepareRunnersDir(home);
+  const fake = createFakeBackend(engine);
+  const metrics = createEngineMetrics();
+  const loader = createLoader({ backends: [fake.backend], resolver, runnersDir, logger, onRunnerEvent: metrics.runnerEvent, ...loaderOptions });
+  loaders.push(loader);
+  const app = createEnginesApp({ loader, resolver, logger, metrics, maxBodyBytes: 1024 * 1024 });
+  const post = (path: string, body: unknown, init: RequestInit = {}) =>
+    app.request(path, { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body), headers: { "content-type": "application/json" }, ...init });
+  const chat = (modelName: string, extra: Record<string, unknown> = {}, init: RequestInit = {}) =>
+    post("/v1/chat/completions", { model: modelName, messages: [{ role: "user", content: "hi" }], stream: true, ...extra }, init);
+  return { app, loader, fake, runnersDir, metrics, post, chat };
+}
+
+async function eventually(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 200; i += 1) {
+    if (await check()) return;
+    await sleep(10);
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+function dataLines(text: string): string[] {
+  return text.split("\n").filter((line) => line.startsWith("data: "));
+}
+
+describe("engines app on a stand-in engine", () => {
+  it("loads a runner on the first request and streams the engine's response through", async () => {
+    const { chat, fake, app } = await setup({ loadMs: 100 });
+    const response = await chat("a");
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get("content-type"), "text/event-stream");
+    const lines = dataLines(await response.text());
+    assert.equal(lines.length, 6);
+    assert.equal(lines.at(-1), "data: [DONE]");
+    assert.equal(fake.starts, 1);
+    const ps = (await (await app.request("/ps")).json()) as Array<Record<string, unknown>>;
+    assert.equal(ps.length, 1);
+    assert.equal(ps[0]?.model_name, "a:latest");
+    assert.equal(ps[0]?.in_use, false);
+    assert.equal(ps[0]?.loading, false);
+  });
+
+  it("starts one runner for concurrent requests that arrive during its load", async () => {
+    const { chat, fake } = await setup({ loadMs: 150 });
+    const responses = await Promise.all(Array.from({ length: 8 }, () => chat("a")));
+    const texts = await Promise.all(responses.map((r) => r.text()));
+    assert.ok(texts.every((text) => text.endsWith("data: [DONE]\n\n")));
+    assert.equal(fake.starts, 1);
+  });
+
+  it("routes by backend in the path, and refuses an unknown one with 404", async () => {
+    const { post } = await setup();
+    const ok = await post("/fake/v1/embeddings", { model: "a", input: "x" });
+    assert.equal(ok.status, 200);
+    const missing = await post("/nope/v1/embeddings", { model: "a", input: "x" });
+    assert.equal(missing.status, 404);
+    assert.deepEqual(await missing.json(), { error: { message: 'backend "nope" not found', type: "not_found_error", code: "backend_not_found" } });
+  });
+
+  it("answers bad requests with OpenAI-shaped errors", async () => {
+    const { post, chat } = await setup();
+    const malformed = await post("/v1/chat/completions", "{nope");
+    assert.equal(malformed.status, 400);
+    const body = (await malformed.json()) as { error: { message: string; type: string } };
+    assert.match(body.error.message, /malformed JSON/);
+    assert.equal(body.error.type, "invalid_request_error");
+
+    const noModel = await post("/v1/chat/completions", { messages: [] });
+    assert.equal(noModel.status, 400);
+    assert.match(((await noModel.json()) as { error: { message: string } }).error.message, /model is required/);
+
+    const unknown = await chat("zzz");
+    assert.equal(unknown.status, 404);
+    assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, "model_not_found");
+
+    const huge = await post("/v1/chat/completions", { model: "a", pad: "x".repeat(2 * 1024 * 1024) });
+    assert.equal(huge.status, 413);
+    assert.equal(((await huge.json()) as { error: { code: string } }).error.code, "request_too_large");
+
+    const badKeepAlive = await chat("a", { keep_alive: "soon" });
+    assert.equal(badKeepAlive.status, 400);
+  });
+
+  it("unloads a runner once its request ends when keep_alive is 0", async () => {
+    const { chat, loader, runnersDir } = await setup();
+    await (await chat("a", { keep_alive: 0 })).text();
+    await eventually(() => loader.runners().length === 0, "the runner to unload");
+    await eventually(async () => (await readdir(runnersDir)).length === 0, "the socket to be removed");
+  });
+
+  it("ends a stream cut by an engine crash with an error event carrying the engine's words, then starts afresh", async () => {
+    const { chat, fake } = await setup({ tokenMs: 20 });
+    const response = await chat("a", { max_tokens: 1000 });
+    const reader = response.body!.getReader();
+    await reader.read();
+    fake.crash("sha256:a", "GGML_ASSERT(n_tokens > 0) failed");
+    let text = "";
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += new TextDecoder().decode(chunk.value);
+    const last = JSON.parse(dataLines(text).at(-1)!.slice("data: ".length)) as { error: { message: string; code: number } };
+    assert.match(last.error.message, /GGML_ASSERT\(n_tokens > 0\) failed/);
+    assert.equal(last.error.code, 500);
+
+    const again = await chat("a");
+    assert.equal(again.status, 200);
+    assert.ok((await again.text()).endsWith("data: [DONE]\n\n"));
+    assert.equal(fake.starts, 2);
+  });
+
+  it("releases the runner and aborts the engine's request when the client stops reading", async () => {
+    const { chat, loader, fake } = await setup({ tokenMs: 10 });
+    const controller = new AbortController();
+    const response = await chat("a", { max_tokens: 10_000 }, { signal: controller.signal });
+    const reader = response.body!.getReader();
+    await reader.read();
+    assert.equal(loader.runners()[0]?.inUse, 1);
+    await reader.cancel();
+    await eventually(() => loader.runners()[0]?.inUse === 0, "the lease to be released");
+    await eventually(() => fake.runners()[0]?.inFlight === 0, "the engine's request to close");
+  });
+
+  it("refuses requests past the queue limit with 503 server busy", async () => {
+    const { chat } = await setup({ loadMs: 200 }, { maxQueue: 2 });
+    const responses = await Promise.all(Array.from({ length: 4 }, () => chat("a")));
+    const statuses = responses.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [200, 200, 503, 503]);
+    const busy = responses.find((r) => r.status === 503)!;
+    assert.match(((await busy.json()) as { error: { message: string } }).error.message, /^server busy, please try again/);
+  });
+
+  it("evicts the least recently used idle runner when the memory budget is full", async () => {
+    const { chat, loader } = await setup({}, { memory: { ram: 2 } });
+    await (await chat("a")).text();
+    await (await chat("b")).text();
+    await (await chat("a")).text();
+    await (await chat("c")).text();
+    assert.deepEqual(loader.runners().map((r) => r.model).sort(), ["a:latest", "c:latest"]);
+  });
+
+  it("lists models in the OpenAI shape, and shows one", async () => {
+    const { app } = await setup();
+    const list = (await (await app.request("/v1/models")).json()) as { object: string; data: Array<Record<string, unknown>> };
+    assert.equal(list.object, "list");
+    assert.deepEqual(list.data[0], {
+      id: "a:latest", object: "model", created: 0, owned_by: "modelgate",
+      context_window: 2048, architecture: "llama", parameters: 1000, quantization: "F16", size: 100,
+    });
+    assert.equal((await app.request("/fake/v1/models/b")).status, 200);
+    assert.equal((await app.request("/v1/models/zzz")).status, 404);
+  });
+
+  it("reports status and disk usage, unloads on request", async () => {
+    const { app, chat, post, loader } = await setup();
+    assert.deepEqual(await (await app.request("/status")).json(), { fake: "running" });
+    assert.deepEqual(await (await app.request("/df")).json(), { models_disk_usage: 300, default_backend_disk_usage: 1234, backends_disk_usage: { fake: 1234 } });
+    await (await chat("a")).text();
+    await (await chat("b")).text();
+    assert.deepEqual(await (await post("/unload", { models: ["a"] })).json(), { unloaded_runners: 1 });
+    assert.deepEqual(loader.runners().map((r) => r.model), ["b:latest"]);
+    assert.deepEqual(await (await post("/unload", { all: true })).json(), { unloaded_runners: 1 });
+    assert.equal(loader.runners().length, 0);
+    assert.equal((await post("/unload", { some: 1 })).status, 400);
+  });
+
+  it("configures a model: validates it, reloads only on change, refuses while the runner is busy", async () => {
+    const { chat, post, fake } = await setup({ tokenMs: 10 });
+    await (await chat("a")).text();
+    const bad = await post("/_configure", { model: "a", "runtime-flags": ["--log-file", "/etc/passwd"] });
+    assert.equal(bad.status, 400);
+    const first = await post("/fake/_configure", { model: "a", "context-size": 512, keep_alive: "10m" });
+    assert.deepEqual(await first.json(), { model: "a", changed: true });
+    const same = await post("/_configure", { model: "a", "context-size": 512, keep_alive: 600 });
+    assert.deepEqual(await same.json(), { model: "a", changed: false });
+    const streaming = await chat("a", { max_tokens: 1000 });
+    const busy = await post("/_configure", { model: "a", "context-size": 1024 });
+    assert.equal(busy.status, 409);
+    await streaming.body?.cancel();
+    assert.equal(fake.starts, 2, "the configuration change reloaded the runner");
+  });
+
+  it("counts requests by origin in its metrics", async () => {
+    const { chat, metrics } = await setup();
+    await (await chat("a", {}, { headers: { "content-type": "application/json", "X-Request-Origin": "ollama/completion" } })).text();
+    await (await chat("zzz")).text();
+    const text = await metrics.registry.metrics();
+    assert.match(text, /modelgate_engine_requests_total\{origin="ollama\/completion",model="a:latest",mode="completion",outcome="completed"\} 1/);
+    assert.match(text, /modelgate_engine_requests_total\{origin="direct",model="unknown",mode="completion",outcome="failed"\} 1/);
+    assert.match(text, /modelgate_runner_events_total\{backend="fake",model="a:latest",mode="completion",event="loaded"\} 1/);
+  });
+
+  it("on close, stops every runner, removes every socket and refuses new requests", async () => {
+    const { chat, loader, runnersDir } = await setup();
+    await (await chat("a")).text();
+    await (await chat("b")).text();
+    await loader.close();
+    assert.deepEqual(await readdir(runnersDir), []);
+    assert.equal(loader.runners().length, 0);
+    assert.equal((await chat("a")).status, 503);
+  });
+});
