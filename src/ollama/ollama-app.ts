@@ -43,7 +43,7 @@ export function createOllamaApp(options: OllamaAppOptions): Hono {
   app.onError((error, c) => {
     const status = errorStatus(error, c.req.raw.signal);
     if (status >= 500) logger.warn({ err: error, path: c.req.path }, "ollama request failed");
-    return c.json({ error: status === 499 ? "request canceled" : error.message }, status);
+    return c.json({ error: status === canceled ? "request canceled" : error.message }, status);
   });
 
   app.get("/version", (c) => c.json({ version }));
@@ -59,9 +59,12 @@ export function createOllamaApp(options: OllamaAppOptions): Hono {
   return app;
 }
 
+/** Ollama's (and nginx's) status for a request the client gave up on. */
+const canceled = 499 as ContentfulStatusCode;
+
 function errorStatus(error: Error, signal: AbortSignal): ContentfulStatusCode {
   if (error instanceof HTTPException) return error.status as ContentfulStatusCode;
   if (error instanceof InvalidOptionError || error instanceof InvalidImageError) return 400;
-  if (signal.aborted) return 499 as ContentfulStatusCode;
+  if (signal.aborted) return canceled;
   return 500;
 }
