@@ -9,7 +9,7 @@ import * as v from "valibot";
 import { OriginOllamaCompletion, RequestOriginHeader } from "../inference/origin.ts";
 
 /** The engines app's `fetch`; paths are relative to its mount point (`/v1/chat/completions`, `/ps`). */
-export type EnginesFetch = (request: Request) => Promise<Response>;
+export type EnginesFetch = (request: Request) => Response | Promise<Response>;
 
 export interface EnginesClient {
   /**
