@@ -8,7 +8,7 @@ import { runEngineProcess } from "../engine-process.ts";
 import { llamaServerArguments, type LocatedModel } from "./arguments.ts";
 import { diagnoseLlamaServerExit } from "./crash-diagnosis.ts";
 import { ensureLlamaServer, type EnsureLlamaServerOptions, type InstallProgress, type LlamaServer } from "./install.ts";
-import { estimateLlamaServerMemory } from "./memory.ts";
+import { estimateLlamaServerMemory, modelShape } from "./memory.ts";
 import { llamaCppCacheDir } from "./source.ts";
 
 /** The backend's name, in URLs, socket names and logs. */
@@ -130,11 +130,12 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
     async requiredMemoryForModel(signal, model, config): Promise<RequiredMemory> {
       const binary = await server(signal);
       const located = await locateModel(model);
-      const draft = config?.speculative ? await modelInfo((await locateModel(config.speculative.draft_model)).ggufPath) : undefined;
+      const draft = config?.speculative ? modelShape(await readGGUF((await locateModel(config.speculative.draft_model)).ggufPath)) : undefined;
       return estimateLlamaServerMemory({
-        model: await modelInfo(located.ggufPath),
+        model: modelShape(await readGGUF(located.ggufPath)),
         draft,
         contextSize: config?.["context-size"],
+        runtimeFlags: config?.["runtime-flags"],
         gpu: binary.variant === "cuda",
       });
     },

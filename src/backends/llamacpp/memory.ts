@@ -1,14 +1,122 @@
 import type { RequiredMemory } from "../../inference/index.ts";
-import type { GGUFModelInfo } from "../../models/gguf.ts";
+import { summarizeGGUF, type GGUFFile } from "../../models/gguf.ts";
+
+/** What llama-server's memory use depends on, read from a GGUF file. */
+export interface ModelShape {
+  readonly weightBytes: number;
+  /** The token embedding table, which stays in host memory even on a GPU. */
+  readonly tokenEmbeddingBytes: number;
+  readonly layers: number;
+  readonly embeddingLength: number;
+  readonly feedForwardLength: number;
+  readonly kvHeads: number;
+  readonly keyLength: number;
+  readonly valueLength: number;
+  readonly vocabularySize: number;
+  readonly trainedContext: number;
+}
+
+export function modelShape(file: GGUFFile): ModelShape {
+  const info = summarizeGGUF(file);
+  const tokens = file.metadata.get("tokenizer.ggml.tokens")?.value;
+  const tokenEmbedding = file.tensors.find((tensor) => tensor.name === "token_embd.weight");
+  const embeddingLength = info.embeddingLength ?? 0;
+  const keyLength = info.keyLength ?? 0;
+  return {
+    weightBytes: info.tensorBytes,
+    tokenEmbeddingBytes: tokenEmbedding?.size ?? 0,
+    layers: info.blockCount ?? 0,
+    embeddingLength,
+    feedForwardLength: largestNumber(file.metadata.get(`${info.architecture}.feed_forward_length`)?.value) ?? 4 * embeddingLength,
+    kvHeads: info.headCountKv ?? 0,
+    keyLength,
+    valueLength: info.valueLength ?? keyLength,
+    vocabularySize: typeof tokens === "object" ? tokens.items.length : (tokenEmbedding?.dims[1] ?? 0),
+    trainedContext: info.contextLength ?? defaultTrainedContext,
+  };
+}
+
+/** Per-layer arrays (some architectures vary the FFN width) count by their widest layer. */
+function largestNumber(value: unknown): number | undefined {
+  if (typeof value === "number") return value;
+  if (typeof value === "object" && value !== null && "items" in value) {
+    const items = [...(value as { items: Iterable<unknown> }).items].filter((item): item is number => typeof item === "number");
+    return items.length ? Math.max(...items) : undefined;
+  }
+  return undefined;
+}
+
+const MiB = 1024 * 1024;
+const defaultTrainedContext = 4096;
+
+/**
+ * This llama-server's defaults (verified in its logs): 4 slots sharing one
+ * KV cache (`n_parallel = auto`, `kv_unified`), and without `--ctx-size`
+ * each slot gets the model's trained context, so 4× that in all.
+ */
+const defaultParallel = 4;
+const defaultMicroBatch = 512;
+
+/**
+ * Measured against peak RSS (VmHWM) of this binary on CPU: the process itself
+ * (code, threads, server) about 12 MiB, and the tokenizer's tables about 325
+ * bytes per vocabulary entry (40 MiB for a 152k-token vocabulary).
+ */
+const processOverheadBytes = 12 * MiB;
+const bytesPerVocabularyEntry = 325;
 
 export interface MemoryEstimateInput {
-  readonly model: GGUFModelInfo;
-  readonly draft?: GGUFModelInfo;
+  readonly model: ModelShape;
+  readonly draft?: ModelShape;
+  /** `context-size` from the configuration; absent means the engine's default. */
   readonly contextSize?: number;
+  /** The user's runtime flags: `--ctx-size` and `--parallel` there win, as on the command line. */
+  readonly runtimeFlags?: readonly string[];
+  /** A GPU build with every layer offloaded (`-ngl 999`). */
   readonly gpu: boolean;
 }
 
+/**
+ * Memory a llama-server runner will use at most: the weights (mmapped, all
+ * touched by the first request), the f16 KV cache of the whole context, the
+ * compute buffer (activations of one 512-token micro-batch, plus the flash
+ * attention mask, which grows with the context), the logits of each slot,
+ * and the process's own overhead. A draft model adds its own weights, cache,
+ * compute buffer and tokenizer. On a GPU build all of it but the process,
+ * the token embeddings and the logits is VRAM.
+ */
 export function estimateLlamaServerMemory(input: MemoryEstimateInput): RequiredMemory {
-  void input;
-  return { ram: 0, vram: 0 };
+  const flags = input.runtimeFlags ?? [];
+  const parallel = lastIntegerFlag(flags, ["-np", "--parallel"]) ?? defaultParallel;
+  const slots = parallel > 0 ? parallel : defaultParallel; // -1 means auto
+  const defaultContext = slots * input.model.trainedContext;
+  const contextFlag = lastIntegerFlag(flags, ["-c", "--ctx-size"]); // 0 asks for the default
+  // The draft model runs with the target's context.
+  const context = contextFlag !== undefined ? contextFlag || defaultContext : (input.contextSize ?? defaultContext);
+  const microBatch = Math.min(defaultMicroBatch, context);
+
+  const shapes = input.draft ? [input.model, input.draft] : [input.model];
+  let host = processOverheadBytes + slots * input.model.vocabularySize * 4;
+  let device = 0;
+  for (const shape of shapes) {
+    const kvCache = shape.layers * context * shape.kvHeads * (shape.keyLength + shape.valueLength) * 2;
+    const compute = microBatch * 4 * (3 * shape.feedForwardLength + 4 * shape.embeddingLength) + context * microBatch * 2;
+    const offloadable = shape.weightBytes - shape.tokenEmbeddingBytes + kvCache + compute;
+    host += shape.vocabularySize * bytesPerVocabularyEntry + shape.tokenEmbeddingBytes;
+    if (input.gpu) device += offloadable;
+    else host += offloadable;
+  }
+  return { ram: Math.ceil(host), vram: Math.ceil(device) };
+}
+
+/** The value of the last occurrence of any of `names` (`-c 512` or `--ctx-size=512`), as an integer. */
+function lastIntegerFlag(flags: readonly string[], names: readonly string[]): number | undefined {
+  let found: number | undefined;
+  flags.forEach((flag, index) => {
+    const [name, inline] = flag.split(/=(.*)/s, 2);
+    if (name === undefined || !names.includes(name)) return;
+    const value = Number.parseInt(inline ?? flags[index + 1] ?? "", 10);
+    if (Number.isSafeInteger(value)) found = value;
+  });
+  return found;
 }

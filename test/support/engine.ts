@@ -1,0 +1,15 @@
+import { ensureLlamaServer } from "../../src/backends/llamacpp/install.ts";
+
+/**
+ * The llama-server binary the end-to-end tests run: found or built once
+ * (about 10 minutes the first time on 2 cores), then cached. Build progress
+ * goes to stderr so a long first run does not look hung.
+ */
+export async function llamaServerForTests(): Promise<string> {
+  const server = await ensureLlamaServer({
+    onProgress: ({ stage, percent, message }) => {
+      process.stderr.write(`[llama-server ${stage}${percent === undefined ? "" : ` ${percent}%`}] ${message}\n`);
+    },
+  });
+  return server.path;
+}
