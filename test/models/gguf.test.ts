@@ -258,7 +258,7 @@ describe("readGGUF", () => {
     let slowest = 0;
     let maxRss = rssBefore;
     for (; iterations < 2000 && performance.now() < deadline; iterations++) {
-      let bytes = Buffer.from(valid);
+      let bytes: Buffer = Buffer.from(valid);
       for (let i = 0, n = 1 + int(3); i < n; i++) bytes = mutations[int(mutations.length)]!(bytes);
       await writeFile(path, bytes);
       const start = performance.now();
