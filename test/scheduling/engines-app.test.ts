@@ -19,7 +19,7 @@ function model(name: string): ResolvedModel {
     name: `${name}:latest`,
     id: `sha256:${name}`,
     paths: [`/models/${name}.gguf`],
-    summary: { architecture: "llama", contextLength: 2048, parameterCount: 1000, quantization: "F16" },
+    summary: { architecture: "llama", contextLength: 2048, parameterCount: 1000, quantization: "F16", hasTokenizer: true, tensorBytes: 100, fileSize: 100 },
     size: 100,
     modifiedAt: new Date(0),
   };
