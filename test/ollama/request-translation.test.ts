@@ -1,0 +1,211 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import * as v from "valibot";
+import { ChatRequestSchema, translateChatRequest } from "../../src/ollama/chat-request.ts";
+import { GenerateRequestSchema, translateGenerateRequest } from "../../src/ollama/generate-request.ts";
+import { imageDataUrl, InvalidImageError } from "../../src/ollama/image-data-url.ts";
+import { InvalidOptionError, readRequestOptions } from "../../src/ollama/request-options.ts";
+
+const chat = (body: object) => translateChatRequest(v.parse(ChatRequestSchema, body));
+const generate = (body: object) => translateGenerateRequest(v.parse(GenerateRequestSchema, body));
+const hi = [{ role: "user", content: "hi" }];
+const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]).toString("base64");
+
+describe("options", () => {
+  test("known options map to the engine's fields; unknown and load-time ones are reported as ignored", () => {
+    assert.deepEqual(
+      readRequestOptions({
+        temperature: 0.2,
+        top_p: 0.9,
+        top_k: 40.7,
+        min_p: 0.05,
+        typical_p: 1,
+        repeat_penalty: 1.1,
+        repeat_last_n: 64,
+        presence_penalty: 0.5,
+        frequency_penalty: 0.25,
+        seed: 42,
+        stop: ["\n"],
+        num_predict: 128,
+        num_keep: 4,
+        num_ctx: 8192,
+        num_thread: 2,
+        mirostat: 0,
+        tfs_z: 1,
+        penalize_newline: true,
+      }),
+      {
+        sampling: {
+          temperature: 0.2,
+          top_p: 0.9,
+          top_k: 40,
+          min_p: 0.05,
+          typical_p: 1,
+          repeat_penalty: 1.1,
+          repeat_last_n: 64,
+          presence_penalty: 0.5,
+          frequency_penalty: 0.25,
+          stop: ["\n"],
+          max_tokens: 128,
+          seed: 42,
+          n_keep: 4,
+        },
+        contextSize: 8192,
+        ignored: ["num_thread", "mirostat", "tfs_z", "penalize_newline"],
+      },
+    );
+  });
+
+  test("Ollama's 'no limit' and 'random' values, nulls and a lone stop string", () => {
+    assert.deepEqual(readRequestOptions({ num_predict: -1, seed: -1, temperature: null, stop: "END" }), {
+      sampling: { stop: ["END"] },
+      ignored: [],
+    });
+    assert.deepEqual(readRequestOptions({ num_predict: -2 }).sampling, {});
+  });
+
+  test("a known option of the wrong type is refused in Ollama's words", () => {
+    const refusal = (options: Record<string, unknown>) => {
+      try {
+        readRequestOptions(options);
+      } catch (error) {
+        assert.ok(error instanceof InvalidOptionError);
+        return error.message;
+      }
+      assert.fail("accepted");
+    };
+    assert.equal(refusal({ num_ctx: "4096" }), 'option "num_ctx" must be of type integer');
+    assert.equal(refusal({ temperature: "hot" }), 'option "temperature" must be of type float32');
+    assert.equal(refusal({ use_mmap: 1 }), 'option "use_mmap" must be of type boolean');
+    assert.equal(refusal({ stop: 5 }), 'option "stop" must be of type array');
+    assert.match(refusal({ stop: ["a", 1] }), /^option "stop" must be of /);
+  });
+});
+
+describe("/api/chat translation", () => {
+  test("a plain chat streams from the engine with usage, whatever the client's stream says", () => {
+    const call = chat({ model: "tiny", messages: hi, stream: false, keep_alive: "5m", options: { num_ctx: 2048 } });
+    assert.equal(call.stream, false);
+    assert.equal(call.keepAlive, "5m");
+    assert.equal(call.contextSize, 2048);
+    assert.deepEqual(call.engine, {
+      path: "/v1/chat/completions",
+      body: { model: "tiny", stream: true, stream_options: { include_usage: true }, messages: hi },
+    });
+    assert.equal(chat({ model: "tiny", messages: hi }).stream, true, "stream absent means streaming");
+    assert.equal(chat({ name: "tiny", messages: hi }).model, "tiny", "name stands for model");
+  });
+
+  test("format: json mode, a JSON schema, or a 400", () => {
+    assert.deepEqual(chat({ model: "m", messages: hi, format: "json" }).engine?.body.response_format, { type: "json_object" });
+    const schema = { type: "object", properties: { a: { type: "string" } } };
+    assert.deepEqual(chat({ model: "m", messages: hi, format: schema }).engine?.body.response_format, {
+      type: "json_schema",
+      json_schema: { name: "response", strict: true, schema },
+    });
+    assert.equal(chat({ model: "m", messages: hi, format: "" }).engine?.body.response_format, undefined);
+    assert.throws(() => chat({ model: "m", messages: hi, format: "yaml" }), { status: 400 });
+  });
+
+  test("think: a switch for the template, a level as reasoning effort", () => {
+    assert.deepEqual(chat({ model: "m", messages: hi, think: false }).engine?.body.chat_template_kwargs, { enable_thinking: false });
+    const high = chat({ model: "m", messages: hi, think: "high" }).engine?.body;
+    assert.deepEqual(high?.chat_template_kwargs, { enable_thinking: true });
+    assert.equal(high?.reasoning_effort, "high");
+  });
+
+  test("tools, tool calls in history (object or string arguments) and tool results matched to their call", () => {
+    const tools = [{ type: "function", function: { name: "get_weather", parameters: { type: "object" } } }];
+    const call = chat({
+      model: "m",
+      tools,
+      messages: [
+        { role: "user", content: "weather?" },
+        {
+          role: "assistant",
+          content: "",
+          thinking: "they want weather",
+          tool_calls: [
+            { function: { name: "get_weather", arguments: { city: "Paris" } } },
+            { id: "call_given", function: { name: "get_time", arguments: '{"zone":"UTC"}' } },
+          ],
+        },
+        { role: "tool", content: "sunny", tool_name: "get_weather" },
+        { role: "tool", content: "noon", tool_call_id: "call_given" },
+      ],
+    });
+    const body = call.engine!.body as { tools: unknown; messages: Record<string, any>[] };
+    assert.deepEqual(body.tools, tools);
+    const [, assistant, weather, time] = body.messages;
+    assert.equal(assistant!.reasoning_content, "they want weather");
+    const [first, second] = assistant!.tool_calls;
+    assert.match(first.id, /^call_[a-z0-9]{8}$/);
+    assert.deepEqual(first.function, { name: "get_weather", arguments: '{"city":"Paris"}' });
+    assert.deepEqual(second, { id: "call_given", type: "function", function: { name: "get_time", arguments: '{"zone":"UTC"}' } });
+    assert.deepEqual(weather, { role: "tool", content: "sunny", tool_call_id: first.id, name: "get_weather" });
+    assert.deepEqual(time, { role: "tool", content: "noon", tool_call_id: "call_given" });
+  });
+
+  test("images become data URLs in content parts", () => {
+    const call = chat({ model: "m", messages: [{ role: "user", content: "what is it?", images: [png] }] });
+    assert.deepEqual((call.engine!.body.messages as Record<string, unknown>[])[0]!.content, [
+      { type: "text", text: "what is it?" },
+      { type: "image_url", image_url: { url: `data:image/png;base64,${png}` } },
+    ]);
+  });
+
+  test("no messages: nothing for the engine, the request only loads or unloads", () => {
+    assert.equal(chat({ model: "m", messages: [] }).engine, undefined);
+    assert.equal(chat({ model: "m" }).engine, undefined);
+  });
+
+  test("a missing model is a 400", () => {
+    assert.throws(() => chat({ messages: hi }), { status: 400, message: "model is required" });
+  });
+});
+
+describe("/api/generate translation", () => {
+  test("a prompt with a system prompt and images is one chat turn", () => {
+    const call = generate({ model: "m", prompt: "describe", system: "be brief", images: [png], options: { num_predict: 3 } });
+    assert.equal(call.shape, "generate");
+    assert.equal(call.engine!.path, "/v1/chat/completions");
+    assert.equal(call.engine!.body.max_tokens, 3);
+    const messages = call.engine!.body.messages as Record<string, unknown>[];
+    assert.deepEqual(messages[0], { role: "system", content: "be brief" });
+    assert.equal(messages[1]!.role, "user");
+  });
+
+  test("raw and suffix are plain completions of the prompt as is", () => {
+    assert.deepEqual(generate({ model: "m", prompt: "<s>[INST] x", raw: true }).engine, {
+      path: "/v1/completions",
+      body: { model: "m", stream: true, stream_options: { include_usage: true }, prompt: "<s>[INST] x" },
+    });
+    const infill = generate({ model: "m", prompt: "def f(", suffix: "    return x" }).engine;
+    assert.equal(infill?.path, "/v1/completions");
+    assert.equal(infill?.body.suffix, "    return x");
+  });
+
+  test("raw with a template, system prompt or context is a 400", () => {
+    for (const extra of [{ template: "{{ .Prompt }}" }, { system: "s" }, { context: [1, 2] }]) {
+      assert.throws(() => generate({ model: "m", prompt: "p", raw: true, ...extra }), { status: 400 });
+    }
+    assert.ok(generate({ model: "m", prompt: "p", raw: true, context: [] }).engine, "an empty context is no context");
+  });
+
+  test("an empty prompt only loads (or unloads)", () => {
+    assert.equal(generate({ model: "m" }).engine, undefined);
+    assert.equal(generate({ model: "m", prompt: "", keep_alive: 0 }).keepAlive, 0);
+  });
+});
+
+describe("images", () => {
+  test("the MIME type is sniffed; data URLs pass; anything else is refused", () => {
+    const b64 = (bytes: number[]) => Buffer.from([...bytes, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).toString("base64");
+    assert.match(imageDataUrl(b64([0xff, 0xd8, 0xff])), /^data:image\/jpeg;base64,/);
+    assert.match(imageDataUrl(b64([0x47, 0x49, 0x46, 0x38])), /^data:image\/gif;base64,/);
+    assert.match(imageDataUrl(b64([0x52, 0x49, 0x46, 0x46, 1, 2, 3, 4, 0x57, 0x45, 0x42, 0x50])), /^data:image\/webp;base64,/);
+    assert.equal(imageDataUrl("data:image/png;base64,AAAA"), "data:image/png;base64,AAAA");
+    assert.throws(() => imageDataUrl("not base64!"), InvalidImageError);
+    assert.throws(() => imageDataUrl(b64([1, 2, 3])), InvalidImageError);
+  });
+});
