@@ -92,7 +92,17 @@ export const zeroMetrics: DoneMetrics = {
  * // { model: "tiny:latest", created_at: "…", message: { role: "assistant", content: "Hi" }, done: false }
  */
 export function replyFormatter(shape: ReplyShape, model: string, now: () => Date = () => new Date()): ReplyFormatter {
-  const createdAt = () => now().toISOString();
+  // Formatting a date costs as much as the rest of a chunk; tokens often share a millisecond.
+  let lastTime = NaN;
+  let lastText = "";
+  const createdAt = () => {
+    const date = now();
+    if (date.getTime() !== lastTime) {
+      lastTime = date.getTime();
+      lastText = date.toISOString();
+    }
+    return lastText;
+  };
   if (shape === "chat") {
     return {
       chunk: (output) => ({ model, created_at: createdAt(), message: assistantMessage(output), done: false }),
