@@ -1,0 +1,57 @@
+/**
+ * The media types of the two model artifact formats users meet, and what
+ * each layer is for. Docker Model Runner's format is the one this store
+ * writes; Ollama's is read (and pushed back) as it came.
+ */
+
+export const mediaTypes = {
+  ociManifest: "application/vnd.oci.image.manifest.v1+json",
+  dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
+
+  dockerModelConfig: "application/vnd.docker.ai.model.config.v0.1+json",
+  dockerGGUF: "application/vnd.docker.ai.gguf.v3",
+  dockerProjector: "application/vnd.docker.ai.mmproj",
+  dockerChatTemplate: "application/vnd.docker.ai.chat.template.jinja",
+  dockerLicense: "application/vnd.docker.ai.license",
+
+  ollamaConfig: "application/vnd.docker.container.image.v1+json",
+  ollamaModel: "application/vnd.ollama.image.model",
+  ollamaProjector: "application/vnd.ollama.image.projector",
+  ollamaTemplate: "application/vnd.ollama.image.template",
+  ollamaParams: "application/vnd.ollama.image.params",
+  ollamaSystem: "application/vnd.ollama.image.system",
+  ollamaLicense: "application/vnd.ollama.image.license",
+  ollamaMessages: "application/vnd.ollama.image.messages",
+} as const;
+
+/** What the manifests we accept may be; sent as `Accept` when pulling. */
+export const manifestMediaTypes = [mediaTypes.ociManifest, mediaTypes.dockerManifest] as const;
+export type ManifestMediaType = (typeof manifestMediaTypes)[number];
+
+/** What a layer holds, whichever format named it. */
+export type LayerRole = "weights" | "projector" | "template" | "params" | "system" | "license" | "messages";
+
+const layerRoles: Readonly<Record<string, LayerRole>> = {
+  [mediaTypes.dockerGGUF]: "weights",
+  [mediaTypes.ollamaModel]: "weights",
+  [mediaTypes.dockerProjector]: "projector",
+  [mediaTypes.ollamaProjector]: "projector",
+  [mediaTypes.dockerChatTemplate]: "template",
+  [mediaTypes.ollamaTemplate]: "template",
+  [mediaTypes.ollamaParams]: "params",
+  [mediaTypes.ollamaSystem]: "system",
+  [mediaTypes.dockerLicense]: "license",
+  [mediaTypes.ollamaLicense]: "license",
+  [mediaTypes.ollamaMessages]: "messages",
+};
+
+/** Layers of unknown types (adapters, safetensors) are kept but play no role. */
+export function layerRole(mediaType: string): LayerRole | undefined {
+  // Parameters such as `; name=…` do not change what the layer is.
+  return layerRoles[mediaType.split(";")[0]!.trim()];
+}
+
+/** Docker Model Runner's templates are Jinja (llama-server reads them); Ollama's are Go templates. */
+export function templateSyntax(mediaType: string): "jinja" | "go" {
+  return mediaType.startsWith(mediaTypes.dockerChatTemplate) ? "jinja" : "go";
+}

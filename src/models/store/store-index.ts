@@ -1,0 +1,78 @@
+/**
+ * The index: which tags name which model, and which blobs each model holds.
+ * It is what lists as a model, so it is written last, atomically, and only
+ * by read-modify-write under a lock that every process using the store
+ * shares.
+ */
+import { readFile } from "node:fs/promises";
+import * as v from "valibot";
+import { withFileLock } from "../../backends/file-lock.ts";
+import { isSha256Digest } from "../reference.ts";
+import { writeFileAtomic } from "./atomic-file.ts";
+import type { Sha256Digest } from "./digest.ts";
+import { parseJson } from "./manifest.ts";
+import type { StoreLayout } from "./store-layout.ts";
+
+const DigestSchema = v.custom<Sha256Digest>((value) => typeof value === "string" && isSha256Digest(value), "expected a sha256 digest");
+
+const IndexEntrySchema = v.object({
+  /** The manifest's digest. */
+  id: DigestSchema,
+  /** Canonical references (`docker.io/ai/tiny:latest`); a tag names one model at most. */
+  tags: v.array(v.string()),
+  /** Config and layers: what the model holds a reference on. */
+  files: v.array(DigestSchema),
+  created: v.string(),
+});
+
+const IndexSchema = v.object({ version: v.literal(1), models: v.array(IndexEntrySchema) });
+
+export type IndexEntry = v.InferOutput<typeof IndexEntrySchema>;
+
+export interface StoreIndex {
+  read(): Promise<readonly IndexEntry[]>;
+  /**
+   * Runs `change` on the current entries under the lock and writes what it
+   * returns; `after` runs still under the lock, once the new index is durable
+   * (removing blobs that nothing references any more).
+   */
+  update<T>(change: (entries: readonly IndexEntry[]) => Promise<IndexChange<T>> | IndexChange<T>): Promise<T>;
+}
+
+export interface IndexChange<T> {
+  readonly entries: readonly IndexEntry[];
+  readonly result: T;
+  readonly after?: () => Promise<void>;
+}
+
+export function createStoreIndex(layout: StoreLayout): StoreIndex {
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const read = async (): Promise<readonly IndexEntry[]> => {
+    let text: string;
+    try {
+      text = await readFile(layout.index, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw error;
+    }
+    return parseJson(text, IndexSchema, `model index ${layout.index}`).models;
+  };
+
+  return {
+    read,
+    update(change) {
+      // In-process callers queue here, so they do not poll the file lock against each other.
+      const run = queue.then(() =>
+        withFileLock(`${layout.index}.lock`, async () => {
+          const { entries, result, after } = await change(await read());
+          await writeFileAtomic(layout.index, `${JSON.stringify({ version: 1, models: entries }, null, 1)}\n`, layout.tmpDir);
+          await after?.();
+          return result;
+        }),
+      );
+      queue = run.catch(() => undefined);
+      return run;
+    },
+  };
+}
