@@ -185,6 +185,8 @@ const MAX_ARRAY_DEPTH = 4;
 const MAX_ARRAY_ITEMS = 16 * 1024 * 1024;
 /** Far above any real key, tensor name or embedded tokenizer json; stops a 2 GB "string". */
 const MAX_STRING_BYTES = 64 * 1024 * 1024;
+/** All the strings of one array: a 262k-token vocabulary takes ~4 MB. */
+const MAX_STRING_ARRAY_BYTES = 1024 * 1024 * 1024;
 const CHUNK_BYTES = 1024 * 1024;
 
 const scalarSizes: ReadonlyMap<number, number> = new Map([
@@ -309,15 +311,33 @@ class FileCursor {
     return this.advance(bytes, this.buffer.toString("utf8", this.position, this.position + bytes));
   }
 
-  /** Copies the next, already-buffered bytes into `target` at `at`. */
-  take(target: Uint8Array, at: number, bytes: number): void {
-    // Most strings are a few bytes long: a plain loop beats a native copy call.
-    if (bytes <= 32) {
-      for (let i = 0; i < bytes; i++) target[at + i] = this.buffer[this.position + i]!;
-    } else {
-      target.set(this.buffer.subarray(this.position, this.position + bytes), at);
+  /** The next, already-buffered bytes, valid until the next `need`. */
+  bytes(length: number): Buffer {
+    return this.advance(length, this.buffer.subarray(this.position, this.position + length));
+  }
+
+  /**
+   * Consumes the buffered strings for items `index`.. of `block` in one
+   * synchronous sweep and copies them (length prefixes included) into it at
+   * once; stops at a string that is not wholly buffered or whose length is
+   * suspect, and returns the index it stopped at.
+   */
+  takeStrings(block: StringBlock, index: number): number {
+    const { buffer, filled } = this;
+    const first = this.position;
+    const base = block.used - first; // block offset = base + buffer position
+    let position = first;
+    while (index < block.starts.length && filled - position >= 8) {
+      const length = buffer.readUInt32LE(position);
+      if (buffer.readUInt32LE(position + 4) !== 0 || length > MAX_STRING_BYTES || filled - position - 8 < length) break;
+      block.starts[index] = base + position + 8;
+      block.ends[index] = base + position + 8 + length;
+      position += 8 + length;
+      index++;
     }
-    this.position += bytes;
+    block.append(buffer.subarray(first, position));
+    this.position = position;
+    return index;
   }
 
   /** Copies the next bytes into `target` chunk by chunk, never buffering them all. */
@@ -394,34 +414,58 @@ function readScalar(cursor: FileCursor, type: number): number | bigint | boolean
   }
 }
 
+/** The bytes of a string array's items, and where each item starts and ends in them. */
+class StringBlock {
+  bytes: Buffer;
+  used = 0;
+  readonly starts: Uint32Array;
+  readonly ends: Uint32Array;
+
+  constructor(count: number, expectedBytes: number) {
+    this.starts = new Uint32Array(count);
+    this.ends = new Uint32Array(count);
+    this.bytes = Buffer.alloc(expectedBytes);
+  }
+
+  append(bytes: Uint8Array): void {
+    if (this.used + bytes.length > this.bytes.length) {
+      if (this.used + bytes.length > MAX_STRING_ARRAY_BYTES) throw new GGUFParseError(`a string array larger than ${MAX_STRING_ARRAY_BYTES} bytes`);
+      const grown = Buffer.alloc(Math.min(MAX_STRING_ARRAY_BYTES, Math.max(this.bytes.length * 2, this.used + bytes.length)));
+      this.bytes.copy(grown, 0, 0, this.used);
+      this.bytes = grown;
+    }
+    this.bytes.set(bytes, this.used);
+    this.used += bytes.length;
+  }
+
+  decode(): string[] {
+    return Array.from(this.starts, (start, i) => this.bytes.toString("utf8", start, this.ends[i]));
+  }
+}
+
 /**
- * Copies the array's string bytes into one block and decodes them on first
- * access: reading a 150k-token vocabulary then costs a copy instead of 150k
- * string allocations, and most callers never look at the tokens.
+ * Reads a string array into one block of bytes, decoded on first access:
+ * reading a 150k-token vocabulary then costs a few block copies instead of
+ * 150k string allocations, and most callers never look at the tokens.
  */
 async function readStringArray(cursor: FileCursor, count: number, what: string): Promise<GGUFArray> {
-  const ends = new Uint32Array(count);
-  let bytes = Buffer.alloc(Math.min(cursor.remaining - count * 8, CHUNK_BYTES));
-  let used = 0;
-  for (let i = 0; i < count; i++) {
-    if (!cursor.has(8)) await cursor.need(8, `${what}[${i}] length`);
-    const length = stringLength(cursor, what);
-    if (!cursor.has(length)) await cursor.need(length, `${what}[${i}]`);
-    if (used + length > bytes.length) {
-      const grown = Buffer.alloc(Math.max(bytes.length * 2, used + length));
-      bytes.copy(grown, 0, 0, used);
-      bytes = grown;
-    }
-    cursor.take(bytes, used, length);
-    used += length;
-    ends[i] = used;
+  const block = new StringBlock(count, Math.min(cursor.remaining, CHUNK_BYTES));
+  let index = 0;
+  while ((index = cursor.takeStrings(block, index)) < count) {
+    // This string straddles the end of the buffer, or its length needs checking (and maybe rejecting).
+    await cursor.need(8, `${what}[${index}] length`);
+    const length = stringLength(cursor, `${what}[${index}]`);
+    await cursor.need(length, `${what}[${index}]`);
+    block.starts[index] = block.used;
+    block.append(cursor.bytes(length));
+    block.ends[index] = block.used;
+    index++;
   }
   let items: string[] | undefined;
-  const decode = () => Array.from(ends, (end, i) => bytes.toString("utf8", i === 0 ? 0 : ends[i - 1], end));
   return {
     itemType: GGUFValueType.STRING,
     get items() {
-      return (items ??= decode());
+      return (items ??= block.decode());
     },
   };
 }

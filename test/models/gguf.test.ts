@@ -97,6 +97,16 @@ describe("readGGUF", () => {
     assert.equal(summarizeGGUF(await readGGUF(await fileOf(encodeGGUF(spec)))).quantization, "F16");
   });
 
+  it("reads strings longer than its read buffer, in arrays and alone", async () => {
+    const long = "é".repeat(1_500_000); // 3 MB of UTF-8
+    const items = ["a", long, "b", ...Array.from({ length: 100_000 }, (_, i) => `t${i}`)];
+    const file = await readGGUF(
+      await fileOf(encodeGGUF({ metadata: [["strings", entry.array(GGUFValueType.STRING, items)], ["long", entry.string(long)]] })),
+    );
+    assert.deepEqual((file.metadata.get("strings")?.value as GGUFArray).items, items);
+    assert.equal(file.metadata.get("long")?.value, long);
+  });
+
   it("reads GGUF version 2", async () => {
     assert.equal((await readGGUF(await fileOf(encodeGGUF({ ...sample, version: 2 })))).version, 2);
   });
