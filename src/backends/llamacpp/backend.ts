@@ -2,13 +2,13 @@ import { rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
 import type { Backend, BackendMode, RequiredMemory } from "../../inference/index.ts";
-import { readGGUF, summarizeGGUF, type GGUFModelInfo } from "../../models/gguf.ts";
+import { readGGUF } from "../../models/gguf.ts";
 import { directorySize } from "../directory-size.ts";
 import { runEngineProcess } from "../engine-process.ts";
 import { llamaServerArguments, type LocatedModel } from "./arguments.ts";
 import { diagnoseLlamaServerExit } from "./crash-diagnosis.ts";
 import { ensureLlamaServer, type EnsureLlamaServerOptions, type InstallProgress, type LlamaServer } from "./install.ts";
-import { estimateLlamaServerMemory, modelShape } from "./memory.ts";
+import { estimateLlamaServerMemory, modelShape, type ModelShape } from "./memory.ts";
 import { llamaCppCacheDir } from "./source.ts";
 
 /** The backend's name, in URLs, socket names and logs. */
@@ -81,7 +81,7 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
       const binary = await server(signal);
       const located = await locateModel(model);
       const draft = config?.speculative ? await locateModel(config.speculative.draft_model) : undefined;
-      const modelDeclaresPooling = mode === "embedding" ? declaresPooling(await modelInfo(located.ggufPath)) : undefined;
+      const modelDeclaresPooling = mode === "embedding" ? (await shapeOf(located.ggufPath)).declaresPooling : undefined;
       const args = llamaServerArguments({ model: located, draft, socket, mode, config, gpu: binary.variant === "cuda", modelDeclaresPooling });
       const runner: LlamaCppRunner = { model, mode, socket };
       const log = logger.child({ backend: llamaCppBackendName, model, modelRef, mode });
@@ -130,9 +130,9 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
     async requiredMemoryForModel(signal, model, config): Promise<RequiredMemory> {
       const binary = await server(signal);
       const located = await locateModel(model);
-      const draft = config?.speculative ? modelShape(await readGGUF((await locateModel(config.speculative.draft_model)).ggufPath)) : undefined;
+      const draft = config?.speculative ? await shapeOf((await locateModel(config.speculative.draft_model)).ggufPath) : undefined;
       return estimateLlamaServerMemory({
-        model: modelShape(await readGGUF(located.ggufPath)),
+        model: await shapeOf(located.ggufPath),
         draft,
         contextSize: config?.["context-size"],
         runtimeFlags: config?.["runtime-flags"],
@@ -142,13 +142,8 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
   };
 }
 
-async function modelInfo(ggufPath: string): Promise<GGUFModelInfo> {
-  return summarizeGGUF(await readGGUF(ggufPath));
-}
-
-/** llama.cpp's pooling types: -1 unspecified, 0 none, 1 mean, 2 cls, 3 last, 4 rank. */
-function declaresPooling(info: GGUFModelInfo): boolean {
-  return info.poolingType !== undefined && info.poolingType > 0;
+async function shapeOf(ggufPath: string): Promise<ModelShape> {
+  return modelShape(await readGGUF(ggufPath));
 }
 
 /**

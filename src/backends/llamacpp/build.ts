@@ -48,7 +48,6 @@ export function cmakeConfigureArguments(sourceDir: string, buildDir: string, cud
 export interface BuildOptions {
   readonly signal: AbortSignal;
   readonly onProgress: (progress: InstallProgress) => void;
-  readonly env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -57,19 +56,18 @@ export interface BuildOptions {
  * it into the cache.
  */
 export async function buildLlamaServer(sourceDir: string, variant: LlamaCppVariant, scratch: string, options: BuildOptions): Promise<string> {
-  const { signal, onProgress, env } = options;
+  const { signal, onProgress } = options;
   const buildDir = join(scratch, "build");
-  const cuda = variant === "cuda" ? await cudaToolchain(env, signal) : undefined;
+  const cuda = variant === "cuda" ? await cudaToolchain(signal) : undefined;
 
   onProgress({ stage: "configure", message: `configuring llama.cpp (${variant})` });
-  await runCommand("cmake", cmakeConfigureArguments(sourceDir, buildDir, cuda), { signal, env });
+  await runCommand("cmake", cmakeConfigureArguments(sourceDir, buildDir, cuda), { signal });
 
   const jobs = availableParallelism();
   onProgress({ stage: "build", percent: 0, message: `compiling llama-server (${variant}) with ${jobs} jobs` });
   let lastPercent = 0;
   await runCommand("cmake", ["--build", buildDir, "--target", "llama-server", "-j", String(jobs)], {
     signal,
-    env,
     onLine: (line) => {
       const progress = parseCMakeProgress(line);
       if (!progress || progress.percent === lastPercent) return;
@@ -83,12 +81,12 @@ export async function buildLlamaServer(sourceDir: string, variant: LlamaCppVaria
   await mkdir(join(output, "bin"), { recursive: true });
   await copyFile(join(buildDir, "bin", "llama-server"), binary);
   onProgress({ stage: "verify", message: "checking that the new llama-server runs" });
-  await runCommand(binary, ["--version"], { signal, env });
+  await runCommand(binary, ["--version"], { signal });
   return output;
 }
 
-async function cudaToolchain(env: NodeJS.ProcessEnv | undefined, signal: AbortSignal): Promise<CudaToolchain> {
-  const nvcc = await findNvcc(env);
+async function cudaToolchain(signal: AbortSignal): Promise<CudaToolchain> {
+  const nvcc = await findNvcc();
   if (!nvcc) throw new Error("a CUDA build of llama-server was asked for (MODELGATE_LLAMA_CUDA=on) but nvcc was not found");
   return { nvcc, nativeArchitectures: await nvidiaGpuVisible(signal) };
 }

@@ -19,7 +19,6 @@ export interface LlamaServer {
 export interface EnsureLlamaServerOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: InstallProgress) => void;
-  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** The cached build of one variant: `<engine cache dir>/llama.cpp/<commit>/<variant>/bin/llama-server`. */
@@ -36,7 +35,7 @@ const sharedBuilds = sharedTasks<void, InstallProgress>();
  * others, wait for the one build).
  */
 export async function ensureLlamaServer(options: EnsureLlamaServerOptions = {}): Promise<LlamaServer> {
-  const env = options.env ?? process.env;
+  const env = process.env;
   const fromEnv = env.LLAMA_SERVER_PATH;
   if (fromEnv) {
     if (!(await isExecutableFile(fromEnv))) throw new Error(`LLAMA_SERVER_PATH=${fromEnv} is not an executable file`);
@@ -54,7 +53,7 @@ export async function ensureLlamaServer(options: EnsureLlamaServerOptions = {}):
     installDir,
     async (signal, emit) => {
       const source = await ensureLlamaCppSource({ signal, onProgress: (message) => emit({ stage: "source", message }) });
-      await ensureDirectory(installDir, (scratch) => buildLlamaServer(source.dir, variant, scratch, { signal, onProgress: emit, env }), {
+      await ensureDirectory(installDir, (scratch) => buildLlamaServer(source.dir, variant, scratch, { signal, onProgress: emit }), {
         signal,
         onWait: (pid) => emit({ stage: "build", message: `waiting for process ${pid}, which is building llama-server (${variant})` }),
       });

@@ -14,6 +14,12 @@ export interface ModelShape {
   readonly valueLength: number;
   readonly vocabularySize: number;
   readonly trainedContext: number;
+  /**
+   * Whether the GGUF declares a pooling type (llama.cpp's -1 unspecified,
+   * 0 none, 1 mean, 2 cls, 3 last, 4 rank): what marks an embedding or
+   * reranking model.
+   */
+  readonly declaresPooling: boolean;
 }
 
 export function modelShape(file: GGUFFile): ModelShape {
@@ -33,6 +39,7 @@ export function modelShape(file: GGUFFile): ModelShape {
     valueLength: info.valueLength ?? keyLength,
     vocabularySize: typeof tokens === "object" ? tokens.items.length : (tokenEmbedding?.dims[1] ?? 0),
     trainedContext: info.contextLength ?? defaultTrainedContext,
+    declaresPooling: info.poolingType !== undefined && info.poolingType > 0,
   };
 }
 
@@ -80,10 +87,13 @@ export interface MemoryEstimateInput {
  * Memory a llama-server runner will use at most: the weights (mmapped, all
  * touched by the first request), the f16 KV cache of the whole context, the
  * compute buffer (activations of one 512-token micro-batch, plus the flash
- * attention mask, which grows with the context), the logits of each slot,
- * and the process's own overhead. A draft model adds its own weights, cache,
+ * attention mask, which grows with the context), the output buffer, and
+ * the process's own overhead. The output buffer holds one row of logits per
+ * slot for a chat model, but one per token of a micro-batch for an
+ * embedding model, which outputs every token (measured: 60 MiB for a 30k
+ * vocabulary). A draft model adds its own weights, cache,
  * compute buffer and tokenizer. On a GPU build all of it but the process,
- * the token embeddings and the logits is VRAM.
+ * the token embeddings and the output buffer is VRAM.
  */
 export function estimateLlamaServerMemory(input: MemoryEstimateInput): RequiredMemory {
   const flags = input.runtimeFlags ?? [];
@@ -96,7 +106,8 @@ export function estimateLlamaServerMemory(input: MemoryEstimateInput): RequiredM
   const microBatch = Math.min(defaultMicroBatch, context);
 
   const shapes = input.draft ? [input.model, input.draft] : [input.model];
-  let host = processOverheadBytes + slots * input.model.vocabularySize * 4;
+  const outputRows = input.model.declaresPooling ? microBatch : slots;
+  let host = processOverheadBytes + outputRows * (input.model.vocabularySize + input.model.embeddingLength) * 4;
   let device = 0;
   for (const shape of shapes) {
     const kvCache = shape.layers * context * shape.kvHeads * (shape.keyLength + shape.valueLength) * 2;

@@ -55,8 +55,9 @@ describe("llama.cpp backend on the real llama-server", () => {
   before(async () => {
     await llamaServerForTests();
     models = await ensureFixtureModels();
-    const paths: Record<string, string> = { chat: models.chat, embedding: models.embedding, draft: models.draft, "not-a-model": join(models.dir, "..", "not-a-model.gguf") };
-    await writeFile(paths["not-a-model"]!, "this is not a GGUF file");
+    const notAModel = join(await mkdtemp(join(tmpdir(), "mg-not-a-model-")), "not-a-model.gguf");
+    await writeFile(notAModel, "this is not a GGUF file");
+    const paths: Record<string, string> = { chat: models.chat, embedding: models.embedding, draft: models.draft, "not-a-model": notAModel };
     backend = createLlamaCppBackend({
       locateModel: async (id) => ({ ggufPath: paths[id] ?? assert.fail(`unknown model ${id}`) }),
       logger: pino({ level: "silent" }),
