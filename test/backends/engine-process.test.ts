@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, it } from "node:test";
+import { EngineCrashedError } from "../../src/backends/engine-crashed-error.ts";
+import { runEngineProcess, type RunEngineOptions } from "../../src/backends/engine-process.ts";
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs a shell script as the engine and hands back its pid once spawned. */
+async function start(script: string, options: Partial<RunEngineOptions> = {}) {
+  const controller = new AbortController();
+  let pid: number | undefined;
+  const run = runEngineProcess(controller.signal, {
+    engine: "fake-engine",
+    command: "bash",
+    args: ["-c", script],
+    cwd: await mkdtemp(join(tmpdir(), "mg-engine-")),
+    onSpawn: (spawned) => (pid = spawned),
+    ...options,
+  });
+  while (pid === undefined) await sleep(5);
+  return { pid, run, abort: () => controller.abort() };
+}
+
+describe("runEngineProcess", () => {
+  it("stops the whole process group on abort and resolves once it is gone", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mg-engine-"));
+    const engine = await start(`sleep 1000 & echo $! > ${dir}/child; wait`);
+    while (!(await readFile(join(dir, "child"), "utf8").catch(() => ""))) await sleep(5);
+    const child = Number(await readFile(join(dir, "child"), "utf8"));
+    engine.abort();
+    await engine.run;
+    assert.equal(isAlive(engine.pid), false);
+    assert.equal(isAlive(child), false, "what the engine forked went with it");
+  });
+
+  it("kills an engine that ignores SIGTERM once the grace period is over", async () => {
+    const engine = await start(`trap '' TERM; echo ready >&2; while true; do sleep 0.05; done`, { stopGraceMs: 300 });
+    await sleep(100);
+    const started = Date.now();
+    engine.abort();
+    await engine.run;
+    assert.ok(Date.now() - started >= 250, "waited for the grace period");
+    assert.equal(isAlive(engine.pid), false);
+  });
+
+  it("rejects with the exit code, a diagnosis and the stderr tail when the engine exits by itself", async () => {
+    const lines: string[] = [];
+    const engine = await start(`echo starting >&2; echo "error: invalid argument: --bogus" >&2; exit 3`, {
+      onStderrLine: (line) => lines.push(line),
+      diagnose: (tail) => (tail.some((line) => line.includes("invalid argument")) ? "an invalid command-line argument" : undefined),
+    });
+    const error = await engine.run.then(() => assert.fail("resolved"), (caught: unknown) => caught);
+    assert.ok(error instanceof EngineCrashedError);
+    assert.equal(error.exitCode, 3);
+    assert.deepEqual(error.stderrTail, ["starting", "error: invalid argument: --bogus"]);
+    assert.deepEqual(lines, error.stderrTail, "every line was forwarded as it came");
+    assert.match(error.message, /^fake-engine: an invalid command-line argument \(it exited with code 3\)/);
+  });
+
+  it("rejects when the engine cannot be started at all", async () => {
+    await assert.rejects(
+      runEngineProcess(new AbortController().signal, { engine: "fake-engine", command: "/nonexistent/engine", args: [], cwd: tmpdir() }),
+      (error: unknown) => error instanceof EngineCrashedError,
+    );
+  });
+});
