@@ -108,6 +108,10 @@ async function download(partial: string, openSource: OpenBlob, resumable: boolea
   const total = options.expected?.size;
   let offset = resumable ? ((await presentSize(partial)) ?? 0) : 0;
   if (total !== undefined && offset > total) offset = 0;
+  if (total !== undefined && offset === total) {
+    // Complete but not renamed before a crash: verify it as it is.
+    return hashFile(partial, options);
+  }
   const source = await openSource(offset, options.signal);
   const start = source.offset; // 0 when the source could not skip: the partial file is rewritten
   if (start !== 0 && start !== offset) throw new Error(`the source resumed at byte ${start}, not ${offset}`);
