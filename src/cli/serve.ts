@@ -1,12 +1,13 @@
 import { parseArgs } from "node:util";
-import { createApp } from "../server/app.ts";
 import { loadConfig } from "../server/config.ts";
+import { createGateway } from "../server/gateway.ts";
 import { createLogger } from "../server/logger.ts";
 import { listen } from "../server/serve.ts";
 
 const help = `Usage: modelgate serve [--host HOST[:PORT]]
 
-Starts the gateway. Environment: MODELGATE_HOST (or OLLAMA_HOST), MODELGATE_HOME.`;
+Starts the gateway. Environment: MODELGATE_HOST (or OLLAMA_HOST), MODELGATE_HOME,
+MODELGATE_KEEP_ALIVE, MODELGATE_MAX_LOADED_MODELS, MODELGATE_MAX_QUEUE (see README).`;
 
 export async function serveCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { host: { type: "string" }, help: { type: "boolean", short: "h" } } });
@@ -16,14 +17,18 @@ export async function serveCommand(args: string[]): Promise<void> {
   }
   const config = loadConfig(process.env, { host: values.host });
   const logger = createLogger(config.logLevel);
-  const server = await listen(createApp(), config.listen);
+  const gateway = await createGateway(config, logger);
+  const server = await listen(gateway.app, config.listen);
   logger.info({ url: server.url, home: config.home }, `modelgate listening on ${server.url}`);
 
+  let stopping = false;
   const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     logger.info({ signal }, "shutting down");
-    await server.close();
+    await Promise.all([server.close(), gateway.close()]);
     process.exit(0);
   };
-  process.once("SIGINT", () => void stop("SIGINT"));
-  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
 }

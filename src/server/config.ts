@@ -1,5 +1,6 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { parseKeepAlive } from "../scheduling/keep-alive.ts";
 import { parseListenAddress, type ListenAddress } from "./listen-address.ts";
 
 /** The gateway's settings, read once at start from the environment and the command line. */
@@ -8,6 +9,12 @@ export interface Config {
   /** Data directory: model store, runner sockets, logs. */
   readonly home: string;
   readonly logLevel: string;
+  /** How long an idle runner stays loaded: ms, 0 = unload once idle, negative = forever. */
+  readonly keepAliveMs: number;
+  /** Cap on runners loaded at once; undefined = bounded by memory only. */
+  readonly maxLoadedModels?: number;
+  /** Requests allowed to wait for a busy runner before 503s. */
+  readonly maxQueue?: number;
 }
 
 export interface ConfigOverrides {
@@ -19,12 +26,36 @@ type Environment = Readonly<Record<string, string | undefined>>;
 /**
  * Reads the configuration. `MODELGATE_*` wins over the `OLLAMA_*` equivalent,
  * which is honoured so an existing Ollama setup carries over.
+ *
+ * @throws Error naming the variable when a value is malformed
  */
 export function loadConfig(env: Environment = process.env, overrides: ConfigOverrides = {}): Config {
-  const host = overrides.host ?? env.MODELGATE_HOST ?? env.OLLAMA_HOST ?? "";
+  const setting = (name: string) => env[`MODELGATE_${name}`] || env[`OLLAMA_${name}`] || undefined;
+  const host = overrides.host ?? setting("HOST") ?? "";
+  const keepAlive = setting("KEEP_ALIVE");
   return {
     listen: parseListenAddress(host),
     home: resolve(env.MODELGATE_HOME || join(homedir(), ".modelgate")),
     logLevel: env.MODELGATE_LOG_LEVEL || "info",
+    keepAliveMs: keepAlive === undefined ? 5 * 60_000 : readSetting("KEEP_ALIVE", keepAlive, parseKeepAlive),
+    maxLoadedModels: optionalCount("MAX_LOADED_MODELS", setting("MAX_LOADED_MODELS"), 1),
+    maxQueue: optionalCount("MAX_QUEUE", setting("MAX_QUEUE"), 0),
   };
+}
+
+function readSetting<T>(name: string, value: string, parse: (value: string) => T): T {
+  try {
+    return parse(value);
+  } catch (error) {
+    throw new Error(`MODELGATE_${name}=${JSON.stringify(value)}: ${(error as Error).message}`);
+  }
+}
+
+function optionalCount(name: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  return readSetting(name, value, (text) => {
+    const count = Number(text);
+    if (!/^\d+$/.test(text) || count < min) throw new Error(`must be an integer ≥ ${min}`);
+    return count;
+  });
 }

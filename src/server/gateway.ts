@@ -1,0 +1,64 @@
+import type { Hono } from "hono";
+import type { Logger } from "pino";
+import { Registry } from "prom-client";
+import { ensureFixtureModels } from "../../fixtures/generate.ts";
+import { createLlamaCppBackend } from "../backends/llamacpp/backend.ts";
+import { createFixtureModelResolver } from "../models/model-resolver.ts";
+import { createOllamaApp } from "../ollama/ollama-app.ts";
+import { createEngineMetrics } from "../scheduling/engine-metrics.ts";
+import { createEnginesApp } from "../scheduling/engines-app.ts";
+import { createLoader } from "../scheduling/loader.ts";
+import { prepareRunnersDir } from "../scheduling/runners-dir.ts";
+import { createApp } from "./app.ts";
+import type { Config } from "./config.ts";
+
+export interface Gateway {
+  readonly app: Hono;
+  /** Stops every runner and resolves once all are gone. */
+  close(): Promise<void>;
+}
+
+/**
+ * Assembles the gateway: the llama.cpp backend, the loader, the engines API
+ * and the Ollama layer on top of it. The engine is located (or built, the
+ * first time) in the background, so the server answers at once; requests
+ * that need it wait for it.
+ */
+export async function createGateway(config: Config, logger: Logger): Promise<Gateway> {
+  const resolver = createFixtureModelResolver({
+    fixtures: () => ensureFixtureModels({ onProgress: (line) => logger.info({ component: "fixtures" }, line) }),
+  });
+  const backend = createLlamaCppBackend({
+    locateModel: async (reference) => {
+      const [ggufPath] = (await resolver.resolve(reference)).paths;
+      if (!ggufPath) throw new Error(`model ${reference} has no GGUF file`);
+      return { ggufPath };
+    },
+    logger,
+    onInstallProgress: ({ stage, percent, message }) =>
+      logger.info({ component: "llama.cpp", stage, percent }, `llama-server ${stage}${percent === undefined ? "" : ` ${percent}%`}: ${message}`),
+  });
+  const registry = new Registry();
+  const metrics = createEngineMetrics(registry);
+  const loader = createLoader({
+    backends: [backend],
+    resolver,
+    runnersDir: await prepareRunnersDir(config.home),
+    logger,
+    keepAliveMs: config.keepAliveMs,
+    ...(config.maxLoadedModels === undefined ? {} : { maxLoadedRunners: config.maxLoadedModels }),
+    ...(config.maxQueue === undefined ? {} : { maxQueue: config.maxQueue }),
+    onRunnerEvent: (event) => metrics.runnerEvent(event),
+  });
+  const engines = createEnginesApp({ loader, resolver, logger, metrics });
+  const ollama = createOllamaApp({ engines: engines.fetch, logger });
+
+  backend.install(AbortSignal.timeout(60 * 60_000), fetch).catch((error: unknown) => {
+    logger.error({ err: error }, "llama-server is not available; requests will retry the install");
+  });
+
+  return {
+    app: createApp({ engines, ollama, metrics: registry }),
+    close: () => loader.close(),
+  };
+}
