@@ -1,14 +1,6 @@
 import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
-
-/** What the scheduler needs to know about a model's weights, read from its GGUF header. */
-export interface ModelSummary {
-  readonly architecture: string;
-  readonly parameterCount?: number;
-  readonly quantization?: string;
-  readonly contextLength?: number;
-  readonly embeddingLength?: number;
-}
+import { readGGUF, summarizeGGUF, type GGUFModelInfo } from "./gguf.ts";
 
 /** A model reference made concrete: which files to load, and what they hold. */
 export interface ResolvedModel {
@@ -18,7 +10,8 @@ export interface ResolvedModel {
   readonly id: string;
   /** GGUF files, the main one first (shards follow in order). */
   readonly paths: readonly [string, ...string[]];
-  readonly summary: ModelSummary;
+  /** The main file's GGUF header, summarized. */
+  readonly summary: GGUFModelInfo;
   /** Bytes on disk, all files together. */
   readonly size: number;
   readonly modifiedAt: Date;
@@ -75,8 +68,8 @@ export interface FixtureModelPaths {
 export interface FixtureModelResolverOptions {
   /** Makes sure the fixtures exist (generating them once) and gives their paths. */
   readonly fixtures: () => Promise<FixtureModelPaths>;
-  /** Reads a GGUF file's summary. */
-  readonly summarize: (path: string) => Promise<ModelSummary>;
+  /** Reads a GGUF file's summary; `readGGUF` then `summarizeGGUF` by default. */
+  readonly summarize?: (path: string) => Promise<GGUFModelInfo>;
   readonly backend?: string;
 }
 
@@ -95,7 +88,7 @@ type FixtureName = keyof typeof fixtureNames;
  * `tiny` before any pull. Summaries are read once per file.
  *
  * @example
- * const resolver = createFixtureModelResolver({ fixtures: ensureFixtureModels, summarize });
+ * const resolver = createFixtureModelResolver({ fixtures: ensureFixtureModels });
  * await resolver.resolve("tiny"); // { name: "tiny:latest", paths: [".../chat.gguf"], ... }
  */
 export function createFixtureModelResolver(options: FixtureModelResolverOptions): ModelResolver {
@@ -103,7 +96,7 @@ export function createFixtureModelResolver(options: FixtureModelResolverOptions)
 
   const load = async (name: FixtureName): Promise<ResolvedModel> => {
     const path = (await options.fixtures())[fixtureNames[name]];
-    const [info, summary] = await Promise.all([stat(path), options.summarize(path)]);
+    const [info, summary] = await Promise.all([stat(path), (options.summarize ?? readSummary)(path)]);
     // The fixtures are regenerated deterministically, so path, size and time identify them.
     const id = `sha256:${createHash("sha256").update(`${path}\0${info.size}\0${info.mtimeMs}`).digest("hex")}`;
     return {
@@ -143,4 +136,8 @@ export function createFixtureModelResolver(options: FixtureModelResolverOptions)
 
 function isFixtureName(name: string): name is FixtureName {
   return Object.hasOwn(fixtureNames, name);
+}
+
+async function readSummary(path: string): Promise<GGUFModelInfo> {
+  return summarizeGGUF(await readGGUF(path));
 }
