@@ -7,6 +7,7 @@
  */
 import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { sharedTasks } from "../../backends/shared-task.ts";
 import { readGGUF, summarizeGGUF, type GGUFModelInfo } from "../gguf.ts";
 import { ModelNotFoundError, type ModelResolver, type ResolvedModel } from "../model-resolver.ts";
 import { parseModelReference, parseNamedReference, type ModelReference, type NamedReference } from "../reference.ts";
@@ -91,6 +92,7 @@ export async function openModelStore(options: { home: string }): Promise<ModelSt
   const index = createStoreIndex(layout);
   const described = new Map<Sha256Digest, Promise<Omit<StoredModel, "tags" | "created">>>();
   const summaries = new Map<Sha256Digest, Promise<GGUFModelInfo>>();
+  const blobDownloads = sharedTasks<StoredBlob, number>();
 
   const readBlob = async (descriptor: Descriptor): Promise<Uint8Array> => {
     if (descriptor.size > maxSmallBlobBytes) throw new InvalidManifestError(`${descriptor.mediaType} blob is too large to read whole`);
@@ -231,7 +233,16 @@ export async function openModelStore(options: { home: string }): Promise<ModelSt
       return model;
     },
 
-    receiveBlob: (open, options) => receiveBlob(layout, open, options),
+    receiveBlob(open, options = {}) {
+      const { expected, onProgress, signal } = options;
+      if (!expected) return receiveBlob(layout, open, options);
+      // One writer per blob: concurrent pulls of models sharing it wait for the same download.
+      return blobDownloads(
+        expected.digest,
+        (taskSignal, emit) => receiveBlob(layout, open, { ...options, signal: taskSignal, onProgress: emit }),
+        { signal, onProgress: onProgress && ((completed) => onProgress(completed, expected.size)) },
+      );
+    },
     linkBlob: (path, options) => linkOrCopyBlob(layout, path, options),
     hasBlob,
     blobPath: (digest) => layout.blob(digest),
