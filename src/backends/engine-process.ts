@@ -63,6 +63,7 @@ export async function runEngineProcess(signal: AbortSignal, options: RunEngineOp
     killTimer = setTimeout(() => signalGroup(pid, "SIGKILL"), options.stopGraceMs ?? 5000);
   };
   signal.addEventListener("abort", stop, { once: true });
+  if (signal.aborted) stop(); // aborted while it was starting
   try {
     const [exitCode, exitSignal] = await closed;
     signalGroup(pid, "SIGKILL"); // anything the engine forked and left behind

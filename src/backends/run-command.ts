@@ -17,17 +17,24 @@ export class CommandFailedError extends Error {
 
 /**
  * Runs a command to completion and resolves with its stdout. Aborting the
- * signal kills it. Rejects with `CommandFailedError` (carrying the tail of its
- * output) when it cannot start or exits unsuccessfully.
+ * signal stops it and everything it started (a build's compilers too: it
+ * runs in its own process group). Rejects with `CommandFailedError`
+ * (carrying the tail of its output) when it cannot start or exits
+ * unsuccessfully, with the signal's reason when aborted.
  */
 export function runCommand(command: string, args: readonly string[], options: RunCommandOptions = {}): Promise<string> {
+  const { signal } = options;
+  if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      env: options.env,
-      signal: options.signal,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const stopGroup = () => {
+      try {
+        process.kill(-child.pid!, "SIGTERM");
+      } catch {
+        // Already gone.
+      }
+    };
+    signal?.addEventListener("abort", stopGroup, { once: true });
     const tail = new LineTail({ maxLines: 30, maxBytes: 8192 });
     let stdout = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
@@ -39,13 +46,14 @@ export function runCommand(command: string, args: readonly string[], options: Ru
     watch(child.stdout);
     watch(child.stderr);
     child.once("error", (error) => {
-      if (options.signal?.aborted) reject(options.signal.reason);
-      else reject(new CommandFailedError(`${command} could not start: ${error.message}`, { cause: error }));
+      signal?.removeEventListener("abort", stopGroup);
+      reject(new CommandFailedError(`${command} could not start: ${error.message}`, { cause: error }));
     });
-    child.once("close", (code, signal) => {
+    child.once("close", (code, exitSignal) => {
+      signal?.removeEventListener("abort", stopGroup);
+      if (signal?.aborted) return reject(signal.reason);
       if (code === 0) return resolve(stdout);
-      if (options.signal?.aborted) return reject(options.signal.reason);
-      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      const how = exitSignal ? `was killed by ${exitSignal}` : `exited with code ${code}`;
       reject(new CommandFailedError(`${command} ${args.join(" ")} ${how}\n${tail.text()}`));
     });
   });

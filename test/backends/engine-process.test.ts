@@ -6,15 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
 import { EngineCrashedError } from "../../src/backends/engine-crashed-error.ts";
 import { runEngineProcess, type RunEngineOptions } from "../../src/backends/engine-process.ts";
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isProcessRunning } from "../support/engine.ts";
 
 /** Runs a shell script as the engine and hands back its pid once spawned. */
 async function start(script: string, options: Partial<RunEngineOptions> = {}) {
@@ -40,8 +32,8 @@ describe("runEngineProcess", () => {
     const child = Number(await readFile(join(dir, "child"), "utf8"));
     engine.abort();
     await engine.run;
-    assert.equal(isAlive(engine.pid), false);
-    assert.equal(isAlive(child), false, "what the engine forked went with it");
+    assert.equal(await isProcessRunning(engine.pid), false);
+    assert.equal(await isProcessRunning(child), false, "what the engine forked went with it");
   });
 
   it("kills an engine that ignores SIGTERM once the grace period is over", async () => {
@@ -51,7 +43,7 @@ describe("runEngineProcess", () => {
     engine.abort();
     await engine.run;
     assert.ok(Date.now() - started >= 250, "waited for the grace period");
-    assert.equal(isAlive(engine.pid), false);
+    assert.equal(await isProcessRunning(engine.pid), false);
   });
 
   it("rejects with the exit code, a diagnosis and the stderr tail when the engine exits by itself", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -12,18 +12,7 @@ import { ensureFixtureModels, type FixtureModels } from "../../../fixtures/gener
 import { EngineCrashedError } from "../../../src/backends/engine-crashed-error.ts";
 import { createLlamaCppBackend } from "../../../src/backends/llamacpp/backend.ts";
 import type { Backend, BackendConfiguration, BackendMode } from "../../../src/inference/index.ts";
-import { llamaServerForTests } from "../../support/engine.ts";
-
-/** True while `pid` runs; a zombie nobody reaped (no init in a container) counts as gone. */
-async function isRunning(pid: number): Promise<boolean> {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-  return stat !== "" && stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-}
+import { isProcessRunning, llamaServerForTests } from "../../support/engine.ts";
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
@@ -90,7 +79,7 @@ describe("llama.cpp backend on the real llama-server", () => {
   }
 
   async function assertStopped(runner: Runner): Promise<void> {
-    assert.equal(await isRunning(runner.pid), false, "llama-server exited");
+    assert.equal(await isProcessRunning(runner.pid), false, "llama-server exited");
     assert.equal(await exists(runner.socket), false, "socket removed");
   }
 
@@ -199,8 +188,8 @@ describe("llama.cpp backend on the real llama-server", () => {
     const parent = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", gateway], { cwd: process.cwd(), stdio: ["ignore", "pipe", "inherit"] });
     const [line] = await new Promise<string[]>((resolve) => createInterface({ input: parent.stdout }).once("line", (first) => resolve([first])));
     const enginePid = Number(line);
-    assert.ok(await isRunning(enginePid), "llama-server started");
+    assert.ok(await isProcessRunning(enginePid), "llama-server started");
     parent.kill("SIGKILL");
-    assert.ok(await eventually(async () => !(await isRunning(enginePid)), 5000), "llama-server died with its parent");
+    assert.ok(await eventually(async () => !(await isProcessRunning(enginePid)), 5000), "llama-server died with its parent");
   });
 });
