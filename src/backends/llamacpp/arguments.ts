@@ -26,13 +26,19 @@ export interface LlamaServerArgumentsInput {
 }
 
 /**
- * Aliases this llama-server version accepts for settings modelgate owns, which
- * the engine-neutral `validateRuntimeFlags` does not know: the draft model
- * and projector (they name files), router mode (it loads other models).
+ * Flags of this llama-server version that the engine-neutral
+ * `validateRuntimeFlags` does not know and a client must not set: aliases of
+ * what modelgate owns (the draft model, the projector, router mode); flags
+ * naming files or directories the engine reads, writes or executes from; and
+ * the experimental agent features, which let a chat request run shell
+ * commands, write files or start MCP servers on the host.
  */
-const llamaCppOwnedFlags = new Set([
+const llamaCppForbiddenFlags = new Set([
   "--spec-draft-model", "--spec-draft-hf", "-hfd", "-hfrd", "--hf-repo-draft",
   "-mm", "-mmu", "--mmproj-url", "--models-dir", "--models-preset", "--models-max",
+  "-lcs", "--lookup-cache-static", "-lcd", "--lookup-cache-dynamic", "-jf", "--log-prompts-dir",
+  "--video-ffmpeg-dir", "--ui-config-file", "--webui-config-file",
+  "--tools", "--tools-runtime", "--mcp-servers-config", "--mcp-servers-json", "-ag", "--agent", "--props",
 ]);
 
 const modeArguments: Record<BackendMode, readonly string[]> = {
@@ -56,7 +62,7 @@ export function llamaServerArguments(input: LlamaServerArgumentsInput): string[]
   validateRuntimeFlags(runtimeFlags);
   for (const flag of runtimeFlags) {
     const name = flag.split("=", 1)[0] ?? flag;
-    if (llamaCppOwnedFlags.has(name)) throw new InvalidConfigurationError(`runtime flag ${name} is set by modelgate and cannot be overridden`);
+    if (llamaCppForbiddenFlags.has(name)) throw new InvalidConfigurationError(`runtime flag ${name} is not allowed`);
   }
 
   const args = ["--metrics"];

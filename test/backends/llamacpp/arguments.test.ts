@@ -57,7 +57,7 @@ describe("llamaServerArguments", () => {
     assert.throws(() => llamaServerArguments({ ...base, config: { speculative: { draft_model: "missing" } } }), InvalidConfigurationError);
   });
 
-  for (const flags of [["--log-file", "/etc/passwd"], ["--model", "x.gguf"], ["--host=0.0.0.0"], ["--spec-draft-model", "x.gguf"], ["-hfd", "org"], ["--models-dir", "m"]]) {
+  for (const flags of [["--log-file", "/etc/passwd"], ["--model", "x.gguf"], ["--host=0.0.0.0"], ["--spec-draft-model", "x.gguf"], ["-hfd", "org"], ["--models-dir", "m"], ["--tools", "exec_shell_command"], ["--agent"], ["--mcp-servers-json", "{}"], ["-lcd=cache"]]) {
     it(`rejects runtime flags ${flags.join(" ")}`, () => {
       assert.throws(() => llamaServerArguments({ ...base, config: { "runtime-flags": flags } }), InvalidConfigurationError);
     });
