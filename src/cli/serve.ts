@@ -26,7 +26,9 @@ export async function serveCommand(args: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down");
-    await Promise.all([server.close(), gateway.close()]);
+    // Streams in flight may finish first; then every runner is stopped.
+    await server.close(config.shutdownGraceMs);
+    await gateway.close();
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));

@@ -15,6 +15,8 @@ export interface Config {
   readonly maxLoadedModels?: number;
   /** Requests allowed to wait for a busy runner before 503s. */
   readonly maxQueue?: number;
+  /** On SIGTERM/SIGINT, how long responses in flight may take to finish. */
+  readonly shutdownGraceMs: number;
 }
 
 export interface ConfigOverrides {
@@ -40,6 +42,7 @@ export function loadConfig(env: Environment = process.env, overrides: ConfigOver
     keepAliveMs: keepAlive === undefined ? 5 * 60_000 : readSetting("KEEP_ALIVE", keepAlive, parseKeepAlive),
     maxLoadedModels: optionalCount("MAX_LOADED_MODELS", setting("MAX_LOADED_MODELS"), 1),
     maxQueue: optionalCount("MAX_QUEUE", setting("MAX_QUEUE"), 0),
+    shutdownGraceMs: (optionalCount("SHUTDOWN_GRACE", env.MODELGATE_SHUTDOWN_GRACE, 0) ?? 10) * 1000,
   };
 }
 

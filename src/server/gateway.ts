@@ -7,7 +7,8 @@ import { createFixtureModelResolver } from "../models/model-resolver.ts";
 import { createOllamaApp } from "../ollama/ollama-app.ts";
 import { createEngineMetrics } from "../scheduling/engine-metrics.ts";
 import { createEnginesApp } from "../scheduling/engines-app.ts";
-import { createLoader } from "../scheduling/loader.ts";
+import { createLoader, type Loader } from "../scheduling/loader.ts";
+import { detectMemoryBudget } from "../scheduling/memory-budget.ts";
 import { prepareRunnersDir } from "../scheduling/runners-dir.ts";
 import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
@@ -28,6 +29,9 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   const resolver = createFixtureModelResolver({
     fixtures: () => ensureFixtureModels({ onProgress: (line) => logger.info({ component: "fixtures" }, line) }),
   });
+  // The backend reports engine output to the loader (a load still making
+  // progress keeps its timeout), yet the loader is built from the backend.
+  let loader: Loader | undefined;
   const backend = createLlamaCppBackend({
     locateModel: async (reference) => {
       const [ggufPath] = (await resolver.resolve(reference)).paths;
@@ -35,16 +39,18 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       return { ggufPath };
     },
     logger,
+    onLog: (_line, runner) => loader?.engineOutput(runner.socket),
     onInstallProgress: ({ stage, percent, message }) =>
       logger.info({ component: "llama.cpp", stage, percent }, `llama-server ${stage}${percent === undefined ? "" : ` ${percent}%`}: ${message}`),
   });
   const registry = new Registry();
   const metrics = createEngineMetrics(registry);
-  const loader = createLoader({
+  loader = createLoader({
     backends: [backend],
     resolver,
     runnersDir: await prepareRunnersDir(config.home),
     logger,
+    memory: await detectMemoryBudget(),
     keepAliveMs: config.keepAliveMs,
     ...(config.maxLoadedModels === undefined ? {} : { maxLoadedRunners: config.maxLoadedModels }),
     ...(config.maxQueue === undefined ? {} : { maxQueue: config.maxQueue }),
