@@ -26,10 +26,12 @@ export function blobProgress(
   total: number,
 ): (completed: number) => void {
   let last = 0;
+  let reported = -1;
   return (completed) => {
     const now = Date.now();
-    if (completed < total && now - last < intervalMs) return;
+    if (completed === reported || (completed < total && now - last < intervalMs)) return;
     last = now;
+    reported = completed;
     emit?.({ status: `${verb} ${shortDigest(digest)}`, digest, total, completed });
   };
 }

@@ -1,0 +1,319 @@
+/**
+ * The model manager's HTTP API, Docker Model Runner's `/models` routes with
+ * what Ollama's management calls need besides (blob uploads, create from
+ * blobs): mount with `app.route("/models", createModelsApp({ store, logger }))`.
+ * Pulls, pushes and creates stream NDJSON progress, `{status, digest?,
+ * total?, completed?}` lines ending in `{"status":"success"}`, or an
+ * `{"error"}` line when a failure comes after the first byte. Everything that
+ * can be checked before streaming is, and fails as an HTTP error
+ * `{"error": "..."}`. Importing a file by path is deliberately not offered
+ * over HTTP.
+ */
+import { stat } from "node:fs/promises";
+import { Readable } from "node:stream";
+import type { ReadableStream as NodeReadableStream } from "node:stream/web";
+import { Hono, type Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Logger } from "pino";
+import * as v from "valibot";
+import { GGUFParseError } from "../inference/gguf-parse-error.ts";
+import { readGGUF } from "./gguf.ts";
+import { HubError } from "./huggingface/hub-client.ts";
+import { QuantizationNotFoundError } from "./huggingface/quant-selection.ts";
+import { ModelNotFoundError } from "./model-resolver.ts";
+import { InvalidReferenceError, parseModelReference, parseNamedReference, withTag, type NamedReference } from "./reference.ts";
+import { RegistryAuthError } from "./registry/registry-auth.ts";
+import { RegistryError } from "./registry/registry-client.ts";
+import { BlobSizeMismatchError, type StoredBlob } from "./store/blob-writer.ts";
+import { DigestMismatchError, InvalidDigestError, parseDigest } from "./store/digest.ts";
+import { InvalidManifestError } from "./store/manifest.ts";
+import { buildModel, type ModelExtras } from "./store/model-builder.ts";
+import { createModelDistribution, type ModelDistribution } from "./store/model-distribution.ts";
+import { NoWeightsError } from "./store/model-parts.ts";
+import type { ModelStore, StoredModel } from "./store/model-store.ts";
+import type { Progress, ProgressListener } from "./store/progress.ts";
+
+export interface ModelsAppOptions {
+  readonly store: ModelStore;
+  readonly logger: Logger;
+  /** Pulls and pushes; `createModelDistribution({ store })` by default. */
+  readonly distribution?: ModelDistribution;
+  /** Stops whatever runs a model before it is deleted (the scheduler's unload). */
+  readonly unload?: (model: StoredModel) => Promise<void>;
+}
+
+const CreateRequestSchema = v.object({
+  /** A model to pull (Docker Model Runner), or to build on (with `name`). */
+  from: v.optional(v.string()),
+  /** The model to create; without it, `from` is pulled under its own name. */
+  name: v.optional(v.string()),
+  /** File name → digest of an uploaded blob (`PUT /models/blobs/{digest}`). */
+  files: v.optional(v.record(v.string(), v.string())),
+  /** A Go template, as Ollama clients write them. */
+  template: v.optional(v.string()),
+  system: v.optional(v.string()),
+  parameters: v.optional(v.record(v.string(), v.unknown())),
+  license: v.optional(v.union([v.string(), v.array(v.string())])),
+  messages: v.optional(v.array(v.unknown())),
+  insecure: v.optional(v.boolean()),
+});
+
+const PushRequestSchema = v.optional(v.object({ insecure: v.optional(v.boolean()) }), {});
+
+type CreateRequest = v.InferOutput<typeof CreateRequestSchema>;
+
+/** Several GGUF files in one create must be the numbered shards of one model. */
+const shardPattern = /-(\d{5})-of-(\d{5})\.gguf$/i;
+
+export function createModelsApp(options: ModelsAppOptions): Hono {
+  const { store } = options;
+  const logger = options.logger.child({ component: "models" });
+  const distribution = options.distribution ?? createModelDistribution({ store });
+
+  const app = new Hono();
+  app.onError((error, c) => {
+    const status = errorStatus(error);
+    if (status >= 500) logger.warn({ err: error, path: c.req.path }, "models request failed");
+    return c.json({ error: error.message }, status);
+  });
+
+  app.get("/", async (c) => c.json((await store.models()).map(modelSummary)));
+
+  app.on("HEAD", "/blobs/:digest", async (c) => {
+    const digest = parseDigest(c.req.param("digest"));
+    return c.body(null, (await store.hasBlob(digest)) ? 200 : 404);
+  });
+
+  // Streamed to disk and verified on the way: never buffered.
+  app.put("/blobs/:digest", async (c) => {
+    const digest = parseDigest(c.req.param("digest"));
+    const body = c.req.raw.body;
+    if (!body) throw new HTTPException(400, { message: "missing request body" });
+    await store.receiveBlob(async () => ({ offset: 0, body: Readable.fromWeb(body as NodeReadableStream<Uint8Array>) }), {
+      expected: { digest },
+      signal: c.req.raw.signal,
+    });
+    return c.body(null, 201);
+  });
+
+  app.post("/create", async (c) => {
+    const request = await readJson(c, CreateRequestSchema);
+    return progressResponse(c, await planCreate(request));
+  });
+
+  app.post("/:name{.+}/tag", async (c) => {
+    const target = tagTarget(c.req.param("name"), c.req.query("target"), c.req.query("repo"), c.req.query("tag"));
+    const model = await store.tag(c.req.param("name"), target);
+    return c.json(modelSummary(model), 201);
+  });
+
+  app.post("/:name{.+}/push", async (c) => {
+    const { insecure } = await readJson(c, PushRequestSchema, { optional: true });
+    const reference = parseNamedReference(c.req.param("name"));
+    await store.find(reference); // a 404 before the stream starts
+    return progressResponse(c, (onProgress, signal) => distribution.push(reference, { onProgress, signal, insecure }));
+  });
+
+  app.delete("/:name{.+}", async (c) => {
+    const model = await store.find(c.req.param("name"));
+    await options.unload?.(model);
+    const removed = await store.remove(c.req.param("name"));
+    return c.json({ deleted: removed.id, untagged: String(parseModelReference(c.req.param("name"))) });
+  });
+
+  app.get("/:name{.+}", async (c) => c.json(await modelDetails(store, await store.find(c.req.param("name")))));
+
+  /** Checks what can be checked up front, and returns the work to stream. */
+  async function planCreate(request: CreateRequest): Promise<Transfer> {
+    const extras = modelExtras(request);
+    if (request.files && Object.keys(request.files).length > 0) {
+      const name = parseNamedReference(required(request.name, "name is required with files"));
+      const weights = await uploadedWeights(store, request.files);
+      return async (onProgress) => {
+        onProgress({ status: "creating model" });
+        return buildModel(store, { weights, extras, tags: [name] });
+      };
+    }
+    const from = parseNamedReference(required(request.from, "from or files is required"));
+    const name = request.name ? parseNamedReference(request.name) : undefined;
+    return async (onProgress, signal) => {
+      const base = await store.find(from).catch(async (error: unknown) => {
+        if (!(error instanceof ModelNotFoundError)) throw error;
+        return distribution.pull(from, { onProgress, signal, insecure: request.insecure });
+      });
+      if (!name) return base;
+      onProgress({ status: "creating model" });
+      const [first, ...rest] = base.parts.weights;
+      return buildModel(store, { weights: [first, ...rest], extras, base, tags: [name] });
+    };
+  }
+
+  return app;
+}
+
+type Transfer = (onProgress: ProgressListener, signal: AbortSignal) => Promise<unknown>;
+
+/**
+ * NDJSON progress: each event as it happens, then `{"status":"success"}`, or
+ * one `{"error"}` line. A client that leaves aborts the work (shared pulls go
+ * on while anyone else waits).
+ */
+function progressResponse(c: Context, work: Transfer): Response {
+  const encoder = new TextEncoder();
+  const controller = new AbortController();
+  const clientSignal = c.req.raw.signal;
+  const abort = () => controller.abort(clientSignal.reason);
+  clientSignal.addEventListener("abort", abort, { once: true });
+  const body = new ReadableStream<Uint8Array>({
+    start(stream) {
+      let open = true;
+      const write = (line: Progress | { error: string }) => {
+        if (open) stream.enqueue(encoder.encode(`${JSON.stringify(line)}\n`));
+      };
+      work(write, controller.signal)
+        .then(
+          () => write({ status: "success" }),
+          (error: unknown) => write({ error: (error as Error).message }),
+        )
+        .finally(() => {
+          clientSignal.removeEventListener("abort", abort);
+          if (open) stream.close();
+          open = false;
+        });
+    },
+    cancel(reason) {
+      controller.abort(reason);
+    },
+  });
+  return new Response(body, { headers: { "content-type": "application/x-ndjson" } });
+}
+
+/** The uploaded blobs named by `files`, checked as GGUF before anything is created. */
+async function uploadedWeights(store: ModelStore, files: Record<string, string>): Promise<[StoredBlob, ...StoredBlob[]]> {
+  const names = Object.keys(files).sort();
+  const unsupported = names.filter((name) => !name.toLowerCase().endsWith(".gguf"));
+  if (unsupported.length > 0) throw new HTTPException(400, { message: `only GGUF files are supported, not ${unsupported.join(", ")}` });
+  if (names.length > 1 && !names.every((name) => shardPattern.test(name))) {
+    throw new HTTPException(400, { message: "one GGUF file (or the shards of one) per model" });
+  }
+  const weights: StoredBlob[] = [];
+  for (const name of names) {
+    const digest = parseDigest(files[name]!);
+    const path = store.blobPath(digest);
+    const size = await stat(path).then(
+      (info) => info.size,
+      () => undefined,
+    );
+    if (size === undefined) throw new HTTPException(400, { message: `blob ${digest} (${name}) has not been uploaded` });
+    try {
+      await readGGUF(path);
+    } catch (error) {
+      // Not a model: the upload goes, unless a model already uses those bytes.
+      if (error instanceof GGUFParseError) await store.removeUnreferencedBlob(digest);
+      throw error;
+    }
+    weights.push({ digest, size });
+  }
+  return weights as [StoredBlob, ...StoredBlob[]];
+}
+
+function modelExtras(request: CreateRequest): ModelExtras {
+  return {
+    ...(request.template !== undefined ? { template: { text: request.template, syntax: "go" as const } } : {}),
+    ...(request.system !== undefined ? { system: request.system } : {}),
+    ...(request.parameters ? { parameters: request.parameters } : {}),
+    ...(request.license !== undefined ? { licenses: typeof request.license === "string" ? [request.license] : request.license } : {}),
+    ...(request.messages ? { messages: request.messages } : {}),
+  };
+}
+
+/** `?target=name:tag`, or Docker Model Runner's `?repo=name&tag=tag`. */
+function tagTarget(source: string, target: string | undefined, repo: string | undefined, tag: string | undefined): NamedReference {
+  if (target) return parseNamedReference(target);
+  if (repo) return tag ? withTag(parseNamedReference(repo), tag) : parseNamedReference(repo);
+  if (tag) return withTag(parseNamedReference(source), tag);
+  throw new HTTPException(400, { message: "target (or repo and tag) is required" });
+}
+
+/** Docker Model Runner's model object, with the size in bytes. */
+function modelSummary(model: StoredModel) {
+  const { facts } = model;
+  return {
+    id: model.id,
+    tags: model.tags.map(String),
+    created: Math.floor(model.created.getTime() / 1000),
+    size: model.size,
+    config: {
+      format: facts.format,
+      quantization: facts.quantization,
+      parameters: facts.parameters,
+      architecture: facts.architecture,
+      ...(facts.contextSize ? { context_size: facts.contextSize } : {}),
+    },
+  };
+}
+
+/** The summary and what the text layers say. */
+async function modelDetails(store: ModelStore, model: StoredModel) {
+  const text = async (layer: { size: number; digest: `sha256:${string}`; mediaType: string } | undefined) =>
+    layer ? new TextDecoder().decode(await store.readBlob(layer)) : undefined;
+  const { parts } = model;
+  const parameters = await text(parts.params);
+  return {
+    ...modelSummary(model),
+    manifest: model.manifest.manifest,
+    template: await text(parts.template),
+    template_format: parts.template ? (parts.template.mediaType.includes("jinja") ? "jinja" : "go") : undefined,
+    system: await text(parts.system),
+    parameters: parameters ? (JSON.parse(parameters) as unknown) : undefined,
+    license: await Promise.all(parts.licenses.map(text)),
+    paths: parts.weights.map((layer) => store.blobPath(layer.digest)),
+  };
+}
+
+async function readJson<const Schema extends v.GenericSchema>(
+  c: Context,
+  schema: Schema,
+  { optional = false }: { optional?: boolean } = {},
+): Promise<v.InferOutput<Schema>> {
+  const text = await c.req.text();
+  if (text.trim() === "" && !optional) throw new HTTPException(400, { message: "missing request body" });
+  let json: unknown;
+  try {
+    json = text.trim() === "" ? undefined : JSON.parse(text);
+  } catch (error) {
+    throw new HTTPException(400, { message: `invalid JSON: ${(error as Error).message}` });
+  }
+  const result = v.safeParse(schema, json);
+  if (!result.success) {
+    const issue = result.issues[0];
+    const path = issue.path?.map((item) => String(item.key)).join(".");
+    throw new HTTPException(400, { message: path ? `${path}: ${issue.message}` : issue.message });
+  }
+  return result.output;
+}
+
+function required(value: string | undefined, message: string): string {
+  if (!value?.trim()) throw new HTTPException(400, { message });
+  return value;
+}
+
+function errorStatus(error: Error): ContentfulStatusCode {
+  if (error instanceof HTTPException) return error.status as ContentfulStatusCode;
+  if (
+    error instanceof InvalidReferenceError ||
+    error instanceof InvalidDigestError ||
+    error instanceof DigestMismatchError ||
+    error instanceof BlobSizeMismatchError ||
+    error instanceof GGUFParseError ||
+    error instanceof NoWeightsError ||
+    error instanceof InvalidManifestError
+  ) {
+    return 400;
+  }
+  if (error instanceof ModelNotFoundError || error instanceof QuantizationNotFoundError) return 404;
+  if (error instanceof RegistryAuthError) return 401;
+  if (error instanceof RegistryError || error instanceof HubError) return error.status === 404 ? 404 : 502;
+  return 500;
+}
