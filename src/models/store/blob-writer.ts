@@ -119,8 +119,18 @@ async function download(partial: string, openSource: OpenBlob, resumable: boolea
   if (start > 0) await pipeline(createReadStream(partial, { end: start - 1 }), hashInto(hash));
 
   let completed = start;
+  // A source that fails part-way ends the stream cleanly instead, so every byte
+  // that arrived reaches the file before the failure is reported.
+  let interruption: unknown;
+  const received = async function* () {
+    try {
+      yield* source.body;
+    } catch (error) {
+      interruption = error;
+    }
+  };
   await pipeline(
-    source.body,
+    received(),
     new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         completed += chunk.byteLength;
@@ -137,6 +147,7 @@ async function download(partial: string, openSource: OpenBlob, resumable: boolea
     { signal: options.signal },
   );
   await syncFile(partial);
+  if (interruption !== undefined) throw interruption;
   if (total !== undefined && completed !== total) {
     throw new BlobSizeMismatchError(`the source ended after ${completed} of ${total} bytes`);
   }
