@@ -11,7 +11,7 @@ import { digestHex, type Sha256Digest } from "../store/digest.ts";
 import { manifestMediaType, maxManifestBytes, parseManifest, type ManifestBlob } from "../store/manifest.ts";
 import { manifestMediaTypes } from "../store/media-types.ts";
 import { defaultRegistry, type NamedReference } from "../reference.ts";
-import { createRegistryAuth, type CredentialsLookup, type RegistryAuth } from "./registry-auth.ts";
+import { createRegistryAuth, RegistryAuthError, type CredentialsLookup, type RegistryAuth } from "./registry-auth.ts";
 
 export interface RegistryClientOptions {
   readonly credentials?: CredentialsLookup;
@@ -90,8 +90,9 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
         dispatcher: options.dispatcher,
         signal: init.signal,
       });
-      if (response.statusCode === 401 && sameHost && !answered) {
-        await response.body.dump();
+      if (response.statusCode === 401 && sameHost) {
+        const text = await response.body.text().catch(() => "");
+        if (answered) throw new RegistryAuthError(`${registry} refused the credentials for ${scope}: ${registryMessage(401, text)}`);
         answered = true;
         await auth.answer(registry, scope, headerValue(response.headers["www-authenticate"]), init.signal);
         continue;
