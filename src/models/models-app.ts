@@ -80,7 +80,8 @@ export function createModelsApp(options: ModelsAppOptions): Hono {
 
   app.get("/", async (c) => c.json((await store.models()).map(modelSummary)));
 
-  app.on("HEAD", "/blobs/:digest", async (c) => {
+  // Hono answers HEAD with the GET route (body dropped): this is `HEAD /blobs/{digest}`.
+  app.get("/blobs/:digest", async (c) => {
     const digest = parseDigest(c.req.param("digest"));
     return c.body(null, (await store.hasBlob(digest)) ? 200 : 404);
   });

@@ -48,10 +48,13 @@ export function createModelDistribution(options: ModelDistributionOptions): Mode
       const parsed = named(reference);
       return pulls(
         parsed.canonical,
-        (taskSignal, emit) =>
-          parsed.registry === huggingFaceRegistry
+        async (taskSignal, emit) => {
+          // The first caller starts listening once this returns: the first event must come after.
+          await Promise.resolve();
+          return parsed.registry === huggingFaceRegistry
             ? pullFromHuggingFace(store, hub, parsed, { onProgress: emit, signal: taskSignal })
-            : pullFromRegistry(store, registry, parsed, { onProgress: emit, signal: taskSignal, insecure }),
+            : pullFromRegistry(store, registry, parsed, { onProgress: emit, signal: taskSignal, insecure });
+        },
         { signal, onProgress },
       );
     },

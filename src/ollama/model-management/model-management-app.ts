@@ -116,7 +116,8 @@ export function createOllamaModelManagementApp(options: OllamaModelManagementOpt
     return c.body(null, 200);
   });
 
-  app.on("HEAD", "/blobs/:digest", async (c) => {
+  // Hono answers HEAD with the GET route (body dropped).
+  app.get("/blobs/:digest", async (c) => {
     const response = await options.models(new Request(`${origin}/blobs/${encodeURIComponent(c.req.param("digest"))}`, { method: "HEAD" }));
     return c.body(null, response.status === 200 ? 200 : response.status === 400 ? 400 : 404);
   });
