@@ -8,6 +8,7 @@ import { buildModel } from "../store/model-builder.ts";
 import type { StoredBlob } from "../store/blob-writer.ts";
 import type { ModelStore, StoredModel } from "../store/model-store.ts";
 import { blobProgress, type ProgressListener } from "../store/progress.ts";
+import { downloadBlob } from "../store/resumable-download.ts";
 import { sha256Digest } from "../store/digest.ts";
 import type { NamedReference } from "../reference.ts";
 import type { HubClient } from "./hub-client.ts";
@@ -32,12 +33,11 @@ export async function pullFromHuggingFace(
   for (const file of files) {
     // Without the Hub's digest the progress line is named after the path, hashed.
     const report = blobProgress(onProgress, "pulling", file.digest ?? sha256Digest(file.path), file.size);
+    const open = hub.openFile(reference.repository, file.path);
     weights.push(
-      await store.receiveBlob(hub.openFile(reference.repository, file.path), {
-        ...(file.digest ? { expected: { digest: file.digest, size: file.size }, resumable: true } : {}),
-        onProgress: report,
-        signal,
-      }),
+      file.digest
+        ? await downloadBlob(store, open, { digest: file.digest, size: file.size }, { onProgress: report, signal })
+        : await store.receiveBlob(open, { onProgress: report, signal }),
     );
   }
   onProgress?.({ status: "verifying sha256 digest" });

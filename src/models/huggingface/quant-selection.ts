@@ -26,7 +26,7 @@ const preference = [
   "F32",
 ];
 
-const quantPattern = /(?:^|[-_.])((?:UD-)?(?:I?Q\d(?:_[A-Z0-9]+)*|B?F16|F32|MXFP4))(?=[-_.]|$)/i;
+const quantPattern = /(?:^|[-_./])((?:UD-)?(?:I?Q\d(?:_[A-Z0-9]+)*|B?F16|F32|MXFP4))(?=[-_./]|$)/i;
 const shardPattern = /-(\d{5})-of-(\d{5})\.gguf$/i;
 
 /** No GGUF file in the repository matches the tag. Maps to a 404. */

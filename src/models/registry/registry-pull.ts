@@ -4,11 +4,11 @@
  * then each blob, resumable and verified, then the tag. Transient failures
  * mid-blob are retried from where they stopped.
  */
-import { errors as undiciErrors } from "undici";
-import { manifestBlobs, type Descriptor } from "../store/manifest.ts";
+import { manifestBlobs } from "../store/manifest.ts";
 import { modelParts } from "../store/model-parts.ts";
 import type { ModelStore, StoredModel } from "../store/model-store.ts";
 import { blobProgress, type ProgressListener } from "../store/progress.ts";
+import { downloadBlob } from "../store/resumable-download.ts";
 import { withTag, type NamedReference } from "../reference.ts";
 import type { RegistryClient } from "./registry-client.ts";
 
@@ -33,40 +33,13 @@ export async function pullFromRegistry(
   modelParts(manifest.manifest); // no GGUF weights: refused before any download
 
   for (const blob of manifestBlobs(manifest.manifest)) {
-    await pullBlob(store, client, target, blob, options);
+    await downloadBlob(store, client.openBlob(target, blob.digest), blob, {
+      onProgress: blobProgress(onProgress, "pulling", blob.digest, blob.size),
+      signal,
+      attempts: options.attempts,
+    });
   }
   onProgress?.({ status: "verifying sha256 digest" });
   onProgress?.({ status: "writing manifest" });
   return store.commit(manifest, [withTag(reference, reference.tag)]);
-}
-
-async function pullBlob(
-  store: ModelStore,
-  client: RegistryClient,
-  target: { reference: NamedReference; insecure?: boolean },
-  blob: Descriptor,
-  options: RegistryPullOptions,
-): Promise<void> {
-  const report = blobProgress(options.onProgress, "pulling", blob.digest, blob.size);
-  const attempts = options.attempts ?? 3;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await store.receiveBlob(client.openBlob(target, blob.digest), {
-        expected: { digest: blob.digest, size: blob.size },
-        resumable: true,
-        onProgress: report,
-        signal: options.signal,
-      });
-      return;
-    } catch (error) {
-      if (attempt >= attempts || options.signal?.aborted || !isInterruption(error)) throw error;
-    }
-  }
-}
-
-/** A connection that broke part-way, as opposed to content that is wrong. */
-function isInterruption(error: unknown): boolean {
-  if (error instanceof undiciErrors.UndiciError) return true;
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === "ECONNRESET" || code === "EPIPE" || code === "ECONNREFUSED" || code === "ETIMEDOUT" || code === "UND_ERR_SOCKET";
 }
