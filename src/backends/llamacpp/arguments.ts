@@ -75,7 +75,9 @@ export function llamaServerArguments(input: LlamaServerArgumentsInput): string[]
   const reasoningBudget = config?.llamacpp?.["reasoning-budget"];
   if (reasoningBudget !== undefined) args.push("--reasoning-budget", String(reasoningBudget));
   const contextSize = config?.["context-size"];
-  if (contextSize !== undefined) args.push("--ctx-size", String(contextSize));
+  // With the context fixed (and every layer offloaded on a GPU), --fit has
+  // nothing left to adjust, yet probing memory costs a second or more per load.
+  if (contextSize !== undefined) args.push("--ctx-size", String(contextSize), "--fit", "off");
 
   const speculative = config?.speculative;
   if (speculative) {

@@ -50,23 +50,23 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
   const { locateModel, logger } = options;
   const resolveServer = options.resolveServer ?? ensureLlamaServer;
   let state: InstallState = { phase: "not installed" };
-  let installing: Promise<LlamaServer> | undefined;
 
-  function server(signal: AbortSignal): Promise<LlamaServer> {
-    installing ??= (async () => {
-      state = { phase: "installing" };
-      try {
-        const found = await resolveServer({ signal, onProgress: options.onInstallProgress });
-        state = { phase: "installed", server: found };
-        logger.info({ path: found.path, variant: found.variant, source: found.source }, "llama-server ready");
-        return found;
-      } catch (error) {
-        state = { phase: "failed", error: error as Error };
-        installing = undefined; // the next call tries again
-        throw error;
-      }
-    })();
-    return installing;
+  /**
+   * Each caller resolves with its own signal: concurrent callers share one
+   * build inside `ensureLlamaServer`, and one giving up does not fail the others.
+   */
+  async function server(signal: AbortSignal): Promise<LlamaServer> {
+    if (state.phase === "installed") return state.server;
+    state = { phase: "installing" };
+    try {
+      const found = await resolveServer({ signal, onProgress: options.onInstallProgress });
+      logger.info({ path: found.path, variant: found.variant, source: found.source }, "llama-server ready");
+      state = { phase: "installed", server: found };
+      return found;
+    } catch (error) {
+      if (!signal.aborted) state = { phase: "failed", error: error as Error };
+      throw error;
+    }
   }
 
   return {

@@ -32,12 +32,12 @@ describe("llamaServerArguments", () => {
     assert.deepEqual(llamaServerArguments({ ...base, mode: "reranking" }).slice(5), ["--embeddings", "--reranking", "--jinja"]);
   });
 
-  it("places reasoning budget, context size, then the user's flags", () => {
+  it("places reasoning budget, context size (no memory fitting then), then the user's flags", () => {
     const args = llamaServerArguments({
       ...base,
       config: { "context-size": 4096, llamacpp: { "reasoning-budget": 0 }, "runtime-flags": ["--threads", "2", "--temp=0.2"] },
     });
-    assert.deepEqual(args.slice(5), ["--reasoning-budget", "0", "--ctx-size", "4096", "--threads", "2", "--temp=0.2", "--jinja"]);
+    assert.deepEqual(args.slice(5), ["--reasoning-budget", "0", "--ctx-size", "4096", "--fit", "off", "--threads", "2", "--temp=0.2", "--jinja"]);
   });
 
   it("adds the projector of a multimodal model", () => {

@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { estimateLlamaServerMemory, type ModelShape } from "../../../src/backends/llamacpp/memory.ts";
+
+const MiB = 1024 * 1024;
+
+/** An 8B-class model: 32 layers, 8 KV heads of 128, 128k vocabulary, about 4.6 GiB of Q4 weights. */
+const model: ModelShape = {
+  weightBytes: 4700 * MiB,
+  tokenEmbeddingBytes: 280 * MiB,
+  layers: 32,
+  embeddingLength: 4096,
+  feedForwardLength: 14336,
+  kvHeads: 8,
+  keyLength: 128,
+  valueLength: 128,
+  vocabularySize: 128256,
+  trainedContext: 8192,
+  declaresPooling: false,
+};
+
+/** f16 K and V for every layer and cell. */
+const kvBytes = (cells: number) => 32 * cells * 8 * 256 * 2;
+
+describe("estimateLlamaServerMemory", () => {
+  it("grows by the KV cache and the attention mask as the context grows", () => {
+    const small = estimateLlamaServerMemory({ model, contextSize: 4096, gpu: false });
+    const large = estimateLlamaServerMemory({ model, contextSize: 8192, gpu: false });
+    assert.equal(large.ram - small.ram, kvBytes(4096) + 4096 * 512 * 2);
+    assert.ok(small.ram > model.weightBytes + kvBytes(4096));
+    assert.equal(small.vram, 0);
+  });
+
+  it("uses 4 slots of the trained context when none is configured, as llama-server does", () => {
+    const unset = estimateLlamaServerMemory({ model, gpu: false });
+    const explicit = estimateLlamaServerMemory({ model, contextSize: 4 * 8192, gpu: false });
+    assert.equal(unset.ram, explicit.ram);
+  });
+
+  it("lets the runtime flags' --ctx-size and --parallel win, as on the command line", () => {
+    const configured = estimateLlamaServerMemory({ model, contextSize: 4096, gpu: false });
+    const overridden = estimateLlamaServerMemory({ model, contextSize: 4096, runtimeFlags: ["--ctx-size=2048"], gpu: false });
+    assert.equal(configured.ram - overridden.ram, kvBytes(2048) + 2048 * 512 * 2);
+    const oneSlot = estimateLlamaServerMemory({ model, runtimeFlags: ["-np", "1"], gpu: false });
+    assert.equal(estimateLlamaServerMemory({ model, contextSize: 8192, gpu: false }).ram - oneSlot.ram, 3 * (128256 + 4096) * 4);
+  });
+
+  it("puts all but the process, the token embeddings and the output buffer in VRAM on a GPU build", () => {
+    const cpu = estimateLlamaServerMemory({ model, contextSize: 4096, gpu: false });
+    const gpu = estimateLlamaServerMemory({ model, contextSize: 4096, gpu: true });
+    assert.equal(gpu.ram + gpu.vram, cpu.ram);
+    assert.ok(gpu.vram > model.weightBytes - model.tokenEmbeddingBytes && gpu.ram < 400 * MiB);
+  });
+
+  it("adds the draft model's weights and cache", () => {
+    const draft: ModelShape = { ...model, weightBytes: 500 * MiB, layers: 16 };
+    const alone = estimateLlamaServerMemory({ model, contextSize: 4096, gpu: false });
+    const withDraft = estimateLlamaServerMemory({ model, draft, contextSize: 4096, gpu: false });
+    assert.ok(withDraft.ram - alone.ram > draft.weightBytes + kvBytes(4096) / 2);
+  });
+
+  it("counts an embedding model's output buffer per token of a micro-batch", () => {
+    const embedder: ModelShape = { ...model, declaresPooling: true };
+    const chat = estimateLlamaServerMemory({ model, contextSize: 4096, gpu: false });
+    const embedding = estimateLlamaServerMemory({ model: embedder, contextSize: 4096, gpu: false });
+    assert.equal(embedding.ram - chat.ram, (512 - 4) * (128256 + 4096) * 4);
+  });
+});
