@@ -15,7 +15,8 @@ interface Job<T, P> {
 /**
  * Runs at most one task per key in this process; later callers join the
  * running one and hear its progress. A caller that aborts stops waiting; the
- * task itself is aborted only once every caller has given up.
+ * task itself is aborted only once every caller has given up, and that last
+ * caller's rejection waits for the task to finish winding down.
  */
 export function sharedTasks<T, P>(): (key: string, start: Start<T, P>, options?: SharedTaskOptions<P>) => Promise<T> {
   const jobs = new Map<string, Job<T, P>>();
@@ -61,11 +62,15 @@ function wait<T, P>(
     };
     const onAbort = () => {
       if (!leave()) return;
-      if (job.waiters === 0) {
-        forget();
-        job.controller.abort(signal?.reason);
-      }
-      reject(signal?.reason);
+      if (job.waiters > 0) return reject(signal?.reason);
+      // The last caller to leave stops the task, and hears back only once it
+      // has wound down (processes stopped, scratch removed).
+      forget();
+      job.controller.abort(signal?.reason);
+      job.promise.then(
+        () => reject(signal?.reason),
+        () => reject(signal?.reason),
+      );
     };
     signal?.addEventListener("abort", onAbort, { once: true });
     job.promise.then(
