@@ -31,12 +31,7 @@ export async function moveIntoPlace(scratch: string, path: string): Promise<void
 }
 
 export async function syncDirectory(dir: string): Promise<void> {
-  await syncFile(dir);
-}
-
-/** fsync through a fresh descriptor: it flushes the file's data whichever descriptor wrote it. */
-export async function syncFile(path: string): Promise<void> {
-  const handle = await open(path, "r");
+  const handle = await open(dir, "r");
   try {
     await handle.sync();
   } finally {

@@ -6,12 +6,13 @@
  * from its length next time.
  */
 import { createHash, randomUUID, type Hash } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import { link, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Transform, Writable, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { moveIntoPlace, syncFile } from "./atomic-file.ts";
+import { moveIntoPlace } from "./atomic-file.ts";
+import { flushingFileWriter } from "./flushing-file-writer.ts";
 import { DigestMismatchError, type Sha256Digest } from "./digest.ts";
 import type { StoreLayout } from "./store-layout.ts";
 
@@ -143,10 +144,9 @@ async function download(partial: string, openSource: OpenBlob, resumable: boolea
         callback(null, chunk);
       },
     }),
-    createWriteStream(partial, { flags: start > 0 ? "r+" : "w", start, highWaterMark: 1024 * 1024 }),
+    await flushingFileWriter(partial, start),
     { signal: options.signal },
   );
-  await syncFile(partial);
   if (interruption !== undefined) throw interruption;
   if (total !== undefined && completed !== total) {
     throw new BlobSizeMismatchError(`the source ended after ${completed} of ${total} bytes`);
