@@ -1,5 +1,6 @@
 import type { BackendConfiguration, BackendMode } from "../../inference/index.ts";
 import { InvalidConfigurationError, validateRuntimeFlags } from "../../inference/index.ts";
+import { checkLlamaCppTuningFlags } from "./tuning-flags.ts";
 
 /** A model's files on disk, as the model store hands them over. */
 export interface LocatedModel {
@@ -25,22 +26,6 @@ export interface LlamaServerArgumentsInput {
   readonly modelDeclaresPooling?: boolean;
 }
 
-/**
- * Flags of this llama-server version that the engine-neutral
- * `validateRuntimeFlags` does not know and a client must not set: aliases of
- * what modelgate owns (the draft model, the projector, router mode); flags
- * naming files or directories the engine reads, writes or executes from; and
- * the experimental agent features, which let a chat request run shell
- * commands, write files or start MCP servers on the host.
- */
-const llamaCppForbiddenFlags = new Set([
-  "--spec-draft-model", "--spec-draft-hf", "-hfd", "-hfrd", "--hf-repo-draft",
-  "-mm", "-mmu", "--mmproj-url", "--models-dir", "--models-preset", "--models-max",
-  "-lcs", "--lookup-cache-static", "-lcd", "--lookup-cache-dynamic", "-jf", "--log-prompts-dir",
-  "--video-ffmpeg-dir", "--ui-config-file", "--webui-config-file",
-  "--tools", "--tools-runtime", "--mcp-servers-config", "--mcp-servers-json", "-ag", "--agent", "--props",
-]);
-
 const modeArguments: Record<BackendMode, readonly string[]> = {
   completion: [],
   embedding: ["--embeddings"],
@@ -51,7 +36,7 @@ const modeArguments: Record<BackendMode, readonly string[]> = {
 /**
  * The llama-server command line for one model, mode and configuration. User
  * runtime flags come after modelgate's own, so they may tune (threads,
- * sampling, batch sizes) but the checks above keep them from redirecting
+ * sampling, batch sizes) but the allow-list keeps them from redirecting
  * the model, the socket or the mode.
  *
  * @throws InvalidConfigurationError for a forbidden runtime flag, or a draft model that was not located
@@ -60,10 +45,7 @@ export function llamaServerArguments(input: LlamaServerArgumentsInput): string[]
   const { model, draft, socket, mode, config, gpu, modelDeclaresPooling = true } = input;
   const runtimeFlags = config?.["runtime-flags"] ?? [];
   validateRuntimeFlags(runtimeFlags);
-  for (const flag of runtimeFlags) {
-    const name = flag.split("=", 1)[0] ?? flag;
-    if (llamaCppForbiddenFlags.has(name)) throw new InvalidConfigurationError(`runtime flag ${name} is not allowed`);
-  }
+  checkLlamaCppTuningFlags(runtimeFlags);
 
   const args = ["--metrics"];
   if (gpu) args.push("-ngl", "999");

@@ -53,11 +53,16 @@ describe("llamaServerArguments", () => {
     assert.deepEqual(onGpu.slice(7), ["--spec-draft-model", "/d.gguf", "--spec-draft-ngl", "999", "--jinja"]);
   });
 
+  it("accepts tuning flags, their values and negative numbers", () => {
+    const flags = ["--threads", "2", "-np", "4", "--seed", "-1", "--temp=0.7", "-fa", "on", "--cache-type-k", "q8_0", "--rope-freq-scale", "-0.5"];
+    assert.deepEqual(llamaServerArguments({ ...base, config: { "runtime-flags": flags } }).slice(5, -1), flags);
+  });
+
   it("refuses a speculative configuration whose draft model was not located", () => {
     assert.throws(() => llamaServerArguments({ ...base, config: { speculative: { draft_model: "missing" } } }), InvalidConfigurationError);
   });
 
-  for (const flags of [["--log-file", "/etc/passwd"], ["--model", "x.gguf"], ["--host=0.0.0.0"], ["--spec-draft-model", "x.gguf"], ["-hfd", "org"], ["--models-dir", "m"], ["--tools", "exec_shell_command"], ["--agent"], ["--mcp-servers-json", "{}"], ["-lcd=cache"]]) {
+  for (const flags of [["--log-file", "/etc/passwd"], ["--model", "x.gguf"], ["--host=0.0.0.0"], ["--spec-draft-model", "x.gguf"], ["-hfd", "org"], ["--models-dir", "m"], ["--tools", "exec_shell_command"], ["--agent"], ["--mcp-servers-json", "{}"], ["-lcd=cache"], ["--props"], ["--api-prefix", "x"], ["--override-kv", "a=int:1"], ["--some-future-flag"]]) {
     it(`rejects runtime flags ${flags.join(" ")}`, () => {
       assert.throws(() => llamaServerArguments({ ...base, config: { "runtime-flags": flags } }), InvalidConfigurationError);
     });
