@@ -27,7 +27,8 @@ import { RegistryAuthError } from "./registry/registry-auth.ts";
 import { RegistryError } from "./registry/registry-client.ts";
 import { BlobSizeMismatchError, type StoredBlob } from "./store/blob-writer.ts";
 import { DigestMismatchError, InvalidDigestError, parseDigest } from "./store/digest.ts";
-import { InvalidManifestError } from "./store/manifest.ts";
+import { InvalidManifestError, type Descriptor } from "./store/manifest.ts";
+import { templateSyntax } from "./store/media-types.ts";
 import { buildModel, type ModelExtras } from "./store/model-builder.ts";
 import { createModelDistribution, type ModelDistribution } from "./store/model-distribution.ts";
 import { NoWeightsError } from "./store/model-parts.ts";
@@ -257,15 +258,14 @@ function modelSummary(model: StoredModel) {
 
 /** The summary and what the text layers say. */
 async function modelDetails(store: ModelStore, model: StoredModel) {
-  const text = async (layer: { size: number; digest: `sha256:${string}`; mediaType: string } | undefined) =>
-    layer ? new TextDecoder().decode(await store.readBlob(layer)) : undefined;
+  const text = async (layer: Descriptor | undefined) => (layer ? new TextDecoder().decode(await store.readBlob(layer)) : undefined);
   const { parts } = model;
   const parameters = await text(parts.params);
   return {
     ...modelSummary(model),
     manifest: model.manifest.manifest,
     template: await text(parts.template),
-    template_format: parts.template ? (parts.template.mediaType.includes("jinja") ? "jinja" : "go") : undefined,
+    template_format: parts.template ? templateSyntax(parts.template.mediaType) : undefined,
     system: await text(parts.system),
     parameters: parameters ? (JSON.parse(parameters) as unknown) : undefined,
     license: await Promise.all(parts.licenses.map(text)),
