@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { Logger } from "pino";
 import type * as v from "valibot";
-import { parseKeepAlive } from "../scheduling/keep-alive.ts";
+import { parseKeepAlive } from "../inference/keep-alive.ts";
 import type { CompletionCall } from "./completion-call.ts";
 import { translateEngineStream } from "./engine-stream.ts";
 import type { EnginesClient } from "./engines-client.ts";

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { parseKeepAlive } from "./keep-alive.ts";
+import { parseKeepAlive } from "../inference/keep-alive.ts";
 import { parseJsonBody } from "./json-body.ts";
 import { BadRequestError } from "./openai-error.ts";
 

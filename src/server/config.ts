@@ -1,6 +1,6 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseKeepAlive } from "../scheduling/keep-alive.ts";
+import { parseKeepAlive } from "../inference/keep-alive.ts";
 import { parseListenAddress, type ListenAddress } from "./listen-address.ts";
 
 /** The gateway's settings, read once at start from the environment and the command line. */

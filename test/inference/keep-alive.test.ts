@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { parseKeepAlive } from "../../src/scheduling/keep-alive.ts";
+import { parseKeepAlive } from "../../src/inference/keep-alive.ts";
 
 it("reads keep-alives as Ollama clients send them, in milliseconds", () => {
   const cases: Array<[number | string, number]> = [
