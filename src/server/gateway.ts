@@ -3,8 +3,12 @@ import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { ensureFixtureModels } from "../../fixtures/generate.ts";
 import { createLlamaCppBackend } from "../backends/llamacpp/backend.ts";
-import { createFixtureModelResolver } from "../models/model-resolver.ts";
+import type { ModelResolver } from "../models/model-resolver.ts";
+import { createModelsApp } from "../models/models-app.ts";
+import { registerDemoModels } from "../models/store/demo-models.ts";
+import { openModelStore } from "../models/store/model-store.ts";
 import { createOllamaApp } from "../ollama/ollama-app.ts";
+import { createOllamaModelManagementApp } from "../ollama/model-management/model-management-app.ts";
 import { createEngineMetrics } from "../scheduling/engine-metrics.ts";
 import { createEnginesApp } from "../scheduling/engines-app.ts";
 import { createLoader, type Loader } from "../scheduling/loader.ts";
@@ -20,15 +24,20 @@ export interface Gateway {
 }
 
 /**
- * Assembles the gateway: the llama.cpp backend, the loader, the engines API
- * and the Ollama layer on top of it. The engine is located (or built, the
- * first time) in the background, so the server answers at once; requests
- * that need it wait for it.
+ * Assembles the gateway: the model store, the llama.cpp backend, the loader,
+ * the engines API and the Ollama layer on top of it. The engine is located
+ * (or built, the first time) and the demo models registered in the
+ * background, so the server answers at once; requests that need them wait.
  */
 export async function createGateway(config: Config, logger: Logger): Promise<Gateway> {
-  const resolver = createFixtureModelResolver({
-    fixtures: () => ensureFixtureModels({ onProgress: (line) => logger.info({ component: "fixtures" }, line) }),
-  });
+  const store = await openModelStore({ home: config.home });
+  const demoModels = ensureFixtureModels({ onProgress: (line) => logger.info({ component: "demo models" }, line) })
+    .then((paths) => registerDemoModels(store, paths))
+    .catch((error: unknown) => logger.error({ err: error }, "the demo models could not be registered"));
+  const resolver: ModelResolver = {
+    resolve: async (reference) => (await demoModels, store.resolve(reference)),
+    list: async () => (await demoModels, store.list()),
+  };
   // The backend reports engine output to the loader (a load still making
   // progress keeps its timeout), yet the loader is built from the backend.
   let loader: Loader | undefined;
@@ -57,14 +66,20 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     onRunnerEvent: (event) => metrics.runnerEvent(event),
   });
   const engines = createEnginesApp({ loader, resolver, logger, metrics });
+  const models = createModelsApp({
+    store,
+    logger,
+    unload: async (model) => void (await loader.unload({ models: [model.id] })),
+  });
   const ollama = createOllamaApp({ engines: engines.fetch, logger });
+  const ollamaModelManagement = createOllamaModelManagementApp({ models: models.fetch, logger });
 
   backend.install(AbortSignal.timeout(60 * 60_000), fetch).catch((error: unknown) => {
     logger.error({ err: error }, "llama-server is not available; requests will retry the install");
   });
 
   return {
-    app: createApp({ engines, ollama, metrics: registry }),
+    app: createApp({ engines, models, ollama: [ollamaModelManagement, ollama], metrics: registry }),
     close: () => loader.close(),
   };
 }
