@@ -17,5 +17,6 @@ export type { RequiredMemory } from "./required-memory.ts";
 export { GGUFParseError } from "./gguf-parse-error.ts";
 export { InvalidConfigurationError } from "./invalid-configuration-error.ts";
 export { parseKeepAlive } from "./keep-alive.ts";
+export { LoadDurationHeader } from "./load-duration.ts";
 export { validateRuntimeFlags } from "./runtime-flags.ts";
 export { validateHFOverrides, type HFOverrides, type HFOverrideValue } from "./hf-overrides.ts";

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
+import { hasFillInTheMiddleTokens } from "./capabilities.ts";
 import { readGGUF, summarizeGGUF, type GGUFModelInfo } from "./gguf.ts";
 
 /** A model reference made concrete: which files to load, and what they hold. */
@@ -12,6 +13,10 @@ export interface ResolvedModel {
   readonly paths: readonly [string, ...string[]];
   /** The main file's GGUF header, summarized. */
   readonly summary: GGUFModelInfo;
+  /** The tokenizer declares fill-in-the-middle tokens (infill, Ollama's `suffix`). */
+  readonly fillInTheMiddle?: boolean;
+  /** The multimodal projector, for models that see images. */
+  readonly projectorPath?: string;
   /** Bytes on disk, all files together. */
   readonly size: number;
   readonly modifiedAt: Date;
@@ -68,8 +73,6 @@ export interface FixtureModelPaths {
 export interface FixtureModelResolverOptions {
   /** Makes sure the fixtures exist (generating them once) and gives their paths. */
   readonly fixtures: () => Promise<FixtureModelPaths>;
-  /** Reads a GGUF file's summary; `readGGUF` then `summarizeGGUF` by default. */
-  readonly summarize?: (path: string) => Promise<GGUFModelInfo>;
   readonly backend?: string;
 }
 
@@ -96,14 +99,15 @@ export function createFixtureModelResolver(options: FixtureModelResolverOptions)
 
   const load = async (name: FixtureName): Promise<ResolvedModel> => {
     const path = (await options.fixtures())[fixtureNames[name]];
-    const [info, summary] = await Promise.all([stat(path), (options.summarize ?? readSummary)(path)]);
+    const [info, gguf] = await Promise.all([stat(path), readGGUF(path)]);
     // The fixtures are regenerated deterministically, so path, size and time identify them.
     const id = `sha256:${createHash("sha256").update(`${path}\0${info.size}\0${info.mtimeMs}`).digest("hex")}`;
     return {
       name,
       id,
       paths: [path],
-      summary,
+      summary: summarizeGGUF(gguf),
+      fillInTheMiddle: hasFillInTheMiddleTokens(gguf.metadata),
       size: info.size,
       modifiedAt: info.mtime,
       ...(options.backend ? { backend: options.backend } : {}),
@@ -136,8 +140,4 @@ export function createFixtureModelResolver(options: FixtureModelResolverOptions)
 
 function isFixtureName(name: string): name is FixtureName {
   return Object.hasOwn(fixtureNames, name);
-}
-
-async function readSummary(path: string): Promise<GGUFModelInfo> {
-  return summarizeGGUF(await readGGUF(path));
 }

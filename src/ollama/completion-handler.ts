@@ -11,9 +11,9 @@ import type * as v from "valibot";
 import { parseKeepAlive } from "../inference/keep-alive.ts";
 import type { CompletionCall } from "./completion-call.ts";
 import { translateEngineStream } from "./engine-stream.ts";
-import type { EnginesClient } from "./engines-client.ts";
+import { loadDurationMs, type EnginesClient } from "./engines-client.ts";
 import { ndjsonResponse } from "./ndjson-response.ts";
-import { aggregateReplies, replyFormatter, zeroMetrics, type OllamaReply } from "./ollama-replies.ts";
+import { aggregateReplies, nanoseconds, replyFormatter, zeroMetrics, type OllamaReply } from "./ollama-replies.ts";
 import { readRequestBody } from "./request-body.ts";
 import { createStreamTranslator } from "./stream-translator.ts";
 
@@ -22,12 +22,6 @@ export interface CompletionHandlerOptions {
   readonly logger: Logger;
   readonly ensureContextSize: (model: string, size: number) => Promise<void>;
 }
-
-/**
- * The engines layer may say how long this request waited for its runner to
- * load (milliseconds); Ollama reports it as `load_duration`.
- */
-export const LoadDurationHeader = "X-Load-Duration-Ms";
 
 export function createCompletionHandler({ engines, logger, ensureContextSize }: CompletionHandlerOptions) {
   return <const Schema extends v.GenericSchema>(schema: Schema, translate: (request: v.InferOutput<Schema>) => CompletionCall) =>
@@ -40,16 +34,18 @@ export function createCompletionHandler({ engines, logger, ensureContextSize }: 
       const formatter = replyFormatter(call.shape, call.model);
 
       if (!call.engine) {
-        const reply = formatter.done(await loadOrUnload(engines, call, c.req.raw.signal), {
+        const { reason, loadMs } = await loadOrUnload(engines, call, c.req.raw.signal);
+        const reply = formatter.done(reason, {
           ...zeroMetrics,
-          total_duration: Math.round((performance.now() - startedAt) * 1e6),
+          total_duration: nanoseconds(performance.now() - startedAt),
+          load_duration: nanoseconds(loadMs),
         });
         return call.stream ? ndjsonResponse([reply]) : c.json(reply);
       }
 
       const response = await engines.post(call.engine.path, { ...call.engine.body, ...keepAlive }, c.req.raw.signal);
-      const loadDurationMs = Number(response.headers.get(LoadDurationHeader) ?? 0) || 0;
-      const lines = translateEngineStream(response.body, createStreamTranslator({ formatter, startedAt, loadDurationMs }));
+      const translator = createStreamTranslator({ formatter, startedAt, loadDurationMs: loadDurationMs(response) });
+      const lines = translateEngineStream(response.body, translator);
       if (call.stream) return ndjsonResponse(lines);
       const reply = aggregateReplies(await collect(lines));
       if ("error" in reply) throw new HTTPException(500, { message: reply.error });
@@ -61,10 +57,14 @@ export function createCompletionHandler({ engines, logger, ensureContextSize }: 
  * Nothing to generate: Ollama's way of loading a model, or with `keep_alive: 0`
  * of unloading it. Loading asks the engine for a completion of no tokens.
  */
-async function loadOrUnload(engines: EnginesClient, call: CompletionCall, signal: AbortSignal): Promise<"load" | "unload"> {
+async function loadOrUnload(
+  engines: EnginesClient,
+  call: CompletionCall,
+  signal: AbortSignal,
+): Promise<{ reason: "load" | "unload"; loadMs: number }> {
   if (call.keepAlive !== undefined && keepAliveMs(call.keepAlive) === 0) {
     await engines.post("/unload", { models: [call.model] }, signal);
-    return "unload";
+    return { reason: "unload", loadMs: 0 };
   }
   const response = await engines.post(
     "/v1/completions",
@@ -72,7 +72,7 @@ async function loadOrUnload(engines: EnginesClient, call: CompletionCall, signal
     signal,
   );
   await response.body?.cancel();
-  return "load";
+  return { reason: "load", loadMs: loadDurationMs(response) };
 }
 
 function keepAliveMs(keepAlive: number | string): number {

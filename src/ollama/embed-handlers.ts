@@ -6,7 +6,8 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import * as v from "valibot";
-import type { EnginesClient } from "./engines-client.ts";
+import { loadDurationMs, type EnginesClient } from "./engines-client.ts";
+import { nanoseconds } from "./ollama-replies.ts";
 import { ModelEntries, readRequestBody, requiredModel } from "./request-body.ts";
 
 const CommonEntries = {
@@ -39,7 +40,7 @@ export function createEmbedHandlers(engines: EnginesClient) {
     const result = v.safeParse(EngineEmbeddingsSchema, await response.json());
     if (!result.success) throw new HTTPException(502, { message: `the engine's embeddings for ${model} are unreadable` });
     const vectors = [...result.output.data].sort((a, b) => a.index - b.index).map((item) => item.embedding);
-    return { vectors, promptTokens: result.output.usage?.prompt_tokens ?? 0 };
+    return { vectors, promptTokens: result.output.usage?.prompt_tokens ?? 0, loadMs: loadDurationMs(response) };
   };
 
   return {
@@ -48,15 +49,16 @@ export function createEmbedHandlers(engines: EnginesClient) {
       const request = await readRequestBody(c.req.raw, EmbedRequestSchema);
       const model = requiredModel(request);
       const input = typeof request.input === "string" ? [request.input] : (request.input ?? []);
-      const keepAlive = request.keep_alive == null ? {} : { keep_alive: request.keep_alive };
-      const { vectors, promptTokens } =
-        input.length === 0 ? { vectors: [], promptTokens: 0 } : await embed(model, input, keepAlive, c.req.raw.signal);
+      // The engines layer cuts (or, told not to, refuses) inputs longer than the context, as Ollama does.
+      const extra = { truncate: request.truncate ?? true, ...(request.keep_alive == null ? {} : { keep_alive: request.keep_alive }) };
+      const { vectors, promptTokens, loadMs } =
+        input.length === 0 ? { vectors: [], promptTokens: 0, loadMs: 0 } : await embed(model, input, extra, c.req.raw.signal);
       const dimensions = request.dimensions ?? undefined;
       return c.json({
         model,
         embeddings: vectors.map((vector) => normalize(dimensions ? vector.slice(0, dimensions) : vector)),
-        total_duration: Math.round((performance.now() - startedAt) * 1e6),
-        load_duration: 0,
+        total_duration: nanoseconds(performance.now() - startedAt),
+        load_duration: nanoseconds(loadMs),
         prompt_eval_count: promptTokens,
       });
     },
@@ -67,7 +69,7 @@ export function createEmbedHandlers(engines: EnginesClient) {
       if (!request.prompt) return c.json({ embedding: [] });
       const keepAlive = request.keep_alive == null ? {} : { keep_alive: request.keep_alive };
       // llama-server normalises unless told not to; the legacy endpoint answers the model's raw vector.
-      const { vectors } = await embed(model, [request.prompt], { ...keepAlive, embd_normalize: -1 }, c.req.raw.signal);
+      const { vectors } = await embed(model, [request.prompt], { ...keepAlive, truncate: true, embd_normalize: -1 }, c.req.raw.signal);
       return c.json({ embedding: vectors[0] ?? [] });
     },
   };

@@ -6,6 +6,7 @@
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import * as v from "valibot";
+import { LoadDurationHeader } from "../inference/load-duration.ts";
 import { OriginOllamaCompletion, RequestOriginHeader } from "../inference/origin.ts";
 
 /** The engines app's `fetch`; paths are relative to its mount point (`/v1/chat/completions`, `/ps`). */
@@ -52,6 +53,12 @@ export function createEnginesClient(engines: EnginesFetch): EnginesClient {
       return result.output;
     },
   };
+}
+
+/** How long the engines layer says this request waited for its runner to load, in milliseconds. */
+export function loadDurationMs(response: Response): number {
+  const value = Number(response.headers.get(LoadDurationHeader));
+  return Number.isFinite(value) && value > 0 ? value : 0;
 }
 
 async function refusal(response: Response, model: string | undefined): Promise<HTTPException> {

@@ -3,7 +3,6 @@
  * loaded runners, drawn from the engines' `GET /v1/models` (OpenAI's list with
  * the GGUF facts added) and `GET /ps`.
  */
-import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import * as v from "valibot";
 import type { EnginesClient } from "./engines-client.ts";
@@ -12,15 +11,14 @@ import { ModelEntries, readRequestBody, requiredModel } from "./request-body.ts"
 const EngineModelSchema = v.object({
   id: v.string(),
   created: v.number(),
+  digest: v.string(),
   size: v.nullish(v.number()),
   architecture: v.nullish(v.string()),
   parameters: v.nullish(v.number()),
   quantization: v.nullish(v.string()),
-  context_window: v.nullish(v.number()),
-  // Not (yet) sent by the engines layer; used when present.
-  digest: v.nullish(v.string()),
+  context_length: v.nullish(v.number()),
   embedding_length: v.nullish(v.number()),
-  capabilities: v.nullish(v.array(v.string())),
+  capabilities: v.array(v.string()),
   template: v.nullish(v.string()),
 });
 
@@ -28,11 +26,13 @@ const EngineModelListSchema = v.object({ data: v.array(EngineModelSchema) });
 
 const EngineRunnerSchema = v.object({
   model_name: v.string(),
+  model_id: v.string(),
   mode: v.string(),
   expires_at: v.nullish(v.string()),
   keep_alive_ms: v.number(),
   size: v.number(),
   vram: v.number(),
+  context_size: v.nullish(v.number()),
   stopping: v.nullish(v.boolean()),
 });
 
@@ -41,7 +41,7 @@ const ShowRequestSchema = v.object({ ...ModelEntries, verbose: v.nullish(v.boole
 type EngineModel = v.InferOutput<typeof EngineModelSchema>;
 
 /** Ollama shows a runner kept forever as expiring in the far future. */
-const forever = "2318-01-01T00:00:00.000Z";
+const forever = new Date("2318-01-01T00:00:00.000Z");
 
 export function createModelViews(engines: EnginesClient) {
   const listModels = async (signal: AbortSignal) => (await engines.get("/v1/models", EngineModelListSchema, signal)).data;
@@ -55,7 +55,7 @@ export function createModelViews(engines: EnginesClient) {
           model: model.id,
           modified_at: modifiedAt(model),
           size: model.size ?? 0,
-          digest: digest(model),
+          digest: digest(model.digest),
           details: details(model),
         })),
       });
@@ -74,10 +74,10 @@ export function createModelViews(engines: EnginesClient) {
         model_info: {
           "general.architecture": architecture,
           ...(model.parameters == null ? {} : { "general.parameter_count": model.parameters }),
-          ...(model.context_window == null ? {} : { [`${architecture}.context_length`]: model.context_window }),
+          ...(model.context_length == null ? {} : { [`${architecture}.context_length`]: model.context_length }),
           ...(model.embedding_length == null ? {} : { [`${architecture}.embedding_length`]: model.embedding_length }),
         },
-        capabilities: model.capabilities ?? ["completion"],
+        capabilities: model.capabilities,
         modified_at: modifiedAt(model),
       });
     },
@@ -90,16 +90,17 @@ export function createModelViews(engines: EnginesClient) {
         models: runners
           .filter((runner) => !runner.stopping)
           .map((runner) => {
-            const model = byName.get(runner.model_name) ?? { id: runner.model_name, created: 0 };
+            // A model untagged while its runner lives is still shown, from what the runner knows.
+            const model = byName.get(runner.model_name);
             return {
               name: runner.model_name,
               model: runner.model_name,
               size: runner.size + runner.vram,
-              digest: digest(model),
+              digest: digest(runner.model_id),
               details: details(model),
-              expires_at: runner.expires_at ?? (runner.keep_alive_ms < 0 ? forever : new Date().toISOString()),
+              expires_at: rfc3339(expiry(runner)),
               size_vram: runner.vram,
-              context_length: model.context_window ?? 0,
+              context_length: runner.context_size ?? model?.context_length ?? 0,
             };
           }),
       });
@@ -107,24 +108,38 @@ export function createModelViews(engines: EnginesClient) {
   };
 }
 
-function details(model: EngineModel) {
+/** A busy runner's idle clock has not started: it expires a keep-alive after now at the earliest. */
+function expiry(runner: v.InferOutput<typeof EngineRunnerSchema>): Date {
+  if (runner.expires_at) return new Date(runner.expires_at);
+  return runner.keep_alive_ms < 0 ? forever : new Date(Date.now() + runner.keep_alive_ms);
+}
+
+/**
+ * RFC 3339 with a numeric offset, as Ollama (Go) writes times: Python's
+ * `datetime.fromisoformat` before 3.11 (Open WebUI) refuses a `Z`.
+ */
+function rfc3339(date: Date): string {
+  return date.toISOString().replace(/Z$/, "+00:00");
+}
+
+function details(model: EngineModel | undefined) {
   return {
     parent_model: "",
     format: "gguf",
-    family: model.architecture ?? "",
-    families: model.architecture ? [model.architecture] : null,
-    parameter_size: model.parameters == null ? "" : parameterSize(model.parameters),
-    quantization_level: model.quantization ?? "",
+    family: model?.architecture ?? "",
+    families: model?.architecture ? [model.architecture] : null,
+    parameter_size: model?.parameters == null ? "" : parameterSize(model.parameters),
+    quantization_level: model?.quantization ?? "",
   };
 }
 
 function modifiedAt(model: EngineModel): string {
-  return new Date(model.created * 1000).toISOString();
+  return rfc3339(new Date(model.created * 1000));
 }
 
-/** The engines' content digest, else one derived from the reference so that it is at least stable. */
-function digest(model: EngineModel): string {
-  return model.digest?.replace(/^sha256:/, "") ?? createHash("sha256").update(model.id).digest("hex");
+/** Ollama's digests are bare hex. */
+function digest(id: string): string {
+  return id.replace(/^sha256:/, "");
 }
 
 /**

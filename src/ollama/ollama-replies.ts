@@ -78,6 +78,11 @@ export interface ReplyFormatter {
   done(reason: DoneReason, metrics: DoneMetrics): OllamaReply;
 }
 
+/** Ollama's durations: whole nanoseconds, never negative. */
+export function nanoseconds(milliseconds: number): number {
+  return Math.max(0, Math.round(milliseconds * 1e6));
+}
+
 export const zeroMetrics: DoneMetrics = {
   total_duration: 0,
   load_duration: 0,

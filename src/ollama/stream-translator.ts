@@ -13,7 +13,7 @@
  */
 import { createParser, type EventSourceMessage, type ParseError } from "eventsource-parser";
 import * as v from "valibot";
-import type { DoneMetrics, DoneReason, OllamaStreamLine, ReplyFormatter, ToolCall } from "./ollama-replies.ts";
+import { nanoseconds, type DoneMetrics, type DoneReason, type OllamaStreamLine, type ReplyFormatter, type ToolCall } from "./ollama-replies.ts";
 import { newToolCallId } from "./tool-call-id.ts";
 
 export interface StreamTranslatorOptions {
@@ -248,8 +248,4 @@ function parseArguments(text: string): Record<string, unknown> | undefined {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function nanoseconds(milliseconds: number): number {
-  return Math.max(0, Math.round(milliseconds * 1e6));
 }

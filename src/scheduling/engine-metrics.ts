@@ -2,6 +2,7 @@ import { Counter, Histogram, Registry } from "prom-client";
 import type { BackendMode } from "../inference/backend-mode.ts";
 import type { RunnerEvent } from "./loader.ts";
 import type { ForwardObserver } from "./runner-proxy.ts";
+import { createUsageTap, type UsageTap } from "./usage-tap.ts";
 
 export interface RequestLabels {
   /** The `X-Request-Origin` header, or `direct`. */
@@ -12,7 +13,7 @@ export interface RequestLabels {
 
 export interface EngineMetrics {
   readonly registry: Registry;
-  /** Counts a request and times it; the observer hears its first chunk and its end. */
+  /** Counts a request, times it and counts its tokens; the observer hears its response pass and end. */
   request(labels: RequestLabels): ForwardObserver;
   runnerEvent(event: RunnerEvent): void;
 }
@@ -21,8 +22,8 @@ const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 
 /**
  * The engines layer's Prometheus metrics: requests per origin, model, mode and
- * outcome, their durations and time to first chunk, and runner loads,
- * unloads and crashes. Registered on `registry` (a fresh one by default).
+ * outcome, their durations, time to first chunk and tokens (as the engine
+ * counted them), and runner loads, unloads and crashes. Registered on `registry` (a fresh one by default).
  */
 export function createEngineMetrics(registry = new Registry()): EngineMetrics {
   const requests = new Counter({
@@ -45,6 +46,18 @@ export function createEngineMetrics(registry = new Registry()): EngineMetrics {
     buckets: latencyBuckets,
     registers: [registry],
   });
+  const promptTokens = new Counter({
+    name: "modelgate_engine_prompt_tokens_total",
+    help: "Prompt tokens of inference requests, cached ones included, as the engine counted them",
+    labelNames: ["origin", "model", "mode"] as const,
+    registers: [registry],
+  });
+  const completionTokens = new Counter({
+    name: "modelgate_engine_completion_tokens_total",
+    help: "Tokens generated for inference requests, as the engine counted them",
+    labelNames: ["origin", "model", "mode"] as const,
+    registers: [registry],
+  });
   const runnerEvents = new Counter({
     name: "modelgate_runner_events_total",
     help: "Runner loads, unloads and crashes",
@@ -58,11 +71,27 @@ export function createEngineMetrics(registry = new Registry()): EngineMetrics {
       const started = performance.now();
       const seconds = () => (performance.now() - started) / 1000;
       const plain = { origin: labels.origin, model: labels.model, mode: labels.mode };
+      let tap: UsageTap | undefined;
+      let firstSeen = false;
       return {
-        firstChunk: () => firstChunk.observe(plain, seconds()),
+        responded: (status, contentType) => {
+          if (status < 300) tap = createUsageTap(contentType);
+        },
+        chunk: (chunk) => {
+          if (!firstSeen) {
+            firstSeen = true;
+            firstChunk.observe(plain, seconds());
+          }
+          tap?.push(chunk);
+        },
         settled: (outcome) => {
           duration.observe(plain, seconds());
           requests.inc({ ...plain, outcome });
+          const usage = tap?.usage();
+          if (usage) {
+            promptTokens.inc(plain, usage.promptTokens);
+            completionTokens.inc(plain, usage.completionTokens);
+          }
         },
       };
     },

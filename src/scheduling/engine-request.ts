@@ -17,18 +17,22 @@ export const KeepAliveSchema = v.union([v.number(), v.string()], "keep_alive mus
 /**
  * Just what routing needs from an inference request (and `stream`, checked
  * early for a clear error); everything else in the body goes to the engine
- * untouched. `keep_alive` is honoured when present; engines ignore the field.
+ * untouched. `keep_alive` and `truncate` (Ollama's, for embeddings) are
+ * honoured when present; engines ignore the fields.
  */
 const EngineRequestSchema = v.looseObject({
   model: ModelFieldSchema,
   stream: v.optional(v.nullable(v.boolean("stream must be a boolean"))),
   keep_alive: v.optional(KeepAliveSchema),
+  truncate: v.optional(v.boolean("truncate must be a boolean")),
 });
 
 export interface EngineRequest {
   readonly model: string;
   /** Milliseconds, when the request sets one. */
   readonly keepAliveMs?: number;
+  /** Embeddings: cut inputs longer than the context (true) or refuse them (false); absent leaves them to the engine. */
+  readonly truncate?: boolean;
 }
 
 /**
@@ -37,9 +41,9 @@ export interface EngineRequest {
  * @throws BadRequestError for malformed JSON, a missing model or a bad keep_alive
  */
 export function parseEngineRequest(body: Uint8Array): EngineRequest {
-  const { model, keep_alive } = parseJsonBody(EngineRequestSchema, body);
+  const { model, keep_alive, truncate } = parseJsonBody(EngineRequestSchema, body);
   const keepAliveMs = keepAliveField(keep_alive);
-  return keepAliveMs === undefined ? { model } : { model, keepAliveMs };
+  return { model, ...(keepAliveMs === undefined ? {} : { keepAliveMs }), ...(truncate === undefined ? {} : { truncate }) };
 }
 
 /** @throws BadRequestError when the duration cannot be read */

@@ -4,13 +4,17 @@ import type { Logger } from "pino";
 import * as v from "valibot";
 import { parseBackendConfiguration } from "../inference/backend-configuration.ts";
 import { backendModes, type BackendMode } from "../inference/backend-mode.ts";
+import { LoadDurationHeader } from "../inference/load-duration.ts";
 import { RequestOriginHeader } from "../inference/origin.ts";
+import { modelCapabilities } from "../models/capabilities.ts";
 import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type ResolvedModel } from "../models/model-resolver.ts";
 import type { EngineMetrics } from "./engine-metrics.ts";
+import { fitEmbeddingInput } from "./embedding-input.ts";
 import { KeepAliveSchema, ModelFieldSchema, keepAliveField, parseEngineRequest } from "./engine-request.ts";
 import { parseJsonBody } from "./json-body.ts";
 import { BackendNotFoundError, type Lease, type Loader, type UnloadSelector } from "./loader.ts";
 import { openAIErrorResponse, toOpenAIError } from "./openai-error.ts";
+import { createRunnerMetrics } from "./runner-metrics.ts";
 import { forwardToRunner } from "./runner-proxy.ts";
 
 export interface EnginesAppOptions {
@@ -58,6 +62,7 @@ const ConfigureFieldsSchema = v.looseObject({
 export function createEnginesApp(options: EnginesAppOptions): Hono {
   const { loader, resolver, metrics } = options;
   const logger = options.logger.child({ component: "engines" });
+  const runnerMetrics = metrics && createRunnerMetrics(metrics.registry, () => loader.runners());
   const limit = bodyLimit({
     maxSize: options.maxBodyBytes ?? 64 * 1024 * 1024,
     onError: () =>
@@ -77,7 +82,7 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
 
   const infer = (path: string, mode: BackendMode) => async (c: Context) => {
     const bytes = new Uint8Array(await c.req.arrayBuffer());
-    const { model, keepAliveMs } = parseEngineRequest(bytes);
+    const { model, keepAliveMs, truncate } = parseEngineRequest(bytes);
     const signal = c.req.raw.signal;
     const originHeader = c.req.header(RequestOriginHeader);
     const origin = originHeader === undefined ? "direct" : originPattern.test(originHeader) ? originHeader : "other";
@@ -90,16 +95,29 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
       metrics?.request({ origin, model: label, mode }).settled?.(signal.aborted ? "cancelled" : "failed");
       throw error;
     }
+    void runnerMetrics?.learn(lease); // the first request to a runner makes its own metrics part of ours
     const observer = metrics?.request({ origin, model: lease.model.name, mode });
-    return forwardToRunner(lease, {
+    let body: Uint8Array = bytes;
+    if (mode === "embedding" && truncate !== undefined) {
+      try {
+        body = await fitEmbeddingInput(bytes, truncate, lease, signal);
+      } catch (error) {
+        lease.release();
+        observer?.settled?.(signal.aborted ? "cancelled" : "failed");
+        throw error;
+      }
+    }
+    const response = await forwardToRunner(lease, {
       method: "POST",
       path: path + new URL(c.req.url).search,
       headers: c.req.raw.headers,
-      body: bytes,
+      body,
       model,
       signal,
       ...(observer ? { observer } : {}),
     });
+    response.headers.set(LoadDurationHeader, lease.loadDurationMs.toFixed(3));
+    return response;
   };
 
   for (const [path, mode] of inferenceRoutes) app.post(path, limit, infer(path, mode));
@@ -153,6 +171,7 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
         expires_at: runner.expiresAt?.toISOString() ?? null,
         size: runner.memory.ram,
         vram: runner.memory.vram,
+        context_size: runner.contextSize,
       })),
     ),
   );
@@ -188,16 +207,32 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
   return app;
 }
 
+/**
+ * OpenAI's model object, with what Ollama's views need: the content digest,
+ * the GGUF's context and embedding lengths, the chat template and the
+ * capabilities derived from them.
+ */
 function openAIModel(model: ResolvedModel) {
+  const { summary } = model;
   return {
     id: model.name,
     object: "model",
     created: Math.floor(model.modifiedAt.getTime() / 1000),
     owned_by: "modelgate",
-    context_window: model.summary.contextLength ?? null,
-    architecture: model.summary.architecture,
-    parameters: model.summary.parameterCount ?? null,
-    quantization: model.summary.quantization ?? null,
+    digest: model.id,
+    context_length: summary.contextLength ?? null,
+    embedding_length: summary.embeddingLength ?? null,
+    architecture: summary.architecture,
+    parameters: summary.parameterCount ?? null,
+    quantization: summary.quantization ?? null,
     size: model.size,
+    capabilities: modelCapabilities({
+      architecture: summary.architecture,
+      ...(summary.poolingType === undefined ? {} : { poolingType: summary.poolingType }),
+      ...(summary.chatTemplate === undefined ? {} : { chatTemplate: summary.chatTemplate }),
+      fillInTheMiddle: model.fillInTheMiddle ?? false,
+      projector: model.projectorPath !== undefined,
+    }),
+    template: summary.chatTemplate ?? null,
   };
 }

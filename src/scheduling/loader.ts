@@ -71,6 +71,10 @@ export interface Lease {
   readonly dispatcher: Dispatcher;
   /** Aborted when the runner dies under the request; the reason carries the engine's error. */
   readonly signal: AbortSignal;
+  /** How long this request waited for its runner to load; 0 when one was ready. */
+  readonly loadDurationMs: number;
+  /** Tokens of context each request gets (see `RunnerInfo`). */
+  readonly contextSize: number | null;
   /** Idempotent. */
   release(): void;
 }
@@ -89,6 +93,10 @@ export interface RunnerInfo {
   readonly keepAliveMs: number;
   readonly expiresAt: Date | null;
   readonly memory: RequiredMemory;
+  /** Tokens of context each request gets: as the engine reports it, else as configured; null while loading or when unknown. */
+  readonly contextSize: number | null;
+  /** Reaches the runner's own endpoints (its metrics, for one). */
+  readonly dispatcher: Dispatcher;
 }
 
 export interface ModelConfiguration {
@@ -143,7 +151,7 @@ interface Prepared {
 }
 
 interface Waiter {
-  resolve(lease: Lease): void;
+  resolve(lease: Omit<Lease, "loadDurationMs">): void;
   reject(error: unknown): void;
 }
 
@@ -153,6 +161,7 @@ interface Live {
   readonly process: RunnerProcess;
   /** Aborted with the engine's error when the runner dies under its requests. */
   readonly failure: AbortController;
+  contextSize: number | null;
 }
 
 const minute = 60_000;
@@ -259,8 +268,9 @@ export function createLoader(options: LoaderOptions): Loader {
       modelRef: prepared.model.name,
       mode: prepared.mode,
       ...(prepared.config ? { config: prepared.config } : {}),
-      onReady: () => {
-        logger.info({ slot, model: prepared.model.name, ms: Math.round(performance.now() - started) }, "runner ready");
+      onReady: ({ contextSize }) => {
+        runner.contextSize = contextSize ?? prepared.config?.["context-size"] ?? null;
+        logger.info({ slot, model: prepared.model.name, ms: Math.round(performance.now() - started), contextSize: runner.contextSize }, "runner ready");
         report("loaded");
         dispatch({ type: "ready", slot });
       },
@@ -271,11 +281,11 @@ export function createLoader(options: LoaderOptions): Loader {
         if (live.get(slot) === runner) live.delete(slot); // the exit may have started another runner in this slot
       },
     });
-    const runner: Live = { prepared, socket, process, failure: new AbortController() };
+    const runner: Live = { prepared, socket, process, failure: new AbortController(), contextSize: null };
     live.set(slot, runner);
   };
 
-  const lease = (slot: number): Lease => {
+  const lease = (slot: number): Omit<Lease, "loadDurationMs"> => {
     const runner = live.get(slot)!;
     let released = false;
     return {
@@ -285,6 +295,7 @@ export function createLoader(options: LoaderOptions): Loader {
       mode: runner.prepared.mode,
       dispatcher: runner.process.dispatcher,
       signal: runner.failure.signal,
+      contextSize: runner.contextSize,
       release: () => {
         if (released) return;
         released = true;
@@ -334,11 +345,14 @@ export function createLoader(options: LoaderOptions): Loader {
   };
 
   const acquire = async (target: LoadTarget, signal?: AbortSignal): Promise<Lease> => {
+    const arrived = performance.now();
     signal?.throwIfAborted();
     const { prepared, key, keepAliveMs } = await prepare(target);
     const memory = await estimateMemory(prepared);
     signal?.throwIfAborted();
     const id = nextDemandId++;
+    // A ready runner is granted while the request is dispatched; any later grant waited for a load.
+    let dispatched = false;
     return new Promise<Lease>((resolve, reject) => {
       const onAbort = () => {
         if (!waiters.delete(id)) return;
@@ -349,7 +363,7 @@ export function createLoader(options: LoaderOptions): Loader {
       waiters.set(id, {
         resolve: (granted) => {
           signal?.removeEventListener("abort", onAbort);
-          resolve(granted);
+          resolve({ ...granted, loadDurationMs: dispatched ? performance.now() - arrived : 0 });
         },
         reject: (error) => {
           signal?.removeEventListener("abort", onAbort);
@@ -358,6 +372,7 @@ export function createLoader(options: LoaderOptions): Loader {
       });
       signal?.addEventListener("abort", onAbort, { once: true });
       dispatch({ type: "requested", demand: { id, key, memory, keepAliveMs } });
+      dispatched = true;
     });
   };
 
@@ -411,8 +426,9 @@ export function createLoader(options: LoaderOptions): Loader {
 
     runners: () =>
       state.runners.flatMap((runner) => {
-        const prepared = live.get(runner.slot)?.prepared;
-        if (!prepared) return [];
+        const running = live.get(runner.slot);
+        if (!running) return [];
+        const { prepared } = running;
         return [{
           slot: runner.slot,
           backend: runner.key.backend,
@@ -426,6 +442,8 @@ export function createLoader(options: LoaderOptions): Loader {
           keepAliveMs: runner.keepAliveMs,
           expiresAt: runner.expiresAt === null ? null : new Date(runner.expiresAt),
           memory: runner.memory,
+          contextSize: running.contextSize,
+          dispatcher: running.process.dispatcher,
         }];
       }),
 

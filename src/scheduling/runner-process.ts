@@ -4,6 +4,7 @@ import type { BackendConfiguration } from "../inference/backend-configuration.ts
 import type { BackendMode } from "../inference/backend-mode.ts";
 import type { Backend } from "../inference/backend.ts";
 import { waitUntilHealthy } from "./health-check.ts";
+import { queryRunnerContextSize } from "./runner-context-size.ts";
 
 export interface RunnerProcessOptions {
   readonly backend: Backend;
@@ -13,9 +14,16 @@ export interface RunnerProcessOptions {
   readonly modelRef: string;
   readonly mode: BackendMode;
   readonly config?: BackendConfiguration;
-  readonly onReady: () => void;
+  /** Called once the engine answers, with what it says of itself. */
+  readonly onReady: (facts: RunnerFacts) => void;
   /** Called once the engine is gone; `error` unless it was stopped. */
   readonly onExit: (error: Error | null) => void;
+}
+
+/** What a ready engine reports about how it runs. */
+export interface RunnerFacts {
+  /** Tokens of context each request gets, when the engine says. */
+  readonly contextSize: number | null;
 }
 
 export interface RunnerProcess {
@@ -28,7 +36,7 @@ export interface RunnerProcess {
 
 /**
  * Starts a backend on a Unix socket and watches it: ready once `/health`
- * answers, exited once the backend's one-shot `run` settles, socket removed.
+ * answers (and the engine has said what context it gives), exited once the backend's one-shot `run` settles, socket removed.
  */
 export function startRunnerProcess(options: RunnerProcessOptions): RunnerProcess {
   const { backend, socket } = options;
@@ -50,10 +58,12 @@ export function startRunnerProcess(options: RunnerProcessOptions): RunnerProcess
       options.onExit(error);
     });
 
-  waitUntilHealthy(dispatcher, lifetime.signal).then(
-    () => options.onReady(),
-    () => {}, // stopped or exited first: onExit tells the loader
-  );
+  waitUntilHealthy(dispatcher, lifetime.signal)
+    .then(() => queryRunnerContextSize(dispatcher, lifetime.signal))
+    .then(
+      (contextSize) => options.onReady({ contextSize }),
+      () => {}, // stopped or exited first: onExit tells the loader
+    );
 
   return {
     dispatcher,

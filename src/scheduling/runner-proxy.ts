@@ -18,7 +18,10 @@ export interface ForwardRequest {
 }
 
 export interface ForwardObserver {
-  firstChunk?(): void;
+  /** The runner answered with this status and content type. */
+  responded?(status: number, contentType: string | null): void;
+  /** A piece of the body on its way to the client. */
+  chunk?(chunk: Uint8Array): void;
   settled?(outcome: "completed" | "failed" | "cancelled"): void;
 }
 
@@ -84,10 +87,11 @@ export async function forwardToRunner(lease: Lease, forward: ForwardRequest): Pr
     if (value === undefined || hopByHop.has(name)) continue;
     for (const item of Array.isArray(value) ? value : [value]) responseHeaders.append(name, item);
   }
-  const isEventStream = responseHeaders.get("content-type")?.startsWith("text/event-stream") ?? false;
+  const contentType = responseHeaders.get("content-type");
+  const isEventStream = contentType?.startsWith("text/event-stream") ?? false;
+  forward.observer?.responded?.(upstream.statusCode, contentType);
 
   const chunks = upstream.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  let sentAny = false;
   let atEventBoundary = true;
   const body = new ReadableStream<Uint8Array>(
     {
@@ -99,10 +103,7 @@ export async function forwardToRunner(lease: Lease, forward: ForwardRequest): Pr
             controller.close();
             return;
           }
-          if (!sentAny) {
-            sentAny = true;
-            forward.observer?.firstChunk?.();
-          }
+          forward.observer?.chunk?.(value);
           atEventBoundary = endsWithBlankLine(value);
           controller.enqueue(value);
         } catch (error) {

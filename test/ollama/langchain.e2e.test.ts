@@ -1,23 +1,24 @@
 /**
  * LangChain JS (`@langchain/ollama`), the real client from npm, against the
- * Ollama layer in front of the real engines layer and llama-server. LangChain
- * sums counts over every chunk, so these tests catch counts sent twice.
+ * gateway process (the Ollama layer in front of the real engines layer and
+ * llama-server). LangChain sums counts over every chunk, so these tests
+ * catch counts sent twice.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { AIMessageChunk } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import { ChatOllama, OllamaEmbeddings } from "@langchain/ollama";
-import { startOllamaStack, type OllamaStack } from "./support/ollama-stack.ts";
+import { startGateway, type GatewayProcess } from "../support/gateway.ts";
 
-let stack: OllamaStack;
+let gateway: GatewayProcess;
 before(async () => {
-  stack = await startOllamaStack();
+  gateway = await startGateway();
 });
-after(() => stack?.close());
+after(() => gateway?.stop());
 
 const chat = (model: string, numPredict?: number) =>
-  new ChatOllama({ baseUrl: stack.url, model, temperature: 0, ...(numPredict ? { numPredict } : {}) });
+  new ChatOllama({ baseUrl: gateway.url, model, temperature: 0, ...(numPredict ? { numPredict } : {}) });
 
 describe("LangChain's ChatOllama and OllamaEmbeddings against the gateway", () => {
   test("invoke: the reply with usage metadata counted once", async () => {
@@ -63,7 +64,7 @@ describe("LangChain's ChatOllama and OllamaEmbeddings against the gateway", () =
   });
 
   test("OllamaEmbeddings: documents and a query, unit length", async () => {
-    const embeddings = new OllamaEmbeddings({ baseUrl: stack.url, model: "tiny-embed" });
+    const embeddings = new OllamaEmbeddings({ baseUrl: gateway.url, model: "tiny-embed" });
     const documents = await embeddings.embedDocuments(["hello", "world"]);
     assert.equal(documents.length, 2);
     const query = await embeddings.embedQuery("hello");

@@ -1,19 +1,20 @@
 /**
  * ollama-js, the real client from npm, against the Ollama layer in front of
- * the real engines layer and llama-server with the tiny fixture models.
+ * the real engines layer and llama-server with the tiny fixture models: the
+ * gateway process itself, as users start it.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Ollama, type ChatResponse, type GenerateResponse } from "ollama";
-import { startOllamaStack, type OllamaStack } from "./support/ollama-stack.ts";
+import { startGateway, type GatewayProcess } from "../support/gateway.ts";
 
-let stack: OllamaStack;
+let gateway: GatewayProcess;
 let ollama: Ollama;
 before(async () => {
-  stack = await startOllamaStack();
-  ollama = new Ollama({ host: stack.url });
+  gateway = await startGateway();
+  ollama = new Ollama({ host: gateway.url });
 });
-after(() => stack?.close());
+after(() => gateway?.stop());
 
 const weatherTool = {
   type: "function",
@@ -40,7 +41,7 @@ describe("ollama-js against the gateway", () => {
     assert.match(version, /^\d+\.\d+\.\d+$/);
     const [major, minor, patch] = version.split(".").map(Number) as [number, number, number];
     assert.ok(major > 0 || minor > 6 || (minor === 6 && patch >= 4));
-    const head = await fetch(`${stack.url}/api/version`, { method: "HEAD" });
+    const head = await fetch(`${gateway.url}/api/version`, { method: "HEAD" });
     assert.equal(head.status, 200);
   });
 
@@ -195,7 +196,7 @@ describe("ollama-js against the gateway", () => {
 });
 
 describe("the HTTP surface clients do not hide", () => {
-  const post = (path: string, body: string) => fetch(`${stack.url}${path}`, { method: "POST", body });
+  const post = (path: string, body: string) => fetch(`${gateway.url}${path}`, { method: "POST", body });
 
   test("stream absent means NDJSON streaming: one object per line, no blank lines", async () => {
     const response = await post("/api/chat", JSON.stringify({ model: "tiny", messages: [{ role: "user", content: "Hi" }], options: { num_predict: 3 } }));
@@ -223,14 +224,14 @@ describe("the HTTP surface clients do not hide", () => {
   });
 
   test("unknown /api paths are a JSON 404", async () => {
-    const response = await fetch(`${stack.url}/api/nothing-here`);
+    const response = await fetch(`${gateway.url}/api/nothing-here`);
     assert.equal(response.status, 404);
     assert.deepEqual(await response.json(), { error: "GET /api/nothing-here not found" });
   });
 
   test("CORS: local origins allowed, others not", async () => {
     const preflight = (origin: string) =>
-      fetch(`${stack.url}/api/chat`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST" } });
+      fetch(`${gateway.url}/api/chat`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST" } });
     assert.equal((await preflight("http://localhost:3000")).headers.get("access-control-allow-origin"), "http://localhost:3000");
     assert.equal((await preflight("https://evil.example")).headers.get("access-control-allow-origin"), null);
   });

@@ -190,8 +190,9 @@ describe("engines app on a stand-in engine", () => {
     const list = (await (await app.request("/v1/models")).json()) as { object: string; data: Array<Record<string, unknown>> };
     assert.equal(list.object, "list");
     assert.deepEqual(list.data[0], {
-      id: "a:latest", object: "model", created: 0, owned_by: "modelgate",
-      context_window: 2048, architecture: "llama", parameters: 1000, quantization: "F16", size: 100,
+      id: "a:latest", object: "model", created: 0, owned_by: "modelgate", digest: "sha256:a",
+      context_length: 2048, embedding_length: null, architecture: "llama", parameters: 1000,
+      quantization: "F16", size: 100, capabilities: ["completion"], template: null,
     });
     assert.equal((await app.request("/fake/v1/models/b")).status, 200);
     assert.equal((await app.request("/v1/models/zzz")).status, 404);

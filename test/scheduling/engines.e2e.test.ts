@@ -6,7 +6,8 @@ import { readdir } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, it } from "node:test";
 import { APIError } from "openai";
-import { isAlive, startRealEngineGateway, type RealEngineGateway, type RealEngineGatewayOptions } from "./real-engine-gateway.ts";
+import { isProcessRunning } from "../support/engine.ts";
+import { startRealEngineGateway, type RealEngineGateway, type RealEngineGatewayOptions } from "./real-engine-gateway.ts";
 
 const gateways: RealEngineGateway[] = [];
 afterEach(async () => {
@@ -105,7 +106,7 @@ describe("engines on the real llama-server", () => {
     const [tinyPid] = g.pids.values();
     await g.openai.chat.completions.create({ model: "tiny-tools", messages, max_tokens: 4 });
     assert.deepEqual(g.loader.runners().map((r) => r.model), ["tiny-tools:latest"]);
-    assert.equal(isAlive(tinyPid!), false, "the evicted engine is gone");
+    assert.equal(await isProcessRunning(tinyPid!), false, "the evicted engine is gone");
   });
 
   it("refuses a model larger than the whole budget, naming both figures", bounded, async () => {
@@ -122,7 +123,7 @@ describe("engines on the real llama-server", () => {
     const g = await gateway();
     await g.openai.chat.completions.create({ model: "tiny", messages, max_tokens: 4, keep_alive: 0 } as never);
     const [pid] = g.pids.values();
-    await eventually(() => g.loader.runners().length === 0 && !isAlive(pid!), "the runner to unload");
+    await eventually(async () => g.loader.runners().length === 0 && !(await isProcessRunning(pid!)), "the runner to unload");
     assert.deepEqual(await readdir(g.runnersDir), []);
   });
 
@@ -199,7 +200,7 @@ describe("engines on the real llama-server", () => {
       }
     })();
     await g.loader.close();
-    for (const pid of g.pids.values()) assert.equal(isAlive(pid), false, `llama-server ${pid} survived`);
+    for (const pid of g.pids.values()) assert.equal(await isProcessRunning(pid), false, `llama-server ${pid} survived`);
     assert.deepEqual(await readdir(g.runnersDir), []);
     await consumed;
     await g.close();

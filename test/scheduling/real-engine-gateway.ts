@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,9 +15,6 @@ import { createLoader, type Loader, type LoaderOptions } from "../../src/schedul
 import { prepareRunnersDir, runnerSocketPath } from "../../src/scheduling/runners-dir.ts";
 import { listen } from "../../src/server/serve.ts";
 import { llamaServerForTests } from "../support/engine.ts";
-
-/** A CPU build some machines prepare ahead; used when nothing else names an engine. */
-const preparedEngine = "/tmp/nlc/llama.cpp/build/bin/llama-server";
 
 export interface RealEngineGateway {
   /** `http://127.0.0.1:<port>`, engines at `/engines`. */
@@ -43,7 +39,6 @@ export interface RealEngineGatewayOptions extends Partial<Pick<LoaderOptions, "m
  * models, served on a free loopback port as the gateway serves it.
  */
 export async function startRealEngineGateway(options: RealEngineGatewayOptions = {}): Promise<RealEngineGateway> {
-  if (!process.env.LLAMA_SERVER_PATH && existsSync(preparedEngine)) process.env.LLAMA_SERVER_PATH = preparedEngine;
   await llamaServerForTests();
   const fixtures = await ensureFixtureModels();
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
@@ -90,14 +85,4 @@ export async function startRealEngineGateway(options: RealEngineGatewayOptions =
       await rm(home, { recursive: true, force: true });
     },
   };
-}
-
-/** True while a process with this pid exists. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
