@@ -17,8 +17,6 @@ interface RunnerSample {
   readonly value: number;
 }
 
-/** Scrapes come in bursts of one collect per family: they share one round of runner requests. */
-const snapshotTtlMs = 1_000;
 const fetchTimeoutMs = 2_000;
 
 /**
@@ -31,12 +29,14 @@ const fetchTimeoutMs = 2_000;
  */
 export function createRunnerMetrics(registry: Registry, runners: () => readonly RunnerInfo[]): RunnerMetrics {
   const learned = new WeakSet<Dispatcher>();
-  let snapshot: { readonly at: number; readonly samples: Promise<Map<string, RunnerSample[]>> } | undefined;
+  let inFlight: Promise<Map<string, RunnerSample[]>> | undefined;
 
+  // A scrape collects every family at once: they share one round of requests to the runners.
   const samples = (): Promise<Map<string, RunnerSample[]>> => {
-    const now = performance.now();
-    if (!snapshot || now - snapshot.at > snapshotTtlMs) snapshot = { at: now, samples: collectAll() };
-    return snapshot.samples;
+    inFlight ??= collectAll().finally(() => {
+      inFlight = undefined;
+    });
+    return inFlight;
   };
 
   const collectAll = async (): Promise<Map<string, RunnerSample[]>> => {
