@@ -64,7 +64,8 @@ export function llamaServerArguments(input: LlamaServerArgumentsInput): string[]
   const speculative = config?.speculative;
   if (speculative) {
     if (!draft) throw new InvalidConfigurationError(`draft model ${speculative.draft_model} was not found`);
-    args.push("--spec-draft-model", draft.ggufPath);
+    // Without a speculative type this llama.cpp loads the draft model yet drafts nothing.
+    args.push("--spec-type", "draft-simple", "--spec-draft-model", draft.ggufPath);
     if (gpu) args.push("--spec-draft-ngl", "999");
     if (speculative.num_tokens !== undefined) args.push("--spec-draft-n-max", String(speculative.num_tokens));
     if (speculative.min_acceptance_rate !== undefined) args.push("--spec-draft-p-min", String(speculative.min_acceptance_rate));

@@ -48,9 +48,9 @@ describe("llamaServerArguments", () => {
   it("runs speculative decoding with the located draft model", () => {
     const config = { speculative: { draft_model: "tiny-draft", num_tokens: 8, min_acceptance_rate: 0.75 } };
     const args = llamaServerArguments({ ...base, config, draft: { ggufPath: "/models/draft.gguf" } });
-    assert.deepEqual(args.slice(5), ["--spec-draft-model", "/models/draft.gguf", "--spec-draft-n-max", "8", "--spec-draft-p-min", "0.75", "--jinja"]);
+    assert.deepEqual(args.slice(5), ["--spec-type", "draft-simple", "--spec-draft-model", "/models/draft.gguf", "--spec-draft-n-max", "8", "--spec-draft-p-min", "0.75", "--jinja"]);
     const onGpu = llamaServerArguments({ ...base, gpu: true, config: { speculative: { draft_model: "d" } }, draft: { ggufPath: "/d.gguf" } });
-    assert.deepEqual(onGpu.slice(7), ["--spec-draft-model", "/d.gguf", "--spec-draft-ngl", "999", "--jinja"]);
+    assert.deepEqual(onGpu.slice(7), ["--spec-type", "draft-simple", "--spec-draft-model", "/d.gguf", "--spec-draft-ngl", "999", "--jinja"]);
   });
 
   it("accepts tuning flags, their values and negative numbers", () => {

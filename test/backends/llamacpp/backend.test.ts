@@ -126,10 +126,12 @@ describe("llama.cpp backend on the real llama-server", () => {
       method: "POST",
       dispatcher: runner.agent,
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "chat", messages: [{ role: "user", content: "Hello" }], max_tokens: 8 }),
+      body: JSON.stringify({ model: "chat", messages: [{ role: "user", content: "Hello" }], max_tokens: 16 }),
     });
     assert.equal(response.statusCode, 200);
-    await response.body.dump();
+    const { timings } = (await response.body.json()) as { timings: { draft_n?: number; draft_n_accepted?: number } };
+    assert.ok((timings.draft_n ?? 0) > 0, `the draft model proposed tokens: ${JSON.stringify(timings)}`);
+    assert.ok((timings.draft_n_accepted ?? 0) > 0, `the target model accepted some: ${JSON.stringify(timings)}`);
     await runner.stop();
     await assertStopped(runner);
   });
@@ -153,8 +155,8 @@ describe("llama.cpp backend on the real llama-server", () => {
     });
   });
 
-  it("names an argument llama-server does not know", async () => {
-    await assert.rejects(startRunner("chat", "completion", { "runtime-flags": ["--no-such-flag"] }), (error: unknown) => {
+  it("names an argument llama-server refuses", async () => {
+    await assert.rejects(startRunner("chat", "completion", { "runtime-flags": ["--cache-type-k", "bogus"] }), (error: unknown) => {
       assert.ok(error instanceof EngineCrashedError);
       assert.match(error.message, /^llama-server: an invalid command-line argument/);
       return true;
