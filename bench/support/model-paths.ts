@@ -1,0 +1,113 @@
+import { Agent } from "undici";
+import type { GatewayProcess } from "../../test/support/gateway.ts";
+import { runnerCommand, startBenchGateway, type RunnerCommand } from "./bench-gateway.ts";
+import { startLlamaServerByHand, type HandStartedLlamaServer } from "./llama-server-by-hand.ts";
+import { timeStreamedRequest, type StreamTarget } from "./streamed-request.ts";
+
+/** The one request every path is asked, so the engine does the same work on each. */
+export interface BenchPrompt {
+  readonly prompt: string;
+  readonly maxTokens: number;
+  readonly seed: number;
+}
+
+export const defaultPrompt: BenchPrompt = { prompt: "Tell me a story about a lighthouse keeper.", maxTokens: 32, seed: 42 };
+
+/** The served name of the fixture chat model. */
+const model = "tiny";
+
+/** OpenAI's form, as the Ollama layer itself sends it to the engines (usage included). */
+export function openAIChatBody({ prompt, maxTokens, seed }: BenchPrompt): string {
+  return JSON.stringify({
+    model,
+    messages: [{ role: "user", content: prompt }],
+    stream: true,
+    stream_options: { include_usage: true },
+    temperature: 0,
+    seed,
+    max_tokens: maxTokens,
+  });
+}
+
+export function ollamaChatBody({ prompt, maxTokens, seed }: BenchPrompt): string {
+  return JSON.stringify({ model, messages: [{ role: "user", content: prompt }], stream: true, options: { temperature: 0, seed, num_predict: maxTokens } });
+}
+
+export const pathNames = {
+  engines: "gateway /engines",
+  ollama: "gateway /api/chat",
+  runner: "runner socket",
+  direct: "llama-server",
+} as const;
+
+/**
+ * Every way the bench reaches the fixture chat model, warm: the gateway's
+ * engines API and Ollama API, the gateway's own runner on its socket (the
+ * very process the gateway forwards to), and a llama-server started by hand
+ * with the runner's exact command line.
+ */
+export interface ModelPaths {
+  readonly gateway: GatewayProcess;
+  readonly runner: RunnerCommand;
+  readonly direct: HandStartedLlamaServer;
+  readonly targets: Record<keyof typeof pathNames, StreamTarget>;
+  /** The gateway reached over TCP, for other calls (unload). */
+  readonly gatewayDispatcher: Agent;
+  close(): Promise<void>;
+}
+
+/** `gatewayEnv` adds to the gateway's environment (`NODE_OPTIONS=--cpu-prof` to profile it). */
+export async function openModelPaths(prompt: BenchPrompt = defaultPrompt, gatewayEnv: Record<string, string> = {}): Promise<ModelPaths> {
+  const gateway = await startBenchGateway(gatewayEnv);
+  const gatewayDispatcher = new Agent({ keepAliveTimeout: 60_000 });
+  const openAI = openAIChatBody(prompt);
+  const engines: StreamTarget = {
+    name: pathNames.engines,
+    url: `${gateway.url}/engines/v1/chat/completions`,
+    dispatcher: gatewayDispatcher,
+    format: "sse",
+    body: openAI,
+  };
+  await timeStreamedRequest(engines); // loads the gateway's runner
+  const runner = await runnerCommand(gateway);
+  const direct = await startLlamaServerByHand(runner.binary, runner.args);
+  const runnerDispatcher = new Agent({ connect: { socketPath: runner.socket }, keepAliveTimeout: 60_000 });
+  const onSocket = (name: string, dispatcher: Agent): StreamTarget => ({
+    name,
+    url: "http://engine/v1/chat/completions",
+    dispatcher,
+    format: "sse",
+    body: openAI,
+  });
+  return {
+    gateway,
+    runner,
+    direct,
+    gatewayDispatcher,
+    targets: {
+      engines,
+      ollama: { name: pathNames.ollama, url: `${gateway.url}/api/chat`, dispatcher: gatewayDispatcher, format: "ndjson", body: ollamaChatBody(prompt) },
+      runner: onSocket(pathNames.runner, runnerDispatcher),
+      direct: onSocket(pathNames.direct, direct.dispatcher),
+    },
+    async close() {
+      await Promise.all([gatewayDispatcher.close(), runnerDispatcher.close()]);
+      await Promise.all([direct.stop(), gateway.stop()]);
+    },
+  };
+}
+
+/**
+ * Warms every path (JIT, connections, the engines' prompt caches) and checks
+ * that all of them generate the same text, or the comparison would be void.
+ */
+export async function warmUp(targets: readonly StreamTarget[], requests: number): Promise<void> {
+  const texts = new Map<string, string>();
+  for (let i = 0; i < requests; i++) {
+    for (const target of targets) texts.set(target.name, (await timeStreamedRequest(target)).text);
+  }
+  const distinct = new Set(texts.values());
+  if (distinct.size > 1) {
+    throw new Error(`the paths generated different text:\n${[...texts].map(([name, text]) => `${name}: ${JSON.stringify(text)}`).join("\n")}`);
+  }
+}

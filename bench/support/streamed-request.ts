@@ -1,0 +1,100 @@
+import { request, type Dispatcher } from "undici";
+
+/**
+ * How a path streams its reply: OpenAI server-sent events (`data: {...}`
+ * lines, from llama-server and the engines API) or Ollama's NDJSON.
+ */
+export type StreamFormat = "sse" | "ndjson";
+
+/** One way to reach a model: a URL, the dispatcher that gets there, and what it streams. */
+export interface StreamTarget {
+  readonly name: string;
+  readonly url: string;
+  readonly dispatcher: Dispatcher;
+  readonly format: StreamFormat;
+  /** The request body, serialised once so every request costs the client the same. */
+  readonly body: string;
+}
+
+export interface StreamTiming {
+  /** From sending the request to the first chunk that carries generated text. */
+  readonly ttftMs: number;
+  /** From sending the request to the end of the response. */
+  readonly totalMs: number;
+  /** Tokens generated: the engine's count when it reports one, else the text pieces received. */
+  readonly tokens: number;
+  readonly text: string;
+}
+
+/** What one line of a stream holds, as far as timing is concerned. */
+interface LinePiece {
+  readonly text?: string;
+  readonly reportedTokens?: number;
+}
+
+/**
+ * Sends one streaming request and times it as a client sees it. The clock is
+ * read when a chunk arrives, before it is parsed, so parsing (the same for
+ * every target of one format) does not count.
+ *
+ * @throws Error for a non-200 answer or an error inside the stream
+ */
+export async function timeStreamedRequest(target: StreamTarget): Promise<StreamTiming> {
+  const readLine = lineReaders[target.format];
+  const started = performance.now();
+  const response = await request(target.url, {
+    method: "POST",
+    dispatcher: target.dispatcher,
+    headers: { "content-type": "application/json" },
+    body: target.body,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
+  if (response.statusCode !== 200) throw new Error(`${target.name}: HTTP ${response.statusCode}: ${await response.body.text()}`);
+
+  const decoder = new TextDecoder();
+  let firstTextAt: number | undefined;
+  let pending = "";
+  let pieces = 0;
+  let reportedTokens: number | undefined;
+  let text = "";
+  for await (const chunk of response.body) {
+    const arrivedAt = performance.now();
+    pending += decoder.decode(chunk as Buffer, { stream: true });
+    let newline: number;
+    while ((newline = pending.indexOf("\n")) >= 0) {
+      const piece = readLine(pending.slice(0, newline), target.name);
+      pending = pending.slice(newline + 1);
+      if (piece?.text) {
+        firstTextAt ??= arrivedAt;
+        pieces += 1;
+        text += piece.text;
+      }
+      if (piece?.reportedTokens !== undefined) reportedTokens = piece.reportedTokens;
+    }
+  }
+  const ended = performance.now();
+  if (firstTextAt === undefined) throw new Error(`${target.name}: the stream carried no text`);
+  return { ttftMs: firstTextAt - started, totalMs: ended - started, tokens: reportedTokens ?? pieces, text };
+}
+
+const lineReaders: Record<StreamFormat, (line: string, name: string) => LinePiece | undefined> = {
+  sse(line, name) {
+    if (!line.startsWith("data: ")) return undefined; // blank separators, comments
+    const data = line.slice(6);
+    if (data === "[DONE]") return undefined;
+    const event = JSON.parse(data) as {
+      choices?: { delta?: { content?: string | null } }[];
+      usage?: { completion_tokens?: number } | null;
+      error?: unknown;
+    };
+    if (event.error !== undefined) throw new Error(`${name}: ${JSON.stringify(event.error)}`);
+    return { text: event.choices?.[0]?.delta?.content ?? "", reportedTokens: event.usage?.completion_tokens };
+  },
+  ndjson(line, name) {
+    if (line === "") return undefined;
+    const reply = JSON.parse(line) as { message?: { content?: string }; response?: string; eval_count?: number; error?: string };
+    if (reply.error !== undefined) throw new Error(`${name}: ${reply.error}`);
+    return { text: reply.message?.content ?? reply.response ?? "", reportedTokens: reply.eval_count };
+  },
+};
