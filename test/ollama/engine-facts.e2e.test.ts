@@ -75,7 +75,8 @@ describe("engine facts through the Ollama API", () => {
   test("ps: the runner's own context size (num_ctx honoured), memory, an RFC 3339 expiry", async () => {
     await ollama.chat({ model: "tiny-tools", messages: hello, stream: false, options: { num_predict: 1, num_ctx: 1024 } });
     const { models } = await ollama.ps();
-    const byName = new Map(models.map((model) => [model.name, model]));
+    // ollama-js 0.6.4 does not type `context_length` yet; Ollama sends it.
+    const byName = new Map(models.map((model) => [model.name, model as typeof model & { context_length: number }]));
     assert.equal(byName.get("tiny-tools:latest")?.context_length, 1024, "as configured through num_ctx");
     assert.equal(byName.get("tiny:latest")?.context_length, 4096, "llama-server's per-slot context, capped at the trained one");
     assert.equal(byName.get("tiny-embed:latest")?.context_length, 512);
