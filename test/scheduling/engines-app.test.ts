@@ -87,6 +87,16 @@ describe("engines app on a stand-in engine", () => {
     assert.equal(ps[0]?.model_name, "a:latest");
     assert.equal(ps[0]?.in_use, false);
     assert.equal(ps[0]?.loading, false);
+    assert.equal(ps[0]?.context_size, null, "an engine that does not say, and no configuration");
+  });
+
+  it("says how long each request waited for its runner to load", async () => {
+    const { chat } = await setup({ loadMs: 100 });
+    const [cold, alsoCold] = await Promise.all([chat("a"), chat("a")]);
+    const warm = await chat("a");
+    for (const response of [cold, alsoCold, warm]) await response.text();
+    for (const response of [cold, alsoCold]) assert.ok(Number(response.headers.get("x-load-duration-ms")) >= 100);
+    assert.equal(warm.headers.get("x-load-duration-ms"), "0.000");
   });
 
   it("starts one runner for concurrent requests that arrive during its load", async () => {
@@ -212,7 +222,7 @@ describe("engines app on a stand-in engine", () => {
   });
 
   it("configures a model: validates it, reloads only on change, refuses while the runner is busy", async () => {
-    const { chat, post, fake } = await setup({ tokenMs: 10 });
+    const { chat, post, fake, app } = await setup({ tokenMs: 10 });
     await (await chat("a")).text();
     const bad = await post("/_configure", { model: "a", "runtime-flags": ["--log-file", "/etc/passwd"] });
     assert.equal(bad.status, 400);
@@ -225,6 +235,8 @@ describe("engines app on a stand-in engine", () => {
     assert.equal(busy.status, 409);
     await streaming.body?.cancel();
     assert.equal(fake.starts, 2, "the configuration change reloaded the runner");
+    const [runner] = (await (await app.request("/ps")).json()) as Array<Record<string, unknown>>;
+    assert.equal(runner?.context_size, 512, "the configured size, as the engine does not say");
   });
 
   it("counts requests by origin in its metrics", async () => {
