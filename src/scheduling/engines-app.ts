@@ -96,7 +96,7 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
       throw error;
     }
     void runnerMetrics?.learn(lease); // the first request to a runner makes its own metrics part of ours
-    const observer = metrics?.request({ origin, model: lease.model.name, mode });
+    const observer = metrics?.request({ origin, model: lease.requested.name, mode });
     let body: Uint8Array = bytes;
     if (mode === "embedding" && truncate !== undefined) {
       try {
@@ -112,7 +112,6 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
       path: path + new URL(c.req.url).search,
       headers: c.req.raw.headers,
       body,
-      model,
       signal,
       ...(observer ? { observer } : {}),
     });

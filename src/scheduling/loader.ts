@@ -66,7 +66,10 @@ export interface LoadTarget {
 export interface Lease {
   readonly slot: number;
   readonly backend: string;
+  /** The model the runner serves. */
   readonly model: ResolvedModel;
+  /** The model this request named, resolved: the same id under any of its names. */
+  readonly requested: ResolvedModel;
   readonly mode: BackendMode;
   readonly dispatcher: Dispatcher;
   /** Aborted when the runner dies under the request; the reason carries the engine's error. */
@@ -151,7 +154,7 @@ interface Prepared {
 }
 
 interface Waiter {
-  resolve(lease: Omit<Lease, "loadDurationMs">): void;
+  resolve(lease: Omit<Lease, "loadDurationMs" | "requested">): void;
   reject(error: unknown): void;
 }
 
@@ -285,7 +288,7 @@ export function createLoader(options: LoaderOptions): Loader {
     live.set(slot, runner);
   };
 
-  const lease = (slot: number): Omit<Lease, "loadDurationMs"> => {
+  const lease = (slot: number): Omit<Lease, "loadDurationMs" | "requested"> => {
     const runner = live.get(slot)!;
     let released = false;
     return {
@@ -363,7 +366,7 @@ export function createLoader(options: LoaderOptions): Loader {
       waiters.set(id, {
         resolve: (granted) => {
           signal?.removeEventListener("abort", onAbort);
-          resolve({ ...granted, loadDurationMs: dispatched ? performance.now() - arrived : 0 });
+          resolve({ ...granted, requested: prepared.model, loadDurationMs: dispatched ? performance.now() - arrived : 0 });
         },
         reject: (error) => {
           signal?.removeEventListener("abort", onAbort);

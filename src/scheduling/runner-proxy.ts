@@ -1,5 +1,4 @@
 import { request } from "undici";
-import { normalizeModelReference } from "../models/model-resolver.ts";
 import { RunnerCrashedError } from "./loader-errors.ts";
 import type { Lease } from "./loader.ts";
 
@@ -9,8 +8,6 @@ export interface ForwardRequest {
   readonly path: string;
   readonly headers: Headers;
   readonly body: Uint8Array | null;
-  /** The model the request names; a runner serves only its own. */
-  readonly model: string;
   /** The client's signal: aborting it aborts the engine's work at once. */
   readonly signal: AbortSignal;
   /** Hears how the response went, once it has (for metrics and logs). */
@@ -55,9 +52,10 @@ export async function forwardToRunner(lease: Lease, forward: ForwardRequest): Pr
     forward.observer?.settled?.(outcome);
   };
 
-  if (normalizeModelReference(forward.model) !== lease.model.name && forward.model !== lease.model.id) {
+  // Compared by id, so a copy or another tag of the same model is the same model.
+  if (lease.requested.id !== lease.model.id) {
     release("failed");
-    throw new MisdirectedRequestError(`this runner serves ${lease.model.name}, not ${forward.model}`);
+    throw new MisdirectedRequestError(`this runner serves ${lease.model.name}, not ${lease.requested.name}`);
   }
 
   const headers: Record<string, string> = {};
