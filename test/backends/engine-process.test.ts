@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
 import { EngineCrashedError } from "../../src/backends/engine-crashed-error.ts";
 import { runEngineProcess, type RunEngineOptions } from "../../src/backends/engine-process.ts";
-import { isProcessRunning } from "../support/engine.ts";
+import { isProcessRunning } from "../support/processes.ts";
 
 /** Runs a shell script as the engine and hands back its pid once spawned. */
 async function start(script: string, options: Partial<RunEngineOptions> = {}) {

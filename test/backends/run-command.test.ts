@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
 import { CommandFailedError, runCommand } from "../../src/backends/run-command.ts";
-import { isProcessRunning } from "../support/engine.ts";
+import { isProcessRunning } from "../support/processes.ts";
 
 describe("runCommand", () => {
   it("resolves with stdout and hands every line over as it comes", async () => {

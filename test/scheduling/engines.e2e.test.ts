@@ -6,7 +6,7 @@ import { readdir } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, it } from "node:test";
 import { APIError } from "openai";
-import { isProcessRunning } from "../support/engine.ts";
+import { isProcessRunning } from "../support/processes.ts";
 import { startRealEngineGateway, type RealEngineGateway, type RealEngineGatewayOptions } from "./real-engine-gateway.ts";
 
 const gateways: RealEngineGateway[] = [];

@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { ensureLlamaServer } from "../../src/backends/llamacpp/install.ts";
 
 /**
@@ -13,19 +12,4 @@ export async function llamaServerForTests(): Promise<string> {
     },
   });
   return server.path;
-}
-
-/**
- * True while `pid` runs. A zombie counts as gone: in a container whose init
- * does not reap orphans, a killed engine's child can linger as one.
- */
-export async function isProcessRunning(pid: number): Promise<boolean> {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-  // The state follows the parenthesised command name, which may itself hold spaces.
-  return stat !== "" && stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
 }

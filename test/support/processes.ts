@@ -26,22 +26,29 @@ export async function descendants(pid: number): Promise<{ pid: number; name: str
   return found;
 }
 
-export function isAlive(pid: number): boolean {
+/**
+ * True while `pid` runs. A zombie counts as gone: in a container whose init
+ * does not reap orphans, a killed engine's child can linger as one.
+ */
+export async function isProcessRunning(pid: number): Promise<boolean> {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  // The state follows the parenthesised command name, which may itself hold spaces.
+  return stat !== "" && stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
 }
 
 /** Polls until `pids` have all exited or `timeoutMs` passed; returns the survivors. */
 export async function waitForExit(pids: readonly number[], timeoutMs: number): Promise<number[]> {
   const deadline = Date.now() + timeoutMs;
-  let alive = pids.filter(isAlive);
+  const running = async () => (await Promise.all(pids.map(async (pid) => ((await isProcessRunning(pid)) ? [pid] : [])))).flat();
+  let alive = await running();
   while (alive.length && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    alive = alive.filter(isAlive);
+    alive = await running();
   }
   return alive;
 }

@@ -12,7 +12,8 @@ import { ensureFixtureModels, type FixtureModels } from "../../../fixtures/gener
 import { EngineCrashedError } from "../../../src/backends/engine-crashed-error.ts";
 import { createLlamaCppBackend } from "../../../src/backends/llamacpp/backend.ts";
 import type { Backend, BackendConfiguration, BackendMode } from "../../../src/inference/index.ts";
-import { isProcessRunning, llamaServerForTests } from "../../support/engine.ts";
+import { llamaServerForTests } from "../../support/engine.ts";
+import { isProcessRunning } from "../../support/processes.ts";
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
