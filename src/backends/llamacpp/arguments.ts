@@ -24,6 +24,12 @@ export interface LlamaServerArgumentsInput {
    * mean pooling is asked for (unless the runtime flags choose).
    */
   readonly modelDeclaresPooling?: boolean;
+  /**
+   * Embedding and reranking only: the model's trained context. An input must
+   * fit one micro-batch there, so the batch is made as large as the context
+   * (llama-server's default of 512 refuses longer inputs with a 500).
+   */
+  readonly trainedContext?: number;
 }
 
 const modeArguments: Record<BackendMode, readonly string[]> = {
@@ -42,7 +48,7 @@ const modeArguments: Record<BackendMode, readonly string[]> = {
  * @throws InvalidConfigurationError for a forbidden runtime flag, or a draft model that was not located
  */
 export function llamaServerArguments(input: LlamaServerArgumentsInput): string[] {
-  const { model, draft, socket, mode, config, gpu, modelDeclaresPooling = true } = input;
+  const { model, draft, socket, mode, config, gpu, modelDeclaresPooling = true, trainedContext } = input;
   const runtimeFlags = config?.["runtime-flags"] ?? [];
   validateRuntimeFlags(runtimeFlags);
   checkLlamaCppTuningFlags(runtimeFlags);
@@ -57,6 +63,8 @@ export function llamaServerArguments(input: LlamaServerArgumentsInput): string[]
   const reasoningBudget = config?.llamacpp?.["reasoning-budget"];
   if (reasoningBudget !== undefined) args.push("--reasoning-budget", String(reasoningBudget));
   const contextSize = config?.["context-size"];
+  const batch = mode === "completion" ? undefined : (contextSize ?? trainedContext);
+  if (batch !== undefined) args.push("--batch-size", String(batch), "--ubatch-size", String(batch));
   // With the context fixed (and every layer offloaded on a GPU), --fit has
   // nothing left to adjust, yet probing memory costs a second or more per load.
   if (contextSize !== undefined) args.push("--ctx-size", String(contextSize), "--fit", "off");

@@ -81,8 +81,17 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
       const binary = await server(signal);
       const located = await locateModel(model);
       const draft = config?.speculative ? await locateModel(config.speculative.draft_model) : undefined;
-      const modelDeclaresPooling = mode === "embedding" ? (await shapeOf(located.ggufPath)).declaresPooling : undefined;
-      const args = llamaServerArguments({ model: located, draft, socket, mode, config, gpu: binary.variant === "cuda", modelDeclaresPooling });
+      const shape = mode === "completion" ? undefined : await shapeOf(located.ggufPath);
+      const args = llamaServerArguments({
+        model: located,
+        draft,
+        socket,
+        mode,
+        config,
+        gpu: binary.variant === "cuda",
+        modelDeclaresPooling: shape?.declaresPooling,
+        trainedContext: shape?.trainedContext,
+      });
       const runner: LlamaCppRunner = { model, mode, socket };
       const log = logger.child({ backend: llamaCppBackendName, model, modelRef, mode });
 

@@ -28,6 +28,14 @@ describe("llamaServerArguments", () => {
     assert.deepEqual(chosen.slice(5), ["--embeddings", "--pooling", "cls", "--jinja"]);
   });
 
+  it("makes an embedding batch as large as the context, so long inputs fit one micro-batch", () => {
+    const trained = llamaServerArguments({ ...base, mode: "embedding", trainedContext: 2048 });
+    assert.deepEqual(trained.slice(5), ["--embeddings", "--batch-size", "2048", "--ubatch-size", "2048", "--jinja"]);
+    const configured = llamaServerArguments({ ...base, mode: "reranking", trainedContext: 2048, config: { "context-size": 8192 } });
+    assert.deepEqual(configured.slice(5, 11), ["--embeddings", "--reranking", "--batch-size", "8192", "--ubatch-size", "8192"]);
+    assert.ok(!llamaServerArguments({ ...base, trainedContext: 2048 }).includes("--batch-size"), "completion keeps the engine's batch");
+  });
+
   it("serves reranking", () => {
     assert.deepEqual(llamaServerArguments({ ...base, mode: "reranking" }).slice(5), ["--embeddings", "--reranking", "--jinja"]);
   });
