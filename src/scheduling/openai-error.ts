@@ -1,5 +1,6 @@
 import { InvalidConfigurationError } from "../inference/invalid-configuration-error.ts";
 import { ModelNotFoundError } from "../models/model-resolver.ts";
+import { InvalidReferenceError } from "../models/reference.ts";
 import {
   LoaderClosedError,
   ModelTooLargeError,
@@ -28,7 +29,9 @@ export class BadRequestError extends Error {
 export function toOpenAIError(error: unknown, signal?: AbortSignal): OpenAIError {
   const message = error instanceof Error ? error.message : String(error);
   const is = (type: OpenAIError["type"], status: number, code: string | null): OpenAIError => ({ status, message, type, code });
-  if (error instanceof BadRequestError || error instanceof InvalidConfigurationError) return is("invalid_request_error", 400, null);
+  if (error instanceof BadRequestError || error instanceof InvalidConfigurationError || error instanceof InvalidReferenceError) {
+    return is("invalid_request_error", 400, null);
+  }
   if (error instanceof ModelNotFoundError) return is("not_found_error", 404, "model_not_found");
   if (error instanceof BackendNotFoundError) return is("not_found_error", 404, "backend_not_found");
   if (error instanceof RunnerBusyError) return is("invalid_request_error", 409, "runner_busy");

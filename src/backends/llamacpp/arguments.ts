@@ -14,6 +14,8 @@ export interface LlamaServerArgumentsInput {
   /** The located `speculative.draft_model`; required when the configuration names one. */
   readonly draft?: LocatedModel;
   readonly socket: string;
+  /** The name responses carry in `model` (else llama-server reports the file's path). */
+  readonly alias?: string;
   readonly mode: BackendMode;
   readonly config?: BackendConfiguration;
   /** True when the binary is a GPU build and a GPU is visible. */
@@ -48,14 +50,16 @@ const modeArguments: Record<BackendMode, readonly string[]> = {
  * @throws InvalidConfigurationError for a forbidden runtime flag, or a draft model that was not located
  */
 export function llamaServerArguments(input: LlamaServerArgumentsInput): string[] {
-  const { model, draft, socket, mode, config, gpu, modelDeclaresPooling = true, trainedContext } = input;
+  const { model, draft, socket, alias, mode, config, gpu, modelDeclaresPooling = true, trainedContext } = input;
   const runtimeFlags = config?.["runtime-flags"] ?? [];
   validateRuntimeFlags(runtimeFlags);
   checkLlamaCppTuningFlags(runtimeFlags);
 
   const args = ["--metrics"];
   if (gpu) args.push("-ngl", "999");
-  args.push("--model", model.ggufPath, "--host", socket, ...modeArguments[mode]);
+  args.push("--model", model.ggufPath, "--host", socket);
+  if (alias !== undefined) args.push("--alias", alias);
+  args.push(...modeArguments[mode]);
   if (mode === "embedding" && !modelDeclaresPooling && !runtimeFlags.some((flag) => flag.split("=", 1)[0] === "--pooling")) {
     args.push("--pooling", "mean");
   }

@@ -86,6 +86,7 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
         model: located,
         draft,
         socket,
+        alias: modelRef,
         mode,
         config,
         gpu: binary.variant === "cuda",

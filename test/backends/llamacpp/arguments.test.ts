@@ -36,6 +36,11 @@ describe("llamaServerArguments", () => {
     assert.ok(!llamaServerArguments({ ...base, trainedContext: 2048 }).includes("--batch-size"), "completion keeps the engine's batch");
   });
 
+  it("names the model in responses by its reference, not its file", () => {
+    const args = llamaServerArguments({ ...base, alias: "tiny:latest" });
+    assert.deepEqual(args.slice(3, 7), ["--host", "/run/mg/tiny.sock", "--alias", "tiny:latest"]);
+  });
+
   it("serves reranking", () => {
     assert.deepEqual(llamaServerArguments({ ...base, mode: "reranking" }).slice(5), ["--embeddings", "--reranking", "--jinja"]);
   });
