@@ -32,7 +32,7 @@ import { templateSyntax } from "./store/media-types.ts";
 import { buildModel, type ModelExtras } from "./store/model-builder.ts";
 import { createModelDistribution, type ModelDistribution } from "./store/model-distribution.ts";
 import { NoWeightsError } from "./store/model-parts.ts";
-import type { ModelStore, StoredModel } from "./store/model-store.ts";
+import { tagsAfterRemoval, type ModelStore, type StoredModel } from "./store/model-store.ts";
 import type { Progress, ProgressListener } from "./store/progress.ts";
 
 export interface ModelsAppOptions {
@@ -40,7 +40,7 @@ export interface ModelsAppOptions {
   readonly logger: Logger;
   /** Pulls and pushes; `createModelDistribution({ store })` by default. */
   readonly distribution?: ModelDistribution;
-  /** Stops whatever runs a model before it is deleted (the scheduler's unload). */
+  /** Stops whatever runs a model before its last name (or its ID) is deleted: the scheduler's unload. */
   readonly unload?: (model: StoredModel) => Promise<void>;
 }
 
@@ -118,10 +118,13 @@ export function createModelsApp(options: ModelsAppOptions): Hono {
   });
 
   app.delete("/:name{.+}", async (c) => {
-    const model = await store.find(c.req.param("name"));
-    await options.unload?.(model);
-    const removed = await store.remove(c.req.param("name"));
-    return c.json({ deleted: removed.id, untagged: String(parseModelReference(c.req.param("name"))) });
+    const reference = parseModelReference(c.req.param("name"));
+    const model = await store.find(reference);
+    // Runners are shared by every name of a model: stopped only when its last name goes.
+    const lastName = tagsAfterRemoval(reference, model.tags.map((tag) => tag.canonical)).length === 0;
+    if (lastName) await options.unload?.(model);
+    const removed = await store.remove(reference);
+    return c.json({ deleted: removed.id, untagged: String(reference) });
   });
 
   app.get("/:name{.+}", async (c) => c.json(await modelDetails(store, await store.find(c.req.param("name")))));

@@ -221,11 +221,10 @@ export async function openModelStore(options: { home: string }): Promise<ModelSt
     async remove(reference) {
       const parsed = typeof reference === "string" ? parseModelReference(reference) : reference;
       const model = await find(parsed);
-      const byName = parsed.kind === "name" && !parsed.digest ? parsed.canonical : undefined;
       await index.update((entries) => {
         const current = entries.find((item) => item.id === model.id);
         if (!current) throw new ModelNotFoundError(String(parsed));
-        const tags = byName ? current.tags.filter((tag) => tag !== byName) : [];
+        const tags = tagsAfterRemoval(parsed, current.tags);
         const others = entries.filter((item) => item.id !== model.id);
         if (tags.length > 0) return { entries: [...others, { ...current, tags }], result: undefined };
         return { entries: others, result: undefined, after: collect([current], others) };
@@ -270,6 +269,16 @@ export async function openModelStore(options: { home: string }): Promise<ModelSt
   });
 
   return store;
+}
+
+/**
+ * The tags a model keeps once `reference` is removed: the others when it is
+ * one of several names, none when it is the last or names the model by ID
+ * or digest (then the model goes).
+ */
+export function tagsAfterRemoval(reference: ModelReference, tags: readonly string[]): string[] {
+  if (reference.kind !== "name" || reference.digest) return [];
+  return tags.filter((tag) => tag !== reference.canonical);
 }
 
 function describeManifest(manifest: ManifestBlob, config: Uint8Array): Omit<StoredModel, "tags" | "created"> {
