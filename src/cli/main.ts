@@ -1,26 +1,31 @@
+import { runCommand, type Command } from "./command.ts";
+import { createCommand } from "./create.ts";
+import { importOllamaCommand } from "./import-ollama.ts";
 import { serveCommand } from "./serve.ts";
+
+const commands: Readonly<Record<string, Command>> = {
+  serve: serveCommand,
+  create: createCommand,
+  "import-ollama": importOllamaCommand,
+};
 
 const usage = `Usage: modelgate <command> [options]
 
 Commands:
-  serve        Start the gateway (default 127.0.0.1:11434)
+${Object.entries(commands)
+  .map(([name, command]) => `  ${name.padEnd(15)}${command.summary}`)
+  .join("\n")}
 
 Run "modelgate <command> --help" for a command's options.`;
 
-const [command, ...rest] = process.argv.slice(2);
+const [name, ...rest] = process.argv.slice(2);
+const command = name === undefined ? undefined : commands[name];
 
-switch (command) {
-  case "serve":
-    await serveCommand(rest);
-    break;
-  case undefined:
-  case "help":
-  case "--help":
-  case "-h":
-    console.log(usage);
-    break;
-  default:
-    console.error(`modelgate: unknown command ${JSON.stringify(command)}\n\n${usage}`);
-    process.exit(2);
+if (command) {
+  await runCommand(name!, command, rest);
+} else if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+  console.log(usage);
+} else {
+  console.error(`modelgate: unknown command ${JSON.stringify(name)}\n\n${usage}`);
+  process.exit(2);
 }
-

@@ -1,20 +1,21 @@
-import { parseArgs } from "node:util";
 import { loadConfig } from "../server/config.ts";
 import { createGateway } from "../server/gateway.ts";
 import { createLogger } from "../server/logger.ts";
 import { listen } from "../server/serve.ts";
+import { parseCommandArgs, UsageError, type Command } from "./command.ts";
 
-const help = `Usage: modelgate serve [--host HOST[:PORT]]
+export const serveCommand: Command = {
+  summary: "Start the gateway (default 127.0.0.1:11434)",
+  help: `Usage: modelgate serve [--host HOST[:PORT]]
 
 Starts the gateway. Environment: MODELGATE_HOST (or OLLAMA_HOST), MODELGATE_HOME,
-MODELGATE_KEEP_ALIVE, MODELGATE_MAX_LOADED_MODELS, MODELGATE_MAX_QUEUE (see README).`;
+MODELGATE_KEEP_ALIVE, MODELGATE_MAX_LOADED_MODELS, MODELGATE_MAX_QUEUE (see README).`,
+  run: serve,
+};
 
-export async function serveCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { host: { type: "string" }, help: { type: "boolean", short: "h" } } });
-  if (values.help) {
-    console.log(help);
-    return;
-  }
+async function serve(args: string[]): Promise<void> {
+  const { values, positionals } = parseCommandArgs(args, { host: { type: "string" } });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const config = loadConfig(process.env, { host: values.host });
   const logger = createLogger(config.logLevel);
   const gateway = await createGateway(config, logger);

@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { pipeline } from "node:stream/promises";
 import { isSha256Digest, type Sha256Digest } from "../reference.ts";
 
 export type { Sha256Digest };
@@ -45,4 +47,11 @@ export function digestHex(digest: Sha256Digest): string {
 /** What progress lines show, as Ollama does: `pulling 0123456789ab`. */
 export function shortDigest(digest: Sha256Digest): string {
   return digestHex(digest).slice(0, 12);
+}
+
+/** A file's digest, streamed: the file is never held in memory. */
+export async function sha256File(path: string): Promise<Sha256Digest> {
+  const hash = createHash("sha256");
+  await pipeline(createReadStream(path), hash);
+  return `sha256:${hash.digest("hex")}`;
 }

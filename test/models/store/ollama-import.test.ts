@@ -1,15 +1,13 @@
 import assert from "node:assert/strict";
-import { link, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { ensureFixtureModels } from "../../../fixtures/generate.ts";
 import { readGGUF } from "../../../src/models/gguf.ts";
-import { sha256Digest } from "../../../src/models/store/digest.ts";
-import { encodeManifest } from "../../../src/models/store/manifest.ts";
-import { mediaTypes } from "../../../src/models/store/media-types.ts";
 import { openModelStore } from "../../../src/models/store/model-store.ts";
 import { importOllama } from "../../../src/models/store/ollama-import.ts";
+import { writeOllamaModelsDir, type OllamaModelsDir } from "../support/ollama-models-dir.ts";
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
@@ -20,29 +18,10 @@ async function temp(prefix: string): Promise<string> {
   return dir;
 }
 
-/** An Ollama models directory: `blobs/sha256-<hex>` and `manifests/<registry>/<namespace>/<model>/<tag>`. */
-async function ollamaDir(weights: string): Promise<{ dir: string; manifestDigest: string; weightsDigest: string }> {
+/** An Ollama models directory holding the embedding fixture as `tiny-embed`. */
+async function ollamaDir(weights: string): Promise<{ dir: string } & OllamaModelsDir> {
   const dir = await temp("modelgate-ollama-");
-  await mkdir(join(dir, "blobs"), { recursive: true });
-  const blob = async (mediaType: string, bytes: Buffer, path?: string) => {
-    const digest = sha256Digest(bytes);
-    const target = join(dir, "blobs", `sha256-${digest.slice(7)}`);
-    if (path) await link(path, target);
-    else await writeFile(target, bytes);
-    return { mediaType, digest, size: bytes.byteLength };
-  };
-  const model = await blob(mediaTypes.ollamaModel, await readFile(weights), weights);
-  const template = await blob(mediaTypes.ollamaTemplate, Buffer.from("{{ .Prompt }}"));
-  const config = await blob(mediaTypes.ollamaConfig, Buffer.from('{"model_format":"gguf","model_family":"bert","file_type":"F16"}'));
-  const manifest = encodeManifest({ schemaVersion: 2, mediaType: mediaTypes.dockerManifest, config, layers: [model, template] });
-  const write = async (path: string[], bytes: Uint8Array) => {
-    await mkdir(join(dir, "manifests", ...path.slice(0, -1)), { recursive: true });
-    await writeFile(join(dir, "manifests", ...path), bytes);
-  };
-  await write(["registry.ollama.ai", "library", "tiny-embed", "latest"], manifest.bytes);
-  await write(["hf.co", "org", "repo", "Q4_K_M"], manifest.bytes);
-  await write(["registry.ollama.ai", "library", "broken", "latest"], Buffer.from("{not json"));
-  return { dir, manifestDigest: manifest.digest, weightsDigest: model.digest };
+  return { dir, ...(await writeOllamaModelsDir(dir, { weights, model: "tiny-embed", family: "bert" })) };
 }
 
 describe("importOllama", () => {
