@@ -8,7 +8,6 @@
 import { listenAddressUrl, parseListenAddress } from "../server/listen-address.ts";
 
 export interface ServerClient {
-  readonly url: string;
   /** Any status; fails only when the server cannot be reached. */
   send(path: string, init?: RequestInit & { duplex?: "half" }): Promise<Response>;
   /** A 2xx response, or the server's error message thrown. */
@@ -34,7 +33,6 @@ export function serverClient(env: Readonly<Record<string, string | undefined>> =
   };
 
   return {
-    url,
     send,
     async call(path, init) {
       const response = await send(path, init);
