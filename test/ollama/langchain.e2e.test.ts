@@ -5,20 +5,16 @@
  * catch counts sent twice.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import type { AIMessageChunk } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import { ChatOllama, OllamaEmbeddings } from "@langchain/ollama";
-import { startGateway, type GatewayProcess } from "../support/gateway.ts";
+import { useGateway } from "../support/gateway.ts";
 
-let gateway: GatewayProcess;
-before(async () => {
-  gateway = await startGateway();
-});
-after(() => gateway?.stop());
+const served = useGateway();
 
 const chat = (model: string, numPredict?: number) =>
-  new ChatOllama({ baseUrl: gateway.url, model, temperature: 0, ...(numPredict ? { numPredict } : {}) });
+  new ChatOllama({ baseUrl: served.gateway.url, model, temperature: 0, ...(numPredict ? { numPredict } : {}) });
 
 describe("LangChain's ChatOllama and OllamaEmbeddings against the gateway", () => {
   test("invoke: the reply with usage metadata counted once", async () => {
@@ -64,7 +60,7 @@ describe("LangChain's ChatOllama and OllamaEmbeddings against the gateway", () =
   });
 
   test("OllamaEmbeddings: documents and a query, unit length", async () => {
-    const embeddings = new OllamaEmbeddings({ baseUrl: gateway.url, model: "tiny-embed" });
+    const embeddings = new OllamaEmbeddings({ baseUrl: served.gateway.url, model: "tiny-embed" });
     const documents = await embeddings.embedDocuments(["hello", "world"]);
     assert.equal(documents.length, 2);
     const query = await embeddings.embedQuery("hello");

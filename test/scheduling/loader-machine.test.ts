@@ -280,7 +280,7 @@ describe("loader state machine", () => {
 
     it("serves a ready runner while an older request waits for room, but lets no later load jump ahead", () => {
       const m = machine({ memory: { ram: 2 * GiB, vram: Infinity } });
-      const a = m.load("a");
+      m.load("a");
       const big = m.request("big", { memory: { ram: 2 * GiB, vram: 0 } });
       assert.deepEqual(big.effects, [], "waits for a to be released");
       const small = m.request("small", { memory: { ram: GiB, vram: 0 } });

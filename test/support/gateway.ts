@@ -3,6 +3,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { after, before } from "node:test";
+import { Ollama } from "ollama";
 
 export interface GatewayProcess {
   readonly url: string;
@@ -61,6 +63,37 @@ export async function startGateway(options: { env?: Record<string, string>; args
       }
       await rm(home, { recursive: true, force: true });
       return exited;
+    },
+  };
+}
+
+export interface GatewayFixture {
+  readonly gateway: GatewayProcess;
+  /** An ollama-js client pointed at the gateway. */
+  readonly ollama: Ollama;
+}
+
+/**
+ * One gateway for the enclosing suite: started in a `before` hook, stopped in
+ * an `after` hook. Read its fields inside tests, once the hook has run.
+ */
+export function useGateway(options?: Parameters<typeof startGateway>[0]): GatewayFixture {
+  let started: GatewayFixture | undefined;
+  const get = () => {
+    if (!started) throw new Error("the gateway is not started yet: use it inside a test");
+    return started;
+  };
+  before(async () => {
+    const gateway = await startGateway(options);
+    started = { gateway, ollama: new Ollama({ host: gateway.url }) };
+  });
+  after(() => started?.gateway.stop());
+  return {
+    get gateway() {
+      return get().gateway;
+    },
+    get ollama() {
+      return get().ollama;
     },
   };
 }
