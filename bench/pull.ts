@@ -25,7 +25,7 @@ import { importGGUF } from "../src/models/store/gguf-import.ts";
 import { openModelStore } from "../src/models/store/model-store.ts";
 import { ensureFixtureModels } from "../fixtures/generate.ts";
 import { entry, writeGGUF } from "../fixtures/gguf-writer.ts";
-import { registryAvailable, startRegistry } from "../test/support/registry.ts";
+import { requireRegistry, startRegistry } from "../test/support/registry.ts";
 
 const { values } = parseArgs({
   options: {
@@ -50,10 +50,7 @@ if (values["import-child"]) {
   process.exit(0);
 }
 
-if (!(await registryAvailable())) {
-  console.error("docker-registry is not installed (apt-get install docker-registry)");
-  process.exit(2);
-}
+await requireRegistry();
 
 const sizeMiB = Number(values["size-mib"]);
 const runs = Number(values.runs);

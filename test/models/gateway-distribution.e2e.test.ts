@@ -12,11 +12,10 @@ import { Ollama, type ProgressResponse } from "ollama";
 import { ensureFixtureModels } from "../../fixtures/generate.ts";
 import { sha256Digest, type Sha256Digest } from "../../src/models/store/digest.ts";
 import { startGateway, type GatewayProcess } from "../support/gateway.ts";
-import { registryAvailable, startRegistry, type TestRegistry } from "../support/registry.ts";
+import { startRegistry, type TestRegistry } from "../support/registry.ts";
 
-const skip = (await registryAvailable()) ? false : "docker-registry is not installed (apt-get install docker-registry)";
 
-describe("model distribution through the gateway", { skip }, () => {
+describe("model distribution through the gateway", () => {
   let registry: TestRegistry;
   let gateway: GatewayProcess;
   let ollama: Ollama;

@@ -23,9 +23,8 @@ import { mediaTypes } from "../../../src/models/store/media-types.ts";
 import { createModelDistribution } from "../../../src/models/store/model-distribution.ts";
 import { openModelStore, type ModelStore } from "../../../src/models/store/model-store.ts";
 import type { Progress } from "../../../src/models/store/progress.ts";
-import { registryAvailable, registryCredentials, startCuttingProxy, startRegistry, type TestRegistry } from "../../support/registry.ts";
+import { registryCredentials, startCuttingProxy, startRegistry, type TestRegistry } from "../../support/registry.ts";
 
-const skip = (await registryAvailable()) ? false : "docker-registry is not installed (apt-get install docker-registry)";
 const credentials = () => registryCredentials;
 
 let fixtures: FixtureModels;
@@ -45,7 +44,7 @@ async function freshStore(): Promise<ModelStore> {
 }
 
 for (const auth of ["none", "basic", "token"] as const) {
-  describe(`registry round trip (${auth} auth)`, { skip }, () => {
+  describe(`registry round trip (${auth} auth)`, () => {
     let registry: TestRegistry;
     before(async () => {
       registry = await startRegistry({ auth });
@@ -117,7 +116,7 @@ for (const auth of ["none", "basic", "token"] as const) {
   });
 }
 
-describe("registry: artifact formats, interruptions, corruption, sharing", { skip }, () => {
+describe("registry: artifact formats, interruptions, corruption, sharing", () => {
   let registry: TestRegistry;
   before(async () => {
     registry = await startRegistry();
