@@ -27,6 +27,7 @@ import { ensureFixtureModels } from "../fixtures/generate.ts";
 import { ensureLlamaServer } from "../src/backends/llamacpp/install.ts";
 import { loggedAt, runnerCommand, startBenchGateway } from "./support/bench-gateway.ts";
 import { printCpuProfileSummary } from "./support/cpu-profile.ts";
+import { cpuProfileEnvironment } from "./support/cpu-profiler-preload.ts";
 import { compareInterleaved, measureAndReport } from "./support/interleaved-comparison.ts";
 import { startLlamaServerByHand } from "./support/llama-server-by-hand.ts";
 import { loadAverageText, waitForQuietMachine } from "./support/machine-load.ts";
@@ -56,8 +57,10 @@ await ensureFixtureModels({ onProgress: (line) => console.error(line) });
 await ensureLlamaServer({ onProgress: ({ stage, message }) => console.error(`[llama-server ${stage}] ${message}`) });
 if (profileDir) await mkdir(profileDir, { recursive: true });
 
+// Once, before the bench adds load of its own (its engines alone keep the load near 2).
+await waitForQuietMachine(Number(values["max-load"]), Number(values["wait-load-s"]) * 1000);
 console.log(`# engines overhead: ${prompt.maxTokens} tokens per request, load average ${loadAverageText()} at start`);
-const paths = await openModelPaths(prompt, profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {});
+const paths = await openModelPaths(prompt, profileDir ? cpuProfileEnvironment(profileDir) : {});
 try {
   console.log(`engine: ${paths.runner.binary} ${paths.runner.args.join(" ")}`);
   const targets = [paths.targets.engines, paths.targets.runner, paths.targets.direct];
@@ -68,7 +71,6 @@ try {
     [pathNames.runner, pathNames.direct],
   ] as const;
   for (const concurrency of concurrencies) {
-    await waitForQuietMachine(Number(values["max-load"]), Number(values["wait-load-s"]) * 1000);
     await compareInterleaved(targets, { concurrency, rounds: 1 }); // warms this concurrency up; not reported
     await measureAndReport(targets, { concurrency, rounds: Math.ceil(Number(values.requests) / concurrency) }, pairs);
   }

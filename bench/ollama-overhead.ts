@@ -17,6 +17,7 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { createParser } from "eventsource-parser";
 import { ensureFixtureModels } from "../fixtures/generate.ts";
 import { ensureLlamaServer } from "../src/backends/llamacpp/install.ts";
 import { replyFormatter, type ReplyShape } from "../src/ollama/ollama-replies.ts";
@@ -65,44 +66,65 @@ async function recordedStreams(): Promise<RecordedStream[]> {
 async function benchTranslator(): Promise<void> {
   const streams = await recordedStreams();
   const encoder = new TextEncoder();
-  // One request's work: a translator made, every event pushed, the stream ended.
-  const translateStream = (stream: RecordedStream, writeLines: boolean) => {
+  const eventsIn = (all: readonly RecordedStream[]) => all.reduce((sum, stream) => sum + stream.events.length, 0);
+
+  // One request's work at each depth: what the engine's events cost before
+  // translation (the SSE parser alone, then with JSON.parse), the translator
+  // (a translator made, every event pushed, the stream ended), and the
+  // translator with every reply written as an NDJSON line, as the route does.
+  const sseOnly = (stream: RecordedStream, parseJson: boolean) => {
+    let size = 0;
+    const parser = createParser({ onEvent: (event) => (size += parseJson && event.data !== "[DONE]" ? Object.keys(JSON.parse(event.data) as object).length : event.data.length) });
+    for (const event of stream.events) parser.feed(event);
+    return size;
+  };
+  const translated = (stream: RecordedStream, writeLines: boolean) => {
     const translator = createStreamTranslator({ formatter: replyFormatter(stream.shape, "tiny:latest"), startedAt: performance.now() });
-    let bytes = 0;
+    let size = 0;
     const take = (lines: readonly unknown[]) => {
-      for (const line of lines) bytes += writeLines ? encoder.encode(`${JSON.stringify(line)}\n`).length : 1;
+      for (const line of lines) size += writeLines ? encoder.encode(`${JSON.stringify(line)}\n`).length : 1;
     };
     for (const event of stream.events) take(translator.push(event));
     take(translator.end());
-    return bytes;
+    return size;
+  };
+  const depths: [string, (stream: RecordedStream) => number][] = [
+    ["SSE parsing only (eventsource-parser)", (stream) => sseOnly(stream, false)],
+    ["SSE parsing + JSON.parse", (stream) => sseOnly(stream, true)],
+    ["translate (createStreamTranslator)", (stream) => translated(stream, false)],
+    ["translate + NDJSON line", (stream) => translated(stream, true)],
+  ];
+  const nsPerEvent = (all: readonly RecordedStream[], work: (stream: RecordedStream) => number) => {
+    const result = microBenchmark(
+      (count) => {
+        let size = 0;
+        for (let i = 0; i < count; i++) for (const stream of all) size += work(stream);
+        return size;
+      },
+      { samples: 9, sampleMs: 150 },
+    );
+    return [fixed(result.medianNs / eventsIn(all), 0), fixed(result.minNs / eventsIn(all), 0)];
   };
 
-  console.log(`\n# stream translator: ns per engine event (load average ${loadAverageText()} at start)\n`);
-  const rows = streams.flatMap((stream) =>
-    [false, true].map((writeLines) => {
-      const result = microBenchmark((count) => {
-        let bytes = 0;
-        for (let i = 0; i < count; i++) bytes += translateStream(stream, writeLines);
-        return bytes;
-      });
-      const perEvent = (ns: number) => ns / stream.events.length;
-      return [
-        stream.name,
-        writeLines ? "translate + NDJSON line" : "translate",
-        String(stream.events.length),
-        fixed(perEvent(result.medianNs), 0),
-        fixed(perEvent(result.minNs), 0),
-        fixed(result.medianNs / 1000, 1),
-      ];
-    }),
+  console.log(`\n# stream translator: ns per engine event, recorded streams fed event by event (load average ${loadAverageText()} at start)\n`);
+  printTable(
+    ["work per event, all recorded streams", "ns/event p50", "ns/event min"],
+    depths.map(([label, work]) => [label, ...nsPerEvent(streams, work)]),
   );
-  printTable(["recorded stream", "work", "events", "ns/event p50", "ns/event min", "µs/stream"], rows);
+  console.log("");
+  const [, fullWork] = depths.at(-1)!;
+  printTable(
+    ["translate + NDJSON line, per stream", "events", "ns/event p50", "ns/event min"],
+    streams.map((stream) => [stream.name, String(stream.events.length), ...nsPerEvent([stream], fullWork)]),
+  );
   console.log(`\n(load average ${loadAverageText()} at the end; goal: < 5000 ns per chunk)`);
 }
 
 async function benchPaths(prompt: BenchPrompt): Promise<void> {
   await ensureFixtureModels({ onProgress: (line) => console.error(line) });
   await ensureLlamaServer({ onProgress: ({ stage, message }) => console.error(`[llama-server ${stage}] ${message}`) });
+  // Once, before the bench adds load of its own (its engines alone keep the load near 2).
+  await waitForQuietMachine(Number(values["max-load"]), Number(values["wait-load-s"]) * 1000);
   console.log(`\n# Ollama path against the engines path and the engine: ${prompt.maxTokens} tokens per request, load average ${loadAverageText()} at start`);
   const paths = await openModelPaths(prompt);
   try {
@@ -115,8 +137,7 @@ async function benchPaths(prompt: BenchPrompt): Promise<void> {
       [pathNames.engines, pathNames.runner],
     ] as const;
     for (const concurrency of values.concurrency.split(",").map(Number)) {
-      await waitForQuietMachine(Number(values["max-load"]), Number(values["wait-load-s"]) * 1000);
-      await compareInterleaved(targets, { concurrency, rounds: 1 }); // warms this concurrency up; not reported
+        await compareInterleaved(targets, { concurrency, rounds: 1 }); // warms this concurrency up; not reported
       await measureAndReport(targets, { concurrency, rounds: Math.ceil(Number(values.requests) / concurrency) }, pairs);
     }
   } finally {

@@ -1,6 +1,6 @@
 import { loadAverageText } from "./machine-load.ts";
 import { median, medianPairedDifference, summarize } from "./statistics.ts";
-import { timeStreamedRequest, type StreamTarget, type StreamTiming } from "./streamed-request.ts";
+import { closedConnections, timeStreamedRequest, type StreamTarget, type StreamTiming } from "./streamed-request.ts";
 import { fixed, printTable, signed } from "./table.ts";
 
 /** Everything measured on one target at one concurrency. */
@@ -35,7 +35,8 @@ export async function compareInterleaved(
     for (let turn = 0; turn < results.length; turn++) {
       const result = results[(round + turn) % results.length]!;
       const started = performance.now();
-      const batch = await Promise.all(Array.from({ length: concurrency }, () => timeStreamedRequest(result.target)));
+      const settled = await Promise.all(Array.from({ length: concurrency }, () => timeOrCountFailure(result.target)));
+      const batch = settled.filter((timing) => timing !== undefined);
       result.batchMs.push(performance.now() - started);
       result.timings.push(...batch);
       result.roundTtftMs.push(median(batch.map((timing) => timing.ttftMs)));
@@ -43,6 +44,23 @@ export async function compareInterleaved(
     }
   }
   return results;
+}
+
+/** Per target name: requests that failed (left out of every figure), and the first reason of each. */
+export const failedRequests = new Map<string, number>();
+const reasonsSeen = new Set<string>();
+
+/** A failed request is counted and reported once per reason, not fatal: the run goes on. */
+export async function timeOrCountFailure(target: StreamTarget): Promise<StreamTiming | undefined> {
+  try {
+    return await timeStreamedRequest(target);
+  } catch (error) {
+    failedRequests.set(target.name, (failedRequests.get(target.name) ?? 0) + 1);
+    const reason = error instanceof Error ? error.message : String(error);
+    if (!reasonsSeen.has(reason)) console.error(`request failed: ${reason}`);
+    reasonsSeen.add(reason);
+    return undefined;
+  }
 }
 
 /** Generated tokens per second of wall time, over all of a target's batches. */
@@ -54,7 +72,7 @@ export function throughput(result: TargetMeasurements): number {
 /** Prints each target's latencies and throughput (milliseconds). */
 export function printMeasurements(results: readonly TargetMeasurements[]): void {
   printTable(
-    ["path", "requests", "tokens/req", "TTFT p50", "TTFT p90", "TTFT p99", "total p50", "total p99", "tokens/s"],
+    ["path", "requests", "tokens/req", "TTFT p50", "TTFT p90", "TTFT p99", "total p50", "total p99", "tokens/s", "resent", "failed"],
     results.map((result) => {
       const ttft = summarize(result.timings.map((timing) => timing.ttftMs));
       const total = summarize(result.timings.map((timing) => timing.totalMs));
@@ -69,6 +87,8 @@ export function printMeasurements(results: readonly TargetMeasurements[]): void 
         fixed(total.p50),
         fixed(total.p99),
         fixed(throughput(result), 0),
+        String(closedConnections.get(result.target.name) ?? 0),
+        String(failedRequests.get(result.target.name) ?? 0),
       ];
     }),
   );

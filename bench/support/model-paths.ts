@@ -2,6 +2,7 @@ import { Agent } from "undici";
 import type { GatewayProcess } from "../../test/support/gateway.ts";
 import { runnerCommand, startBenchGateway, type RunnerCommand } from "./bench-gateway.ts";
 import { startLlamaServerByHand, type HandStartedLlamaServer } from "./llama-server-by-hand.ts";
+import { timeOrCountFailure } from "./interleaved-comparison.ts";
 import { timeStreamedRequest, type StreamTarget } from "./streamed-request.ts";
 
 /** The one request every path is asked, so the engine does the same work on each. */
@@ -104,7 +105,10 @@ export async function openModelPaths(prompt: BenchPrompt = defaultPrompt, gatewa
 export async function warmUp(targets: readonly StreamTarget[], requests: number): Promise<void> {
   const texts = new Map<string, string>();
   for (let i = 0; i < requests; i++) {
-    for (const target of targets) texts.set(target.name, (await timeStreamedRequest(target)).text);
+    for (const target of targets) {
+      const timing = await timeOrCountFailure(target);
+      if (timing) texts.set(target.name, timing.text);
+    }
   }
   const distinct = new Set(texts.values());
   if (distinct.size > 1) {

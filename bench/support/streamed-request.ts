@@ -26,6 +26,9 @@ export interface StreamTiming {
   readonly text: string;
 }
 
+/** Per target name: requests sent again because the server had closed a kept-alive connection. */
+export const closedConnections = new Map<string, number>();
+
 /** What one line of a stream holds, as far as timing is concerned. */
 interface LinePiece {
   readonly text?: string;
@@ -41,15 +44,28 @@ interface LinePiece {
  */
 export async function timeStreamedRequest(target: StreamTarget): Promise<StreamTiming> {
   const readLine = lineReaders[target.format];
-  const started = performance.now();
-  const response = await request(target.url, {
-    method: "POST",
-    dispatcher: target.dispatcher,
-    headers: { "content-type": "application/json" },
-    body: target.body,
-    headersTimeout: 0,
-    bodyTimeout: 0,
-  });
+  const send = () =>
+    request(target.url, {
+      method: "POST",
+      dispatcher: target.dispatcher,
+      headers: { "content-type": "application/json" },
+      body: target.body,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+  let started = performance.now();
+  let response: Awaited<ReturnType<typeof send>>;
+  try {
+    response = await send();
+  } catch (error) {
+    // llama-server sometimes closes a kept-alive connection without saying so
+    // (a request served by one of its short-lived extra HTTP threads); the
+    // reuse then fails before any byte. Counted, and sent again on a new one.
+    if ((error as { code?: string }).code !== "UND_ERR_SOCKET") throw error;
+    closedConnections.set(target.name, (closedConnections.get(target.name) ?? 0) + 1);
+    started = performance.now();
+    response = await send();
+  }
   if (response.statusCode !== 200) throw new Error(`${target.name}: HTTP ${response.statusCode}: ${await response.body.text()}`);
 
   const decoder = new TextDecoder();
