@@ -3,8 +3,7 @@
  * `docker-registry`), open, behind Basic auth and behind token auth.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
@@ -21,27 +20,17 @@ import { importGGUF } from "../../../src/models/store/gguf-import.ts";
 import { encodeManifest, type Descriptor } from "../../../src/models/store/manifest.ts";
 import { mediaTypes } from "../../../src/models/store/media-types.ts";
 import { createModelDistribution } from "../../../src/models/store/model-distribution.ts";
-import { openModelStore, type ModelStore } from "../../../src/models/store/model-store.ts";
+import { useTemporaryStores } from "../support/temporary-stores.ts";
 import type { Progress } from "../../../src/models/store/progress.ts";
 import { registryCredentials, startCuttingProxy, startRegistry, type TestRegistry } from "../../support/registry.ts";
 
 const credentials = () => registryCredentials;
 
 let fixtures: FixtureModels;
-const homes: string[] = [];
-
 before(async () => {
   fixtures = await ensureFixtureModels();
 });
-after(async () => {
-  await Promise.all(homes.map((home) => rm(home, { recursive: true, force: true })));
-});
-
-async function freshStore(): Promise<ModelStore> {
-  const home = await mkdtemp(join(tmpdir(), "modelgate-registry-store-"));
-  homes.push(home);
-  return openModelStore({ home });
-}
+const freshStore = useTemporaryStores("modelgate-registry-store-");
 
 for (const auth of ["none", "basic", "token"] as const) {
   describe(`registry round trip (${auth} auth)`, () => {

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { ensureFixtureModels, type FixtureModels } from "../../../fixtures/generate.ts";
 import { GGUFParseError } from "../../../src/inference/gguf-parse-error.ts";
 import { readGGUF } from "../../../src/models/gguf.ts";
@@ -13,23 +12,14 @@ import { BlobSizeMismatchError } from "../../../src/models/store/blob-writer.ts"
 import { registerDemoModels } from "../../../src/models/store/demo-models.ts";
 import { DigestMismatchError, sha256Digest } from "../../../src/models/store/digest.ts";
 import { importGGUF } from "../../../src/models/store/gguf-import.ts";
-import { openModelStore, type ModelStore } from "../../../src/models/store/model-store.ts";
+import { openModelStore } from "../../../src/models/store/model-store.ts";
+import { useTemporaryStores } from "../support/temporary-stores.ts";
 
 let fixtures: FixtureModels;
-const homes: string[] = [];
-
 before(async () => {
   fixtures = await ensureFixtureModels();
 });
-after(async () => {
-  await Promise.all(homes.map((home) => rm(home, { recursive: true, force: true })));
-});
-
-async function freshStore(): Promise<ModelStore> {
-  const home = await mkdtemp(join(tmpdir(), "modelgate-store-"));
-  homes.push(home);
-  return openModelStore({ home });
-}
+const freshStore = useTemporaryStores("modelgate-store-");
 
 const tag = (name: string) => parseNamedReference(name);
 
@@ -78,9 +68,7 @@ describe("model store: import and resolve", () => {
 
   it("refuses a file that is not GGUF with the parser's reason and stores nothing", async () => {
     const store = await freshStore();
-    const dir = await mkdtemp(join(tmpdir(), "modelgate-bad-"));
-    homes.push(dir);
-    const bad = join(dir, "bad.gguf");
+    const bad = join(store.layout.root, "..", "bad.gguf"); // in the temporary home, outside the store
     await writeFile(bad, "this is not a model at all, only words");
     await assert.rejects(importGGUF(store, bad, { tags: [tag("bad")] }), (error: unknown) => {
       assert.ok(error instanceof GGUFParseError);
