@@ -8,8 +8,13 @@ export interface TargetMeasurements {
   readonly target: StreamTarget;
   /** Every request, round after round. */
   readonly timings: StreamTiming[];
-  /** Per round: wall time of its batch of concurrent requests, and their median TTFT and total. */
+  /**
+   * Per round: wall time of its batch of concurrent requests, tokens it
+   * generated, and its median TTFT and total; NaN for a batch with a failed
+   * request, which would otherwise skew the pairing and the throughput.
+   */
   readonly batchMs: number[];
+  readonly batchTokens: number[];
   readonly roundTtftMs: number[];
   readonly roundTotalMs: number[];
 }
@@ -30,17 +35,22 @@ export async function compareInterleaved(
   targets: readonly StreamTarget[],
   { concurrency, rounds }: ComparisonOptions,
 ): Promise<TargetMeasurements[]> {
-  const results = targets.map((target) => ({ target, timings: [], batchMs: [], roundTtftMs: [], roundTotalMs: [] }) as TargetMeasurements);
+  const results = targets.map(
+    (target) => ({ target, timings: [], batchMs: [], batchTokens: [], roundTtftMs: [], roundTotalMs: [] }) as TargetMeasurements,
+  );
   for (let round = 0; round < rounds; round++) {
     for (let turn = 0; turn < results.length; turn++) {
       const result = results[(round + turn) % results.length]!;
       const started = performance.now();
       const settled = await Promise.all(Array.from({ length: concurrency }, () => timeOrCountFailure(result.target)));
+      const batchMs = performance.now() - started;
       const batch = settled.filter((timing) => timing !== undefined);
-      result.batchMs.push(performance.now() - started);
+      const complete = batch.length === settled.length;
       result.timings.push(...batch);
-      result.roundTtftMs.push(median(batch.map((timing) => timing.ttftMs)));
-      result.roundTotalMs.push(median(batch.map((timing) => timing.totalMs)));
+      result.batchMs.push(complete ? batchMs : NaN);
+      result.batchTokens.push(complete ? batch.reduce((sum, timing) => sum + timing.tokens, 0) : NaN);
+      result.roundTtftMs.push(complete ? median(batch.map((timing) => timing.ttftMs)) : NaN);
+      result.roundTotalMs.push(complete ? median(batch.map((timing) => timing.totalMs)) : NaN);
     }
   }
   return results;
@@ -63,10 +73,10 @@ export async function timeOrCountFailure(target: StreamTarget): Promise<StreamTi
   }
 }
 
-/** Generated tokens per second of wall time, over all of a target's batches. */
+/** Generated tokens per second of wall time, over a target's complete batches. */
 export function throughput(result: TargetMeasurements): number {
-  const tokens = result.timings.reduce((sum, timing) => sum + timing.tokens, 0);
-  return tokens / (result.batchMs.reduce((sum, ms) => sum + ms, 0) / 1000);
+  const sum = (values: readonly number[]) => values.filter((value) => !Number.isNaN(value)).reduce((total, value) => total + value, 0);
+  return sum(result.batchTokens) / (sum(result.batchMs) / 1000);
 }
 
 /** Prints each target's latencies and throughput (milliseconds). */

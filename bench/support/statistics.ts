@@ -42,11 +42,13 @@ export function summarize(values: readonly number[]): Summary {
 /**
  * The median of element-wise differences `a[i] - b[i]`: for measurements
  * taken in pairs (interleaved A/B), it cancels drift the machine's load
- * puts into both, which the difference of the two medians does not.
+ * puts into both, which the difference of the two medians does not. Pairs
+ * with a NaN side (a failed measurement) are left out.
  */
 export function medianPairedDifference(a: readonly number[], b: readonly number[]): number {
   const count = Math.min(a.length, b.length);
-  return median(Array.from({ length: count }, (_, i) => a[i]! - b[i]!));
+  const differences = Array.from({ length: count }, (_, i) => a[i]! - b[i]!);
+  return median(differences.filter((difference) => !Number.isNaN(difference)));
 }
 
 function ascending(a: number, b: number): number {
