@@ -74,6 +74,9 @@ export async function forwardToRunner(lease: Lease, forward: ForwardRequest): Pr
       signal: forward.signal,
       headersTimeout: 0, // a long prompt may take its time before the first byte
       bodyTimeout: 0,
+      // llama-server may close a connection after a reply; reusing it would race
+      // that close and fail a request the engine never saw. One per request.
+      reset: true,
     });
   } catch (error) {
     release(forward.signal.aborted ? "cancelled" : "failed");
