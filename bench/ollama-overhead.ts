@@ -20,6 +20,7 @@ import { parseArgs } from "node:util";
 import { createParser } from "eventsource-parser";
 import { ensureFixtureModels } from "../fixtures/generate.ts";
 import { ensureLlamaServer } from "../src/backends/llamacpp/install.ts";
+import { ndjsonLine } from "../src/ollama/ndjson-response.ts";
 import { replyFormatter, type ReplyShape } from "../src/ollama/ollama-replies.ts";
 import { createStreamTranslator } from "../src/ollama/stream-translator.ts";
 import { compareInterleaved, measureAndReport } from "./support/interleaved-comparison.ts";
@@ -65,7 +66,6 @@ async function recordedStreams(): Promise<RecordedStream[]> {
 
 async function benchTranslator(): Promise<void> {
   const streams = await recordedStreams();
-  const encoder = new TextEncoder();
   const eventsIn = (all: readonly RecordedStream[]) => all.reduce((sum, stream) => sum + stream.events.length, 0);
 
   // One request's work at each depth: what the engine's events cost before
@@ -82,7 +82,7 @@ async function benchTranslator(): Promise<void> {
     const translator = createStreamTranslator({ formatter: replyFormatter(stream.shape, "tiny:latest"), startedAt: performance.now() });
     let size = 0;
     const take = (lines: readonly unknown[]) => {
-      for (const line of lines) size += writeLines ? encoder.encode(`${JSON.stringify(line)}\n`).length : 1;
+      for (const line of lines) size += writeLines ? ndjsonLine(line).length : 1;
     };
     for (const event of stream.events) take(translator.push(event));
     take(translator.end());

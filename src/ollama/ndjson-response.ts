@@ -1,4 +1,10 @@
-const encoder = new TextEncoder();
+/**
+ * One NDJSON line. `Buffer.from` encodes a short line about five times faster
+ * than `TextEncoder` (bench/ollama-overhead.ts).
+ */
+export function ndjsonLine(value: unknown): Uint8Array {
+  return Buffer.from(`${JSON.stringify(value)}\n`);
+}
 
 /**
  * A streamed `application/x-ndjson` response: one JSON object and `\n` per
@@ -12,7 +18,7 @@ export function ndjsonResponse(lines: AsyncIterable<unknown> | Iterable<unknown>
       async pull(controller) {
         const next = await iterator.next();
         if (next.done) controller.close();
-        else controller.enqueue(encoder.encode(`${JSON.stringify(next.value)}\n`));
+        else controller.enqueue(ndjsonLine(next.value));
       },
       async cancel() {
         await iterator.return?.();
