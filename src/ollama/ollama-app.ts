@@ -10,7 +10,6 @@ import { createEnginesClient, type EnginesFetch } from "./engines-client.ts";
 import { GenerateRequestSchema, translateGenerateRequest } from "./generate-request.ts";
 import { InvalidImageError } from "./image-data-url.ts";
 import { createModelViews } from "./model-views.ts";
-import { ollamaCors, type OllamaCorsOptions } from "./ollama-cors.ts";
 import { InvalidOptionError } from "./request-options.ts";
 
 export interface OllamaAppOptions {
@@ -19,7 +18,6 @@ export interface OllamaAppOptions {
   readonly logger: Logger;
   /** What `/api/version` says: a dotted number clients compare (VS Code wants ≥ 0.6.4). */
   readonly version?: string;
-  readonly cors?: OllamaCorsOptions;
 }
 
 export const defaultOllamaVersion = "0.12.0";
@@ -39,7 +37,6 @@ export function createOllamaApp(options: OllamaAppOptions): Hono {
   const views = createModelViews(engines);
 
   const app = new Hono();
-  app.use("*", ollamaCors(options.cors));
   app.onError((error, c) => {
     const status = errorStatus(error, c.req.raw.signal);
     if (status >= 500) logger.warn({ err: error, path: c.req.path }, "ollama request failed");

@@ -1,6 +1,11 @@
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { except } from "hono/combine";
 import type { Registry } from "prom-client";
 import { ExperimentalEndpointsPrefix, InferencePrefix, ModelsPrefix } from "../inference/prefixes.ts";
+import { ollamaCors, type OllamaCorsOptions } from "../ollama/ollama-cors.ts";
+import { apiKeyAuth } from "./api-key-auth.ts";
+import { errorReply } from "./error-reply.ts";
 
 export interface AppParts {
   /** The engines API, with routes relative to `/engines`. */
@@ -10,15 +15,40 @@ export interface AppParts {
   /** Ollama's API, with routes relative to `/api`, tried in order (the last answers unknown paths). */
   readonly ollama: readonly Hono[];
   readonly metrics: Registry;
+  readonly access: AccessOptions;
 }
 
+/** Who may call, and with how much. */
+export interface AccessOptions {
+  /** When set, every route but `GET /` and `GET /api/version` needs `Authorization: Bearer <apiKey>`. */
+  readonly apiKey?: string;
+  /** Largest request body on every route but blob uploads, which stream to disk. */
+  readonly maxBodyBytes: number;
+  readonly cors?: OllamaCorsOptions;
+}
+
+/** Uploads of model files: streamed to the store and verified there, never buffered, so exempt from the body limit. */
+const blobUploads = ["/api/blobs/*", `${ModelsPrefix}/blobs/*`];
+
 /**
- * The gateway's HTTP application: every front door mounted on one Hono app.
- * The engines API answers at `/engines`, under the experimental prefix, and
- * at `/v1/*` (an alias of `/engines/v1/*`, where OpenAI clients look).
+ * The gateway's HTTP application: every front door mounted on one Hono app,
+ * behind CORS (as Ollama applies it, to every route), the optional API key
+ * and the body limit. The engines API answers at `/engines`, under the
+ * experimental prefix, and at `/v1/*` (an alias of `/engines/v1/*`, where
+ * OpenAI clients look).
  */
-export function createApp({ engines, models, ollama, metrics }: AppParts): Hono {
+export function createApp({ engines, models, ollama, metrics, access }: AppParts): Hono {
   const app = new Hono();
+  app.use("*", ollamaCors(access.cors));
+  if (access.apiKey) app.use("*", apiKeyAuth({ key: access.apiKey }));
+  const tooLarge = `request body too large (limit ${access.maxBodyBytes} bytes, MODELGATE_MAX_BODY_BYTES)`;
+  app.use(
+    "*",
+    except(
+      blobUploads,
+      bodyLimit({ maxSize: access.maxBodyBytes, onError: (c) => errorReply(c.req.path, 413, tooLarge, "request_too_large") }),
+    ),
+  );
   // Ollama clients probe this to see whether a server is up (`GET` and `HEAD`).
   app.get("/", (c) => c.text("Ollama is running"));
   for (const part of ollama) app.route("/api", part);

@@ -1,6 +1,7 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseKeepAlive } from "../inference/keep-alive.ts";
+import { apiKeyPattern } from "./api-key-auth.ts";
 import { parseListenAddress, type ListenAddress } from "./listen-address.ts";
 
 /** The gateway's settings, read once at start from the environment and the command line. */
@@ -17,6 +18,10 @@ export interface Config {
   readonly maxQueue?: number;
   /** On SIGTERM/SIGINT, how long responses in flight may take to finish. */
   readonly shutdownGraceMs: number;
+  /** When set, clients must send `Authorization: Bearer <apiKey>`. */
+  readonly apiKey?: string;
+  /** Largest request body accepted (blob uploads aside); images travel inline, so generous. */
+  readonly maxBodyBytes: number;
 }
 
 export interface ConfigOverrides {
@@ -43,6 +48,8 @@ export function loadConfig(env: Environment = process.env, overrides: ConfigOver
     maxLoadedModels: optionalCount("MAX_LOADED_MODELS", setting("MAX_LOADED_MODELS"), 1),
     maxQueue: optionalCount("MAX_QUEUE", setting("MAX_QUEUE"), 0),
     shutdownGraceMs: (optionalCount("SHUTDOWN_GRACE", env.MODELGATE_SHUTDOWN_GRACE, 0) ?? 10) * 1000,
+    apiKey: env.MODELGATE_API_KEY ? readSetting("API_KEY", env.MODELGATE_API_KEY, apiKey) : undefined,
+    maxBodyBytes: optionalCount("MAX_BODY_BYTES", env.MODELGATE_MAX_BODY_BYTES, 1) ?? 64 * 1024 * 1024,
   };
 }
 
@@ -52,6 +59,11 @@ function readSetting<T>(name: string, value: string, parse: (value: string) => T
   } catch (error) {
     throw new Error(`MODELGATE_${name}=${JSON.stringify(value)}: ${(error as Error).message}`);
   }
+}
+
+function apiKey(value: string): string {
+  if (!apiKeyPattern.test(value)) throw new Error("must be letters, digits and . _ ~ + / - (as a bearer token), optionally ending in =");
+  return value;
 }
 
 function optionalCount(name: string, value: string | undefined, min: number): number | undefined {

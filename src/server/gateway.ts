@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { ensureFixtureModels } from "../../fixtures/generate.ts";
 import { createLlamaCppBackend } from "../backends/llamacpp/backend.ts";
+import { describeInstallProgress } from "../backends/llamacpp/install.ts";
 import type { ModelResolver } from "../models/model-resolver.ts";
 import { createModelsApp } from "../models/models-app.ts";
 import { registerDemoModels } from "../models/store/demo-models.ts";
@@ -49,8 +50,8 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     },
     logger,
     onLog: (_line, runner) => loader?.engineOutput(runner.socket),
-    onInstallProgress: ({ stage, percent, message }) =>
-      logger.info({ component: "llama.cpp", stage, percent }, `llama-server ${stage}${percent === undefined ? "" : ` ${percent}%`}: ${message}`),
+    onInstallProgress: (progress) =>
+      logger.info({ component: "llama.cpp", stage: progress.stage, percent: progress.percent }, describeInstallProgress(progress)),
   });
   const registry = new Registry();
   const metrics = createEngineMetrics(registry);
@@ -65,7 +66,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     ...(config.maxQueue === undefined ? {} : { maxQueue: config.maxQueue }),
     onRunnerEvent: (event) => metrics.runnerEvent(event),
   });
-  const engines = createEnginesApp({ loader, resolver, logger, metrics });
+  const engines = createEnginesApp({ loader, resolver, logger, metrics, maxBodyBytes: config.maxBodyBytes });
   const models = createModelsApp({
     store,
     logger,
@@ -79,7 +80,13 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   });
 
   return {
-    app: createApp({ engines, models, ollama: [ollamaModelManagement, ollama], metrics: registry }),
+    app: createApp({
+      engines,
+      models,
+      ollama: [ollamaModelManagement, ollama],
+      metrics: registry,
+      access: { maxBodyBytes: config.maxBodyBytes, apiKey: config.apiKey },
+    }),
     close: () => loader.close(),
   };
 }

@@ -1,0 +1,29 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { loadConfig } from "../../src/server/config.ts";
+
+describe("loadConfig: access settings", () => {
+  it("has no API key and a 64 MiB body limit by default", () => {
+    const config = loadConfig({});
+    assert.equal(config.apiKey, undefined);
+    assert.equal(config.maxBodyBytes, 64 * 1024 * 1024);
+  });
+
+  it("reads MODELGATE_API_KEY, an empty one meaning none", () => {
+    assert.equal(loadConfig({ MODELGATE_API_KEY: "sk-abc.DEF_123~+/=" }).apiKey, "sk-abc.DEF_123~+/=");
+    assert.equal(loadConfig({ MODELGATE_API_KEY: "" }).apiKey, undefined);
+  });
+
+  it("refuses a key no client could send as a bearer token", () => {
+    for (const bad of ["has space", "quote\"", "a,b", "é", "=leading"]) {
+      assert.throws(() => loadConfig({ MODELGATE_API_KEY: bad }), /MODELGATE_API_KEY/, bad);
+    }
+  });
+
+  it("reads MODELGATE_MAX_BODY_BYTES as a positive integer", () => {
+    assert.equal(loadConfig({ MODELGATE_MAX_BODY_BYTES: "1048576" }).maxBodyBytes, 1048576);
+    for (const bad of ["0", "-1", "1e6", "64MiB"]) {
+      assert.throws(() => loadConfig({ MODELGATE_MAX_BODY_BYTES: bad }), /MODELGATE_MAX_BODY_BYTES/, bad);
+    }
+  });
+});
