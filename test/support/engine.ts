@@ -1,4 +1,4 @@
-import { ensureLlamaServer } from "../../src/backends/llamacpp/install.ts";
+import { describeInstallProgress, ensureLlamaServer } from "../../src/backends/llamacpp/install.ts";
 
 /**
  * The llama-server binary the end-to-end tests run: found or built once
@@ -7,9 +7,7 @@ import { ensureLlamaServer } from "../../src/backends/llamacpp/install.ts";
  */
 export async function llamaServerForTests(): Promise<string> {
   const server = await ensureLlamaServer({
-    onProgress: ({ stage, percent, message }) => {
-      process.stderr.write(`[llama-server ${stage}${percent === undefined ? "" : ` ${percent}%`}] ${message}\n`);
-    },
+    onProgress: (progress) => process.stderr.write(`${describeInstallProgress(progress)}\n`),
   });
   return server.path;
 }

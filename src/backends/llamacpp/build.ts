@@ -15,6 +15,11 @@ export interface InstallProgress {
   readonly message: string;
 }
 
+/** `llama-server build 42%: compiling …`: one progress report as a log line. */
+export function describeInstallProgress({ stage, percent, message }: InstallProgress): string {
+  return `llama-server ${stage}${percent === undefined ? "" : ` ${percent}%`}: ${message}`;
+}
+
 /** How to compile for CUDA: the compiler, and whether to target only the GPUs present. */
 export interface CudaToolchain {
   readonly nvcc: string;

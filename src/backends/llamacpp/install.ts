@@ -7,7 +7,7 @@ import { buildLlamaServer, type InstallProgress } from "./build.ts";
 import { ensureLlamaCppSource, llamaCppCacheDir } from "./source.ts";
 import { chooseVariant, type LlamaCppVariant } from "./variant.ts";
 
-export type { InstallProgress, InstallStage } from "./build.ts";
+export { describeInstallProgress, type InstallProgress, type InstallStage } from "./build.ts";
 
 /** A llama-server binary ready to run, and where it came from. */
 export interface LlamaServer {
