@@ -10,6 +10,7 @@ import { modelCapabilities } from "../models/capabilities.ts";
 import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type ResolvedModel } from "../models/model-resolver.ts";
 import type { EngineMetrics } from "./engine-metrics.ts";
 import { fitEmbeddingInput } from "./embedding-input.ts";
+import type { ExternalEngines } from "./external/external-engines.ts";
 import { KeepAliveSchema, ModelFieldSchema, keepAliveField, parseEngineRequest } from "./engine-request.ts";
 import { parseJsonBody } from "./json-body.ts";
 import { BackendNotFoundError, type Lease, type Loader, type UnloadSelector } from "./loader.ts";
@@ -24,6 +25,8 @@ export interface EnginesAppOptions {
   readonly metrics?: EngineMetrics;
   /** Largest request body accepted; default 64 MiB (images travel inline). */
   readonly maxBodyBytes?: number;
+  /** Engines running elsewhere: their models are listed and served alongside the local ones. */
+  readonly external?: ExternalEngines;
 }
 
 /** Inference paths, relative to the engines prefix (and a backend), with the mode each runs in. */
@@ -60,7 +63,7 @@ const ConfigureFieldsSchema = v.looseObject({
  * mode) to a runner, loaded on demand, and streamed back untouched.
  */
 export function createEnginesApp(options: EnginesAppOptions): Hono {
-  const { loader, resolver, metrics } = options;
+  const { loader, resolver, metrics, external } = options;
   const logger = options.logger.child({ component: "engines" });
   const runnerMetrics = metrics && createRunnerMetrics(metrics.registry, () => loader.runners());
   const limit = bodyLimit({
@@ -86,6 +89,12 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
     const signal = c.req.raw.signal;
     const originHeader = c.req.header(RequestOriginHeader);
     const origin = originHeader === undefined ? "direct" : originPattern.test(originHeader) ? originHeader : "other";
+    const forward = { method: "POST", path: path + new URL(c.req.url).search, headers: c.req.raw.headers, signal };
+    const remote = await external?.route(model, c.req.param("backend"), () => knownLocally(model));
+    if (remote) {
+      const observer = metrics?.request({ origin, model: remote.model, mode });
+      return remote.forward({ ...forward, body: bytes, ...(observer ? { observer } : {}) });
+    }
     let lease: Lease;
     try {
       lease = await loader.acquire({ model, backend: c.req.param("backend"), mode, keepAliveMs }, signal);
@@ -107,14 +116,7 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
         throw error;
       }
     }
-    const response = await forwardToRunner(lease, {
-      method: "POST",
-      path: path + new URL(c.req.url).search,
-      headers: c.req.raw.headers,
-      body,
-      signal,
-      ...(observer ? { observer } : {}),
-    });
+    const response = await forwardToRunner(lease, { ...forward, body, ...(observer ? { observer } : {}) });
     response.headers.set(LoadDurationHeader, lease.loadDurationMs.toFixed(3));
     return response;
   };
@@ -123,9 +125,15 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
   // After the plain paths, so `/v1/rerank` is never read as backend "v1".
   for (const [path, mode] of inferenceRoutes) app.post(`/:backend${path}`, limit, infer(path, mode));
 
+  const knownLocally = (reference: string) =>
+    resolver.resolve(reference).then(
+      () => true,
+      (error: unknown) => (error instanceof ModelNotFoundError ? false : Promise.reject(error)),
+    );
+
   const backendOf = (c: Context): string | undefined => {
     const name = c.req.param("backend");
-    if (name !== undefined && !loader.backends.has(name)) throw new BackendNotFoundError(name);
+    if (name !== undefined && !loader.backends.has(name) && !external?.has(name)) throw new BackendNotFoundError(name);
     return name;
   };
   const servedBy = (backend: string | undefined) => (model: ResolvedModel) =>
@@ -133,12 +141,19 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
 
   const listModels = async (c: Context) => {
     const backend = backendOf(c);
-    const models = (await resolver.list()).filter(servedBy(backend));
-    return c.json({ object: "list", data: models.map(openAIModel) });
+    const remote = external?.models(backend) ?? [];
+    // An external engine's name hides a local model's, as it does when routing.
+    const hidden = new Set(remote.map((model) => normalizeModelReference(model.name)));
+    const local = backend !== undefined && external?.has(backend) ? [] : (await resolver.list()).filter(servedBy(backend));
+    const shown = local.filter((model) => !hidden.has(model.name));
+    return c.json({ object: "list", data: [...shown.map(openAIModel), ...remote.map((model) => model.object)] });
   };
   const showModel = async (c: Context) => {
     const backend = backendOf(c);
     const reference = c.req.param("model") ?? "";
+    const remote = external?.find(reference, backend);
+    if (remote) return c.json(remote.object);
+    if (backend !== undefined && external?.has(backend)) throw new ModelNotFoundError(reference);
     const model = await resolver.resolve(reference);
     if (!servedBy(backend)(model)) throw new ModelNotFoundError(reference);
     return c.json(openAIModel(model));
@@ -149,7 +164,10 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
   app.get("/:backend/v1/models/:model{.+}", showModel);
 
   app.get("/status", (c) =>
-    c.json(Object.fromEntries([...loader.backends.values()].map((backend) => [backend.name, backend.status()]))),
+    c.json({
+      ...Object.fromEntries([...loader.backends.values()].map((backend) => [backend.name, backend.status()])),
+      ...external?.status(),
+    }),
   );
 
   app.get("/ps", (c) =>

@@ -9,6 +9,7 @@ import {
   RunnerLoadError,
   ServerBusyError,
 } from "./loader-errors.ts";
+import { NoReplicaAvailableError } from "./external/no-replica-error.ts";
 import { BackendNotFoundError } from "./loader.ts";
 import { MisdirectedRequestError } from "./runner-proxy.ts";
 
@@ -37,6 +38,7 @@ export function toOpenAIError(error: unknown, signal?: AbortSignal): OpenAIError
   if (error instanceof RunnerBusyError) return is("invalid_request_error", 409, "runner_busy");
   if (error instanceof MisdirectedRequestError) return is("invalid_request_error", 421, "misdirected_request");
   if (error instanceof ServerBusyError || error instanceof LoaderClosedError) return is("server_error", 503, "server_busy");
+  if (error instanceof NoReplicaAvailableError) return is("server_error", 503, "no_replica_available");
   if (error instanceof ModelTooLargeError) return is("server_error", 500, "insufficient_memory");
   if (error instanceof RunnerLoadError || error instanceof RunnerCrashedError) return is("server_error", 500, "engine_failure");
   if (signal?.aborted) return is("request_cancelled", 499, null);

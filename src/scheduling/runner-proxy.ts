@@ -1,6 +1,13 @@
 import { request } from "undici";
+import type { ResolvedModel } from "../models/model-resolver.ts";
 import { RunnerCrashedError } from "./loader-errors.ts";
 import type { Lease } from "./loader.ts";
+
+/** What forwarding needs of a lease: a local runner's, or an external engine replica's. */
+export type ForwardLease = Pick<Lease, "dispatcher" | "signal" | "release"> & {
+  readonly model: Pick<ResolvedModel, "id" | "name">;
+  readonly requested: Pick<ResolvedModel, "id" | "name">;
+};
 
 export interface ForwardRequest {
   readonly method: string;
@@ -43,7 +50,7 @@ const hopByHop = new Set(["connection", "keep-alive", "transfer-encoding", "prox
  *
  * @throws MisdirectedRequestError, RunnerCrashedError, or the client's abort reason
  */
-export async function forwardToRunner(lease: Lease, forward: ForwardRequest): Promise<Response> {
+export async function forwardToRunner(lease: ForwardLease, forward: ForwardRequest): Promise<Response> {
   let released = false;
   const release = (outcome: "completed" | "failed" | "cancelled") => {
     if (released) return;
@@ -138,7 +145,7 @@ export async function forwardToRunner(lease: Lease, forward: ForwardRequest): Pr
  * A broken connection to a runner usually means it died: wait briefly for the
  * loader to learn why, so the client gets the engine's own last words.
  */
-async function explainFailure(lease: Lease, error: unknown): Promise<Error> {
+async function explainFailure(lease: ForwardLease, error: unknown): Promise<Error> {
   if (!lease.signal.aborted) {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, crashExplanationGraceMs);

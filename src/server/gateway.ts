@@ -12,6 +12,10 @@ import { createOllamaApp } from "../ollama/ollama-app.ts";
 import { createOllamaModelManagementApp } from "../ollama/model-management/model-management-app.ts";
 import { createEngineMetrics } from "../scheduling/engine-metrics.ts";
 import { createEnginesApp } from "../scheduling/engines-app.ts";
+import { readExternalEngines } from "../scheduling/external/external-config.ts";
+import { createExternalEngine } from "../scheduling/external/external-engine.ts";
+import { createExternalEngines } from "../scheduling/external/external-engines.ts";
+import { createExternalMetrics } from "../scheduling/external/external-metrics.ts";
 import { createLoader, type Loader } from "../scheduling/loader.ts";
 import { detectMemoryBudget } from "../scheduling/memory-budget.ts";
 import { prepareRunnersDir } from "../scheduling/runners-dir.ts";
@@ -31,6 +35,7 @@ export interface Gateway {
  * background, so the server answers at once; requests that need them wait.
  */
 export async function createGateway(config: Config, logger: Logger): Promise<Gateway> {
+  const externalConfigs = await readExternalEngines(process.env, config.home);
   const store = await openModelStore({ home: config.home });
   const demoModels = ensureFixtureModels({ onProgress: (line) => logger.info({ component: "demo models" }, line) })
     .then((paths) => registerDemoModels(store, paths))
@@ -66,7 +71,13 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     ...(config.maxQueue === undefined ? {} : { maxQueue: config.maxQueue }),
     onRunnerEvent: (event) => metrics.runnerEvent(event),
   });
-  const engines = createEnginesApp({ loader, resolver, logger, metrics, maxBodyBytes: config.maxBodyBytes });
+  const clash = externalConfigs.find((engine) => loader.backends.has(engine.name));
+  if (clash) throw new Error(`external engine "${clash.name}" has the name of a local backend`);
+  const externalMetrics = createExternalMetrics(registry);
+  const external = createExternalEngines(
+    externalConfigs.map((engine) => createExternalEngine({ config: engine, logger, metrics: externalMetrics })),
+  );
+  const engines = createEnginesApp({ loader, resolver, logger, metrics, external, maxBodyBytes: config.maxBodyBytes });
   const models = createModelsApp({
     store,
     logger,
@@ -87,6 +98,6 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       metrics: registry,
       access: { maxBodyBytes: config.maxBodyBytes, apiKey: config.apiKey },
     }),
-    close: () => loader.close(),
+    close: async () => void (await Promise.all([loader.close(), external.close()])),
   };
 }
