@@ -60,7 +60,7 @@ interface Replica {
   models: ReadonlyMap<string, RemoteModel> | null;
 }
 
-/** A poll slower than this marks the replica down: it is there, but not serving. */
+/** A poll slower than this is given up; the replica keeps the health it had. */
 const pollTimeoutMs = 10_000;
 /** Requests for unknown models poll the replicas at most this often. */
 const missRefreshMs = 1_000;
@@ -105,7 +105,9 @@ export function createExternalEngine(options: ExternalEngineOptions): ExternalEn
       if (!balancer.health(replica).up) logger.info({ replica: replica.url.href, models: [...replica.models.keys()] }, "replica up");
       balancer.markUp(replica);
     } catch (error) {
-      markDown(replica, (error as Error).message);
+      // Busy is not down: a replica whose every HTTP thread streams answers late, yet serves.
+      if ((error as Error).name === "TimeoutError") logger.debug({ replica: replica.url.href }, "replica slow to answer its health check");
+      else markDown(replica, (error as Error).message);
     }
   };
 
