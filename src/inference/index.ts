@@ -1,5 +1,5 @@
 export { ExperimentalEndpointsPrefix, InferencePrefix, ModelsPrefix } from "./prefixes.ts";
-export { OriginOllamaCompletion, RequestOriginHeader } from "./origin.ts";
+export { OriginAnthropicMessages, OriginOllamaCompletion, OriginOpenAIResponses, RequestOriginHeader } from "./origin.ts";
 export type { Backend, HttpClient } from "./backend.ts";
 export { backendModes, parseBackendMode, type BackendMode } from "./backend-mode.ts";
 export {

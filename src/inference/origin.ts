@@ -7,3 +7,7 @@ export const RequestOriginHeader = "X-Request-Origin";
 
 /** The request came from Ollama's `/api/chat` or `/api/generate`. */
 export const OriginOllamaCompletion = "ollama/completion";
+/** The request came from the Anthropic Messages API (`/v1/messages`, `/anthropic/v1/messages`). */
+export const OriginAnthropicMessages = "anthropic/messages";
+/** The request came from the OpenAI Responses API (`/v1/responses`). */
+export const OriginOpenAIResponses = "openai/responses";

@@ -1,16 +1,20 @@
-import type { OllamaStreamLine } from "./ollama-replies.ts";
-import type { StreamTranslator } from "./stream-translator.ts";
+/** What turns an engine's event stream into a dialect's pieces: text in (cut anywhere), pieces out. */
+export interface EventStreamTranslator<Piece> {
+  push(text: string): Piece[];
+  /** The upstream ended; `failure` says why, when it broke. */
+  end(failure?: string): Piece[];
+}
 
 /**
- * Reads an engine's event stream through `translator`, yielding Ollama's
- * objects as they complete. A broken upstream ends the translation (with an
+ * Reads an engine's event stream through `translator`, yielding its pieces
+ * (Ollama's objects, or another dialect's events) as they complete. A broken upstream ends the translation (with an
  * error line unless the reply was already whole); stopping the iteration early
  * (the client went away) cancels the upstream, which stops the engine's work.
  */
-export async function* translateEngineStream(
+export async function* translateEngineStream<Piece>(
   body: ReadableStream<Uint8Array> | null,
-  translator: StreamTranslator,
-): AsyncGenerator<OllamaStreamLine, void, undefined> {
+  translator: EventStreamTranslator<Piece>,
+): AsyncGenerator<Piece, void, undefined> {
   if (!body) return yield* translator.end("the engine sent no body");
   const reader = body.getReader();
   const decoder = new TextDecoder();

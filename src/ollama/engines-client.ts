@@ -1,7 +1,8 @@
 /**
  * The Ollama layer's only way to inference: the engines layer's HTTP contract,
- * called in-process. Every call is tagged as Ollama's, and every refusal is
- * turned into the status and words Ollama clients expect.
+ * called in-process. Every call is tagged with its origin (Ollama's unless
+ * told), and every refusal is turned into the status and words Ollama clients
+ * expect; the other dialects' layers reuse it and reword by status.
  */
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -29,13 +30,13 @@ const ErrorBodySchema = v.object({
 });
 
 // Never sent anywhere: the engines app reads only the path.
-const origin = "http://engines.internal";
+const internalUrl = "http://engines.internal";
 
-export function createEnginesClient(engines: EnginesFetch): EnginesClient {
+export function createEnginesClient(engines: EnginesFetch, origin: string = OriginOllamaCompletion): EnginesClient {
   const send = async (path: string, init: RequestInit, model?: string): Promise<Response> => {
     const headers = new Headers(init.headers);
-    headers.set(RequestOriginHeader, OriginOllamaCompletion);
-    const response = await engines(new Request(origin + path, { ...init, headers }));
+    headers.set(RequestOriginHeader, origin);
+    const response = await engines(new Request(internalUrl + path, { ...init, headers }));
     if (response.ok) return response;
     throw await refusal(response, model);
   };

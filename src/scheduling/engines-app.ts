@@ -33,6 +33,9 @@ export interface EnginesAppOptions {
 const inferenceRoutes: ReadonlyArray<readonly [path: string, mode: BackendMode]> = [
   ["/v1/chat/completions", "completion"],
   ["/v1/completions", "completion"],
+  // llama-server's native Anthropic Messages API, which the Anthropic layer proxies to.
+  ["/v1/messages", "completion"],
+  ["/v1/messages/count_tokens", "completion"],
   ["/v1/embeddings", "embedding"],
   ["/v1/rerank", "reranking"],
   ["/rerank", "reranking"],

@@ -19,8 +19,8 @@ const maxJsonBytes = 8 * 1024 * 1024;
 
 /**
  * Reads the token counts off an engine's response without holding the stream:
- * OpenAI's `usage` (`prompt_tokens`, `completion_tokens`), else llama-server's
- * `timings` (`prompt_n` + `cache_n`, `predicted_n`). Event streams are parsed
+ * OpenAI's `usage` (`prompt_tokens`, `completion_tokens`), Anthropic's (native
+ * Messages), else llama-server's `timings` (`prompt_n` + `cache_n`, `predicted_n`). Event streams are parsed
  * event by event, and only the events that mention either are decoded; a JSON
  * body is copied aside and read at its end.
  */
@@ -29,7 +29,11 @@ export function createUsageTap(contentType: string | null): UsageTap {
   let fromUsage = false;
   const note = (value: unknown) => {
     const fromOpenAI = openAIUsage(value);
-    if (fromOpenAI) {
+    const fromAnthropic = fromOpenAI ? undefined : anthropicUsage(value, usage);
+    if (fromAnthropic) {
+      usage = fromAnthropic;
+      fromUsage = true;
+    } else if (fromOpenAI) {
       usage = fromOpenAI;
       fromUsage = true;
     } else if (!fromUsage) {
@@ -76,6 +80,23 @@ function openAIUsage(value: unknown): TokenUsage | undefined {
   if (typeof prompt !== "number") return undefined;
   const completion = field(usage, "completion_tokens");
   return { promptTokens: prompt, completionTokens: typeof completion === "number" ? completion : 0 };
+}
+
+/**
+ * Anthropic's `usage`: on a whole message or `message_start`'s message (input
+ * tokens, cached ones apart), and on `message_delta` (output tokens so far);
+ * each event updates the counts it carries.
+ */
+function anthropicUsage(value: unknown, previous: TokenUsage | undefined): TokenUsage | undefined {
+  const usage = field(value, "usage") ?? field(field(value, "message"), "usage");
+  const input = field(usage, "input_tokens");
+  const cached = field(usage, "cache_read_input_tokens");
+  const output = field(usage, "output_tokens");
+  if (typeof input !== "number" && typeof output !== "number") return undefined;
+  return {
+    promptTokens: typeof input === "number" ? input + (typeof cached === "number" ? cached : 0) : (previous?.promptTokens ?? 0),
+    completionTokens: typeof output === "number" ? output : (previous?.completionTokens ?? 0),
+  };
 }
 
 function timingsUsage(value: unknown): TokenUsage | undefined {

@@ -14,6 +14,8 @@ export interface AppParts {
   readonly models: Hono;
   /** Ollama's API, with routes relative to `/api`, tried in order (the last answers unknown paths). */
   readonly ollama: readonly Hono[];
+  /** Anthropic's Messages API, with routes relative to the root (`/v1/messages`); also served under `/anthropic`. */
+  readonly anthropic: Hono;
   readonly metrics: Registry;
   readonly access: AccessOptions;
 }
@@ -37,7 +39,7 @@ const blobUploads = ["/api/blobs/*", `${ModelsPrefix}/blobs/*`];
  * experimental prefix, and at `/v1/*` (an alias of `/engines/v1/*`, where
  * OpenAI clients look).
  */
-export function createApp({ engines, models, ollama, metrics, access }: AppParts): Hono {
+export function createApp({ engines, models, ollama, anthropic, metrics, access }: AppParts): Hono {
   const app = new Hono();
   app.use("*", ollamaCors(access.cors));
   if (access.apiKey) app.use("*", apiKeyAuth({ key: access.apiKey }));
@@ -55,6 +57,9 @@ export function createApp({ engines, models, ollama, metrics, access }: AppParts
   app.route(ModelsPrefix, models);
   app.route(InferencePrefix, engines);
   app.route(`${ExperimentalEndpointsPrefix}${InferencePrefix}`, engines);
+  // Before the `/v1/*` alias, which would hand `/v1/messages` to the engine untranslated.
+  app.route("/", anthropic);
+  app.route("/anthropic", anthropic);
   app.route("/v1", new Hono().all("/*", (c) => engines.fetch(c.req.raw)));
   app.get("/metrics", async (c) => c.body(await metrics.metrics(), 200, { "Content-Type": metrics.contentType }));
   return app;

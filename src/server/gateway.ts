@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { ensureFixtureModels } from "../../fixtures/generate.ts";
+import { createAnthropicApp } from "../anthropic/anthropic-app.ts";
 import { createLlamaCppBackend } from "../backends/llamacpp/backend.ts";
 import { describeInstallProgress } from "../backends/llamacpp/install.ts";
 import type { ModelResolver } from "../models/model-resolver.ts";
@@ -84,6 +85,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     unload: async (model) => void (await loader.unload({ models: [model.id] })),
   });
   const ollama = createOllamaApp({ engines: engines.fetch, logger });
+  const anthropic = createAnthropicApp({ engines: engines.fetch, logger });
   const ollamaModelManagement = createOllamaModelManagementApp({ models: models.fetch, logger });
 
   backend.install(AbortSignal.timeout(60 * 60_000), fetch).catch((error: unknown) => {
@@ -95,6 +97,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       engines,
       models,
       ollama: [ollamaModelManagement, ollama],
+      anthropic,
       metrics: registry,
       access: { maxBodyBytes: config.maxBodyBytes, apiKey: config.apiKey },
     }),

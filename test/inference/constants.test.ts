@@ -8,4 +8,6 @@ it("exports the seed's constants with their values", () => {
   assert.equal(inference.ModelsPrefix, "/models");
   assert.equal(inference.RequestOriginHeader, "X-Request-Origin");
   assert.equal(inference.OriginOllamaCompletion, "ollama/completion");
+  assert.equal(inference.OriginAnthropicMessages, "anthropic/messages");
+  assert.equal(inference.OriginOpenAIResponses, "openai/responses");
 });

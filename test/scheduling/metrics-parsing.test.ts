@@ -60,6 +60,16 @@ describe("the usage tap", () => {
     assert.deepEqual(tap.usage(), { promptTokens: 5, completionTokens: 7 });
   });
 
+  it("reads Anthropic's usage: input (cached included) from message_start, output from message_delta", () => {
+    const tap = createUsageTap("text/event-stream");
+    tap.push(bytes('event: message_start\ndata: {"type":"message_start","message":{"usage":{"cache_read_input_tokens":19,"input_tokens":1,"output_tokens":0}}}\n\n'));
+    tap.push(bytes('event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":5}}\n\n'));
+    assert.deepEqual(tap.usage(), { promptTokens: 20, completionTokens: 5 });
+    const whole = createUsageTap("application/json");
+    whole.push(bytes('{"type":"message","usage":{"cache_read_input_tokens":0,"input_tokens":20,"output_tokens":10}}'));
+    assert.deepEqual(whole.usage(), { promptTokens: 20, completionTokens: 10 });
+  });
+
   it("reads a JSON body at its end; embeddings have no completion tokens", () => {
     const tap = createUsageTap("application/json; charset=utf-8");
     const body = '{"data":[{"embedding":[0.1]}],"usage":{"prompt_tokens":4,"total_tokens":4}}';

@@ -1,0 +1,118 @@
+/**
+ * The engine's native Messages output (llama-server's `/v1/messages`) made
+ * exactly Anthropic's: the model named as the client named it, Anthropic's id
+ * forms (`msg_…`, `toolu_…`), `input: {}` on a starting `tool_use` block, a
+ * `ping` after `message_start`, and the engine's errors, in whatever shape,
+ * as one Anthropic `error` event that ends the stream. A stream that stops
+ * before `message_stop` ends with an error event too, never silently. Pure:
+ * text in, events out.
+ */
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { HTTPException } from "hono/http-exception";
+import type { EventStreamTranslator } from "../ollama/engine-stream.ts";
+import { anthropicError, type AnthropicError } from "./anthropic-error.ts";
+
+/** One server-sent event of Anthropic's stream. */
+export interface MessageStreamEvent {
+  readonly event: string;
+  readonly data: object;
+}
+
+type JsonObject = Record<string, unknown>;
+
+const incomplete = "the engine's stream ended before the message was complete";
+
+/**
+ * A whole (non-streamed) message from the engine, as Anthropic's.
+ *
+ * @throws HTTPException 502 when the engine's answer is no message
+ */
+export function normalizeMessage(message: unknown, model: string): JsonObject {
+  if (!isObject(message)) throw new HTTPException(502, { message: "the engine answered with no message" });
+  const content = Array.isArray(message.content) ? message.content.map(normalizeBlock) : [];
+  return { ...message, id: messageId(message.id), model, content };
+}
+
+export function createMessageStreamNormalizer(model: string): EventStreamTranslator<MessageStreamEvent> {
+  let closed = false;
+  const out: MessageStreamEvent[] = [];
+
+  const fail = (message: string) => {
+    if (closed) return;
+    closed = true;
+    out.push(errorEvent(anthropicError("api_error", message)));
+  };
+
+  const onEvent = ({ event, data }: EventSourceMessage) => {
+    if (closed) return;
+    const json = parseObject(data);
+    if (!json) return fail(`the engine sent an unreadable event: ${data.slice(0, 200)}`);
+    // llama-server's `event: error` and the proxy's OpenAI-shaped `data: {"error": …}`.
+    if (event === "error" || json.type === "error" || (event === undefined && json.error !== undefined)) {
+      return fail(errorMessage(json));
+    }
+    const type = typeof json.type === "string" ? json.type : event;
+    if (type === undefined) return fail(`the engine sent an event without a type: ${data.slice(0, 200)}`);
+    if (type === "message_start" && isObject(json.message)) {
+      out.push({ event: type, data: { ...json, message: normalizeMessage(json.message, model) } });
+      out.push({ event: "ping", data: { type: "ping" } });
+      return;
+    }
+    if (type === "content_block_start" && isObject(json.content_block)) {
+      out.push({ event: type, data: { ...json, content_block: normalizeBlock(json.content_block) } });
+      return;
+    }
+    if (type === "message_stop") closed = true;
+    out.push({ event: type, data: json });
+  };
+
+  const parser = createParser({ onEvent });
+  return {
+    push: (text) => (parser.feed(text), out.splice(0)),
+    end(failure) {
+      parser.reset({ consume: true });
+      fail(failure ? `the engine's stream broke: ${failure}` : incomplete);
+      return out.splice(0);
+    },
+  };
+}
+
+export function errorEvent(error: AnthropicError): MessageStreamEvent {
+  return { event: "error", data: error };
+}
+
+function normalizeBlock(block: unknown): unknown {
+  if (!isObject(block) || block.type !== "tool_use") return block;
+  return { ...block, id: prefixed("toolu_", block.id), input: isObject(block.input) ? block.input : {} };
+}
+
+/** llama-server names messages after its chat completions (`chatcmpl-…`). */
+function messageId(id: unknown): string {
+  return prefixed("msg_", typeof id === "string" ? id.replace(/^chatcmpl-/, "") : id);
+}
+
+function prefixed(prefix: string, id: unknown): string {
+  const text = typeof id === "string" && id !== "" ? id : crypto.randomUUID().replaceAll("-", "");
+  return text.startsWith(prefix) ? text : prefix + text;
+}
+
+/** `{message}` (llama-server), `{error: {message}}` (OpenAI, the proxy), Anthropic's own, or the JSON itself. */
+function errorMessage(json: JsonObject): string {
+  const inner = isObject(json.error) ? json.error : json;
+  if (typeof inner.message === "string" && inner.message) return inner.message;
+  if (typeof json.error === "string" && json.error) return json.error;
+  return `the engine failed: ${JSON.stringify(json)}`;
+}
+
+function parseObject(text: string): JsonObject | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return isObject(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
