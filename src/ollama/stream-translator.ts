@@ -12,7 +12,7 @@
  * `{error}` object instead.
  */
 import { createParser, type EventSourceMessage, type ParseError } from "eventsource-parser";
-import * as v from "valibot";
+import { isEngineChunk, type Timings, type Usage } from "./engine-chunk.ts";
 import { nanoseconds, type DoneMetrics, type DoneReason, type OllamaStreamLine, type ReplyFormatter, type ToolCall } from "./ollama-replies.ts";
 import { newToolCallId } from "./tool-call-id.ts";
 
@@ -37,56 +37,6 @@ export interface StreamTranslator {
    */
   end(failure?: string): OllamaStreamLine[];
 }
-
-const TimingsSchema = v.object({
-  prompt_n: v.number(),
-  prompt_ms: v.number(),
-  predicted_n: v.number(),
-  predicted_ms: v.number(),
-  cache_n: v.optional(v.number()),
-});
-
-const UsageSchema = v.object({
-  prompt_tokens: v.number(),
-  completion_tokens: v.number(),
-});
-
-const ToolCallDeltaSchema = v.object({
-  index: v.optional(v.number(), 0),
-  id: v.nullish(v.string()),
-  function: v.nullish(
-    v.object({
-      name: v.nullish(v.string()),
-      arguments: v.nullish(v.string()),
-    }),
-  ),
-});
-
-const ChoiceSchema = v.object({
-  /** Chat completions. */
-  delta: v.nullish(
-    v.object({
-      content: v.nullish(v.string()),
-      /** llama-server's name; vLLM and others say `reasoning`. */
-      reasoning_content: v.nullish(v.string()),
-      reasoning: v.nullish(v.string()),
-      tool_calls: v.nullish(v.array(ToolCallDeltaSchema)),
-    }),
-  ),
-  /** Plain completions. */
-  text: v.nullish(v.string()),
-  finish_reason: v.nullish(v.string()),
-});
-
-const ChunkSchema = v.object({
-  choices: v.nullish(v.array(ChoiceSchema)),
-  usage: v.nullish(UsageSchema),
-  timings: v.nullish(TimingsSchema),
-  error: v.optional(v.unknown()),
-});
-
-type Timings = v.InferOutput<typeof TimingsSchema>;
-type Usage = v.InferOutput<typeof UsageSchema>;
 
 interface PendingToolCall {
   id: string | undefined;
@@ -153,9 +103,8 @@ export function createStreamTranslator(options: StreamTranslatorOptions): Stream
     if (event.data === "[DONE]") return phase === "finished" ? close() : fail(incomplete);
     const json = parseJson(event.data);
     if (event.event === "error") return fail(errorMessage(json));
-    const parsed = v.safeParse(ChunkSchema, json);
-    if (!parsed.success) return fail(`the engine sent an unreadable event: ${event.data.slice(0, 200)}`);
-    const chunk = parsed.output;
+    if (!isEngineChunk(json)) return fail(`the engine sent an unreadable event: ${event.data.slice(0, 200)}`);
+    const chunk = json;
     if (chunk.error !== undefined) return fail(errorMessage(chunk.error));
     if (chunk.timings) timings = chunk.timings;
     if (chunk.usage) usage = chunk.usage;
@@ -170,11 +119,12 @@ export function createStreamTranslator(options: StreamTranslatorOptions): Stream
     }
     for (const delta of choice.delta?.tool_calls ?? []) {
       noteOutput();
-      const call = toolCalls.get(delta.index) ?? { id: undefined, name: "", arguments: "" };
+      const index = delta.index ?? 0;
+      const call = toolCalls.get(index) ?? { id: undefined, name: "", arguments: "" };
       call.id ||= delta.id ?? undefined;
       call.name ||= delta.function?.name ?? "";
       call.arguments += delta.function?.arguments ?? "";
-      toolCalls.set(delta.index, call);
+      toolCalls.set(index, call);
     }
     if (choice.finish_reason) finish(choice.finish_reason);
   };

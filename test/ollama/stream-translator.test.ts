@@ -215,7 +215,20 @@ describe("stream translator", () => {
 
   test("an event that is not a chunk is an error", () => {
     assert.match((translate(sse("{not json")) as { error: string }[])[0]!.error, /unreadable event: \{not json/);
-    assert.match((translate(sse({ choices: "nope" })) as { error: string }[])[0]!.error, /unreadable event/);
+    const malformed = [
+      { choices: "nope" },
+      [],
+      { choices: [{ delta: { content: 42 } }] },
+      { choices: [{ delta: "Hi" }] },
+      { choices: [{ text: "a" }, { finish_reason: 1 }] },
+      { choices: [{ delta: { tool_calls: [{ index: "0" }] } }] },
+      { choices: [{ delta: { tool_calls: [{ function: { arguments: {} } }] } }] },
+      { usage: { prompt_tokens: 1 } },
+      { timings: { prompt_n: 1, prompt_ms: 1, predicted_n: 1, predicted_ms: 1, cache_n: "0" } },
+    ];
+    for (const chunk of malformed) {
+      assert.match((translate(sse(chunk)) as { error: string }[])[0]!.error, /unreadable event/, JSON.stringify(chunk));
+    }
   });
 
   test("a stream that stops before finish_reason ends with an error line, never silently", () => {
