@@ -626,6 +626,10 @@ export interface GGUFModelInfo {
   tokenizerModel?: string;
   tensorBytes: number; // total bytes of tensor data (sum of each tensor's size from type + dims, using ggml block sizes)
   fileSize: number;
+  // For memory planning, so that a load need not read the file again:
+  feedForwardLength?: number; // <arch>.feed_forward_length, the widest layer's where it varies
+  vocabularySize?: number; // tokenizer.ggml.tokens' length, else token_embd.weight's second dimension
+  tokenEmbeddingBytes?: number; // token_embd.weight's size
 }
 
 function metadataString(file: GGUFFile, key: string): string | undefined {
@@ -657,6 +661,8 @@ export function summarizeGGUF(file: GGUFFile): GGUFModelInfo {
   const embeddingLength = arch("embedding_length");
   const headCount = arch("attention.head_count");
   const tokenizerModel = metadataString(file, "tokenizer.ggml.model");
+  const tokens = file.metadata.get("tokenizer.ggml.tokens")?.value;
+  const tokenEmbedding = file.tensors.find((tensor) => tensor.name === "token_embd.weight");
   return {
     architecture,
     name: metadataString(file, "general.name"),
@@ -677,5 +683,19 @@ export function summarizeGGUF(file: GGUFFile): GGUFModelInfo {
     tokenizerModel,
     tensorBytes: file.tensors.reduce((sum, tensor) => sum + tensor.size, 0),
     fileSize: file.fileSize,
+    feedForwardLength: largestNumber(file.metadata.get(`${architecture}.feed_forward_length`)?.value),
+    vocabularySize: typeof tokens === "object" ? tokens.items.length : tokenEmbedding?.dims[1],
+    tokenEmbeddingBytes: tokenEmbedding?.size,
   };
+}
+
+/** Per-layer arrays (some architectures vary the FFN width) count by their widest layer. */
+function largestNumber(value: GGUFValue | undefined): number | undefined {
+  if (typeof value === "number") return value;
+  if (typeof value === "object") {
+    let largest: number | undefined;
+    for (const item of value.items as Iterable<unknown>) if (typeof item === "number" && (largest === undefined || item > largest)) largest = item;
+    return largest;
+  }
+  return undefined;
 }

@@ -50,9 +50,10 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
   let loader: Loader | undefined;
   const backend = createLlamaCppBackend({
     locateModel: async (reference) => {
-      const [ggufPath] = (await resolver.resolve(reference)).paths;
+      const { paths, summary } = await resolver.resolve(reference);
+      const [ggufPath] = paths;
       if (!ggufPath) throw new Error(`model ${reference} has no GGUF file`);
-      return { ggufPath };
+      return { ggufPath, summary };
     },
     logger,
     onLog: (_line, runner) => loader?.engineOutput(runner.socket),

@@ -89,7 +89,15 @@ describe("readGGUF", () => {
       tokenizerModel: "gpt2",
       tensorBytes: 1024 + 256 + 136,
       fileSize: file.fileSize,
+      feedForwardLength: undefined,
+      vocabularySize: 200,
+      tokenEmbeddingBytes: 1024,
     });
+  });
+
+  it("plans memory by the widest layer when the feed-forward width varies per layer", async () => {
+    const spec = { ...sample, metadata: [...sample.metadata, ["llama.feed_forward_length", entry.array(GGUFValueType.UINT32, Uint32Array.of(128, 256, 192))] as const] };
+    assert.equal(summarizeGGUF(await readGGUF(await fileOf(encodeGGUF(spec)))).feedForwardLength, 256);
   });
 
   it("names the quantization after the dominant tensor type when file_type is absent", async () => {

@@ -1,10 +1,13 @@
 import type { BackendConfiguration, BackendMode } from "../../inference/index.ts";
 import { InvalidConfigurationError, validateRuntimeFlags } from "../../inference/index.ts";
+import type { GGUFModelInfo } from "../../models/gguf.ts";
 import { checkLlamaCppTuningFlags } from "./tuning-flags.ts";
 
 /** A model's files on disk, as the model store hands them over. */
 export interface LocatedModel {
   readonly ggufPath: string;
+  /** The GGUF's summary, when the caller has it: saves reading the file again to plan memory. */
+  readonly summary?: GGUFModelInfo;
   /** The multimodal projector, for models that see images. */
   readonly mmprojPath?: string;
 }

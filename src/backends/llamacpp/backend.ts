@@ -2,7 +2,7 @@ import { rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
 import type { Backend, BackendMode, RequiredMemory } from "../../inference/index.ts";
-import { readGGUF } from "../../models/gguf.ts";
+import { readGGUF, summarizeGGUF } from "../../models/gguf.ts";
 import { directorySize } from "../directory-size.ts";
 import { runEngineProcess } from "../engine-process.ts";
 import { llamaServerArguments, type LocatedModel } from "./arguments.ts";
@@ -81,7 +81,7 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
       const binary = await server(signal);
       const located = await locateModel(model);
       const draft = config?.speculative ? await locateModel(config.speculative.draft_model) : undefined;
-      const shape = mode === "completion" ? undefined : await shapeOf(located.ggufPath);
+      const shape = mode === "completion" ? undefined : await shapeOf(located);
       const args = llamaServerArguments({
         model: located,
         draft,
@@ -140,9 +140,9 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
     async requiredMemoryForModel(signal, model, config): Promise<RequiredMemory> {
       const binary = await server(signal);
       const located = await locateModel(model);
-      const draft = config?.speculative ? await shapeOf((await locateModel(config.speculative.draft_model)).ggufPath) : undefined;
+      const draft = config?.speculative ? await shapeOf(await locateModel(config.speculative.draft_model)) : undefined;
       return estimateLlamaServerMemory({
-        model: await shapeOf(located.ggufPath),
+        model: await shapeOf(located),
         draft,
         contextSize: config?.["context-size"],
         runtimeFlags: config?.["runtime-flags"],
@@ -152,8 +152,8 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
   };
 }
 
-async function shapeOf(ggufPath: string): Promise<ModelShape> {
-  return modelShape(await readGGUF(ggufPath));
+async function shapeOf(located: LocatedModel): Promise<ModelShape> {
+  return modelShape(located.summary ?? summarizeGGUF(await readGGUF(located.ggufPath)));
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { RequiredMemory } from "../../inference/index.ts";
-import { summarizeGGUF, type GGUFFile } from "../../models/gguf.ts";
+import type { GGUFModelInfo } from "../../models/gguf.ts";
 
-/** What llama-server's memory use depends on, read from a GGUF file. */
+/** What llama-server's memory use depends on, from a GGUF file's summary. */
 export interface ModelShape {
   readonly weightBytes: number;
   /** The token embedding table, which stays in host memory even on a GPU. */
@@ -22,35 +22,22 @@ export interface ModelShape {
   readonly declaresPooling: boolean;
 }
 
-export function modelShape(file: GGUFFile): ModelShape {
-  const info = summarizeGGUF(file);
-  const tokens = file.metadata.get("tokenizer.ggml.tokens")?.value;
-  const tokenEmbedding = file.tensors.find((tensor) => tensor.name === "token_embd.weight");
+export function modelShape(info: GGUFModelInfo): ModelShape {
   const embeddingLength = info.embeddingLength ?? 0;
   const keyLength = info.keyLength ?? 0;
   return {
     weightBytes: info.tensorBytes,
-    tokenEmbeddingBytes: tokenEmbedding?.size ?? 0,
+    tokenEmbeddingBytes: info.tokenEmbeddingBytes ?? 0,
     layers: info.blockCount ?? 0,
     embeddingLength,
-    feedForwardLength: largestNumber(file.metadata.get(`${info.architecture}.feed_forward_length`)?.value) ?? 4 * embeddingLength,
+    feedForwardLength: info.feedForwardLength ?? 4 * embeddingLength,
     kvHeads: info.headCountKv ?? 0,
     keyLength,
     valueLength: info.valueLength ?? keyLength,
-    vocabularySize: typeof tokens === "object" ? tokens.items.length : (tokenEmbedding?.dims[1] ?? 0),
+    vocabularySize: info.vocabularySize ?? 0,
     trainedContext: info.contextLength ?? defaultTrainedContext,
     declaresPooling: info.poolingType !== undefined && info.poolingType > 0,
   };
-}
-
-/** Per-layer arrays (some architectures vary the FFN width) count by their widest layer. */
-function largestNumber(value: unknown): number | undefined {
-  if (typeof value === "number") return value;
-  if (typeof value === "object" && value !== null && "items" in value) {
-    const items = [...(value as { items: Iterable<unknown> }).items].filter((item): item is number => typeof item === "number");
-    return items.length ? Math.max(...items) : undefined;
-  }
-  return undefined;
 }
 
 const MiB = 1024 * 1024;
