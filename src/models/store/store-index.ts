@@ -4,7 +4,8 @@
  * by read-modify-write under a lock that every process using the store
  * shares.
  */
-import { readFile } from "node:fs/promises";
+import type { BigIntStats } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
 import * as v from "valibot";
 import { withFileLock } from "../../backends/file-lock.ts";
 import { isSha256Digest } from "../reference.ts";
@@ -48,15 +49,26 @@ export interface IndexChange<T> {
 export function createStoreIndex(layout: StoreLayout): StoreIndex {
   let queue: Promise<unknown> = Promise.resolve();
 
+  // Every request resolves its model here: the parsed file is kept while a
+  // stat says it is the same file (each write renames a new one into place,
+  // from this process or another).
+  let cached: { readonly version: string; readonly entries: readonly IndexEntry[] } | undefined;
+
   const read = async (): Promise<readonly IndexEntry[]> => {
+    let version: string;
     let text: string;
     try {
+      version = fileVersion(await stat(layout.index, { bigint: true }));
+      if (cached?.version === version) return cached.entries;
       text = await readFile(layout.index, "utf8");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw error;
     }
-    return parseJson(text, IndexSchema, `model index ${layout.index}`).models;
+    const entries = parseJson(text, IndexSchema, `model index ${layout.index}`).models;
+    // Kept only if the file did not change between the stat and the read.
+    if (fileVersion(await stat(layout.index, { bigint: true }).catch(() => undefined)) === version) cached = { version, entries };
+    return entries;
   };
 
   return {
@@ -75,4 +87,8 @@ export function createStoreIndex(layout: StoreLayout): StoreIndex {
       return run;
     },
   };
+}
+
+function fileVersion(stats: BigIntStats | undefined): string {
+  return stats ? `${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}` : "";
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { before, describe, it } from "node:test";
 import { ensureFixtureModels, type FixtureModels } from "../../../fixtures/generate.ts";
 import { GGUFParseError } from "../../../src/inference/gguf-parse-error.ts";
@@ -125,6 +125,18 @@ describe("model store: tags and deletion", () => {
     await readGGUF((await store.resolve("sys")).paths[0]);
     await store.remove(withSystem.id);
     assert.equal(await store.hasBlob(weights), false);
+  });
+
+  it("another process's changes are seen at the next resolve, though the index is kept in memory", async () => {
+    const store = await freshStore();
+    const other = await openModelStore({ home: dirname(store.layout.root) }); // as a second process would
+    const model = await importGGUF(store, fixtures.embedding, { tags: [tag("x")] });
+    assert.equal((await other.resolve("x")).id, model.id);
+    await store.tag("x", tag("y"));
+    assert.equal((await other.resolve("y")).id, model.id);
+    await other.remove("x");
+    await assert.rejects(store.resolve("x"), ModelNotFoundError);
+    assert.equal((await store.resolve("y")).id, model.id);
   });
 
   it("deleting an unknown model is ModelNotFoundError", async () => {
