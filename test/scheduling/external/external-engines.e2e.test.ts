@@ -143,6 +143,31 @@ describe("external engine with two llama-server replicas", { timeout: 600_000 },
     assert.ok(served.every((count) => count >= 2), `both replicas served: ${served.join(", ")}`);
   });
 
+  it("answers on the engine's own path, and stops the replica's work when the client goes away", bounded, async () => {
+    const direct = await fetch(`${gateway.url}/engines/remote/v1/chat/completions`, {
+      method: "POST",
+      body: JSON.stringify({ model: "remote-tiny", messages, max_tokens: 2 }),
+    });
+    assert.equal(direct.status, 200);
+    assert.equal(((await direct.json()) as { object: string }).object, "chat.completion");
+    const local = await fetch(`${gateway.url}/engines/remote/v1/chat/completions`, { method: "POST", body: JSON.stringify({ model: "tiny", messages }) });
+    assert.equal(local.status, 404, "a local model is not the external engine's");
+
+    const maxTokens = 1500;
+    const predicted = () => Promise.all(replicas.map((replica) => replica.metric("llamacpp:tokens_predicted_total")));
+    const before = await predicted();
+    const stream = await openai.chat.completions.create({ model: "remote-tiny", messages, max_tokens: maxTokens, stream: true });
+    for await (const chunk of stream) if (chunk.choices[0]?.delta.content) break; // leaving the loop closes the stream
+    // Both replicas go idle, and the gateway counts nothing in flight.
+    const idle = async () =>
+      (await Promise.all(replicas.map((replica) => replica.metric("llamacpp:requests_processing")))).every((count) => count === 0) &&
+      /up, 0 in flight; .* up, 0 in flight/.test(((await (await fetch(`${gateway.url}/engines/status`)).json()) as Record<string, string>).remote!);
+    while (!(await idle())) await sleep(50);
+    const generated = (await predicted()).reduce((sum, count, i) => sum + count - before[i]!, 0);
+    console.log(`# cancelled stream: ${generated} of ${maxTokens} tokens generated`);
+    assert.ok(generated < maxTokens, `the replica stopped early: ${generated} of ${maxTokens} tokens`);
+  });
+
   it("fails over when a replica is killed mid-run: no request lost before streaming, none hangs", bounded, async () => {
     const [victim, survivor] = replicas;
     const tokens = 32;
