@@ -1,6 +1,7 @@
 import type { BackendConfiguration, BackendMode } from "../../inference/index.ts";
 import { InvalidConfigurationError, validateRuntimeFlags } from "../../inference/index.ts";
 import type { GGUFModelInfo } from "../../models/gguf.ts";
+import { draftGpuLayersFlags, gpuLayersFlags, hasFlag } from "./flag-values.ts";
 import { checkLlamaCppTuningFlags } from "./tuning-flags.ts";
 
 /** A model's files on disk, as the model store hands them over. */
@@ -21,7 +22,7 @@ export interface LlamaServerArgumentsInput {
   readonly alias?: string;
   readonly mode: BackendMode;
   readonly config?: BackendConfiguration;
-  /** True when the binary is a GPU build and a GPU is visible. */
+  /** True when the binary is a GPU build and a GPU is visible: every layer is offloaded unless the runtime flags say otherwise. */
   readonly gpu: boolean;
   /**
    * Embedding mode only: whether the model's GGUF declares a pooling type.
@@ -59,11 +60,11 @@ export function llamaServerArguments(input: LlamaServerArgumentsInput): string[]
   checkLlamaCppTuningFlags(runtimeFlags);
 
   const args = ["--metrics"];
-  if (gpu) args.push("-ngl", "999");
+  if (gpu && !hasFlag(runtimeFlags, gpuLayersFlags)) args.push("-ngl", "999");
   args.push("--model", model.ggufPath, "--host", socket);
   if (alias !== undefined) args.push("--alias", alias);
   args.push(...modeArguments[mode]);
-  if (mode === "embedding" && !modelDeclaresPooling && !runtimeFlags.some((flag) => flag.split("=", 1)[0] === "--pooling")) {
+  if (mode === "embedding" && !modelDeclaresPooling && !hasFlag(runtimeFlags, ["--pooling"])) {
     args.push("--pooling", "mean");
   }
 
@@ -81,7 +82,7 @@ export function llamaServerArguments(input: LlamaServerArgumentsInput): string[]
     if (!draft) throw new InvalidConfigurationError(`draft model ${speculative.draft_model} was not found`);
     // Without a speculative type this llama.cpp loads the draft model yet drafts nothing.
     args.push("--spec-type", "draft-simple", "--spec-draft-model", draft.ggufPath);
-    if (gpu) args.push("--spec-draft-ngl", "999");
+    if (gpu && !hasFlag(runtimeFlags, draftGpuLayersFlags)) args.push("--spec-draft-ngl", "999");
     if (speculative.num_tokens !== undefined) args.push("--spec-draft-n-max", String(speculative.num_tokens));
     if (speculative.min_acceptance_rate !== undefined) args.push("--spec-draft-p-min", String(speculative.min_acceptance_rate));
   }

@@ -1,5 +1,6 @@
 import type { RequiredMemory } from "../../inference/index.ts";
 import type { GGUFModelInfo } from "../../models/gguf.ts";
+import { draftGpuLayersFlags, gpuLayersFlags, lastFlagValue, lastIntegerFlag } from "./flag-values.ts";
 
 /** What llama-server's memory use depends on, from a GGUF file's summary. */
 export interface ModelShape {
@@ -66,7 +67,7 @@ export interface MemoryEstimateInput {
   readonly contextSize?: number;
   /** The user's runtime flags: `--ctx-size` and `--parallel` there win, as on the command line. */
   readonly runtimeFlags?: readonly string[];
-  /** A GPU build with every layer offloaded (`-ngl 999`). */
+  /** A GPU build: every layer offloaded (`-ngl 999`) unless the runtime flags say how many. */
   readonly gpu: boolean;
 }
 
@@ -80,7 +81,8 @@ export interface MemoryEstimateInput {
  * embedding model, which outputs every token (measured: 60 MiB for a 30k
  * vocabulary). A draft model adds its own weights, cache,
  * compute buffer and tokenizer. On a GPU build all of it but the process,
- * the token embeddings and the output buffer is VRAM.
+ * the token embeddings and the output buffer is VRAM, or the share of it
+ * that `-ngl N` offloads (N of the model's layers).
  */
 export function estimateLlamaServerMemory(input: MemoryEstimateInput): RequiredMemory {
   const flags = input.runtimeFlags ?? [];
@@ -92,29 +94,27 @@ export function estimateLlamaServerMemory(input: MemoryEstimateInput): RequiredM
   const context = contextFlag !== undefined ? contextFlag || defaultContext : (input.contextSize ?? defaultContext);
   const microBatch = Math.min(defaultMicroBatch, context);
 
-  const shapes = input.draft ? [input.model, input.draft] : [input.model];
+  const shapes = input.draft
+    ? [[input.model, gpuLayersFlags], [input.draft, draftGpuLayersFlags]] as const
+    : [[input.model, gpuLayersFlags]] as const;
   const outputRows = input.model.declaresPooling ? microBatch : slots;
   let host = processOverheadBytes + outputRows * (input.model.vocabularySize + input.model.embeddingLength) * 4;
   let device = 0;
-  for (const shape of shapes) {
+  for (const [shape, layerFlags] of shapes) {
     const kvCache = shape.layers * context * shape.kvHeads * (shape.keyLength + shape.valueLength) * 2;
     const compute = microBatch * 4 * (3 * shape.feedForwardLength + 4 * shape.embeddingLength) + context * microBatch * 2;
     const offloadable = shape.weightBytes - shape.tokenEmbeddingBytes + kvCache + compute;
     host += shape.vocabularySize * bytesPerVocabularyEntry + shape.tokenEmbeddingBytes;
-    if (input.gpu) device += offloadable;
-    else host += offloadable;
+    const onDevice = input.gpu ? offloadable * offloadedShare(lastFlagValue(flags, layerFlags), shape.layers) : 0;
+    device += onDevice;
+    host += offloadable - onDevice;
   }
   return { ram: Math.ceil(host), vram: Math.ceil(device) };
 }
 
-/** The value of the last occurrence of any of `names` (`-c 512` or `--ctx-size=512`), as an integer. */
-function lastIntegerFlag(flags: readonly string[], names: readonly string[]): number | undefined {
-  let found: number | undefined;
-  flags.forEach((flag, index) => {
-    const [name, inline] = flag.split(/=(.*)/s, 2);
-    if (name === undefined || !names.includes(name)) return;
-    const value = Number.parseInt(inline ?? flags[index + 1] ?? "", 10);
-    if (Number.isSafeInteger(value)) found = value;
-  });
-  return found;
+/** The share of a model's layers `-ngl` puts in VRAM: all by default, for `all`, `auto` and -1; else N of them. */
+function offloadedShare(value: string | undefined, layers: number): number {
+  const count = Number.parseInt(value ?? "", 10);
+  if (!Number.isSafeInteger(count) || count < 0 || layers === 0) return 1;
+  return Math.min(count, layers) / layers;
 }

@@ -19,6 +19,19 @@ describe("llamaServerArguments", () => {
     assert.deepEqual(llamaServerArguments({ ...base, gpu: true }).slice(0, 3), ["--metrics", "-ngl", "999"]);
   });
 
+  it("lets the user's -ngl (any spelling) replace the default of every layer, for the model and the draft", () => {
+    for (const flags of [["-ngl", "20"], ["--n-gpu-layers=0"], ["--gpu-layers", "auto"]]) {
+      const args = llamaServerArguments({ ...base, gpu: true, config: { "runtime-flags": flags } });
+      assert.ok(!args.includes("999"), `${flags.join(" ")} wins: ${args.join(" ")}`);
+      assert.deepEqual(args.slice(-flags.length - 1, -1), flags);
+    }
+    const config = { speculative: { draft_model: "d" }, "runtime-flags": ["-ngld", "0"] };
+    const args = llamaServerArguments({ ...base, gpu: true, config, draft: { ggufPath: "/d.gguf" } });
+    assert.deepEqual(args.slice(1, 3), ["-ngl", "999"]);
+    assert.ok(!args.includes("--spec-draft-ngl"));
+    assert.deepEqual(args.slice(-3, -1), ["-ngld", "0"]);
+  });
+
   it("serves embeddings, asking for mean pooling only when the model declares none", () => {
     const declared = llamaServerArguments({ ...base, mode: "embedding", modelDeclaresPooling: true });
     assert.deepEqual(declared, ["--metrics", "--model", "/models/tiny.gguf", "--host", "/run/mg/tiny.sock", "--embeddings", "--jinja"]);

@@ -52,6 +52,21 @@ describe("estimateLlamaServerMemory", () => {
     assert.ok(gpu.vram > model.weightBytes - model.tokenEmbeddingBytes && gpu.ram < 400 * MiB);
   });
 
+  it("keeps in RAM the layers a user's -ngl leaves there, for the model and the draft apart", () => {
+    const all = estimateLlamaServerMemory({ model, contextSize: 4096, gpu: true });
+    const none = estimateLlamaServerMemory({ model, contextSize: 4096, gpu: true, runtimeFlags: ["-ngl", "0"] });
+    assert.equal(none.vram, 0);
+    assert.equal(none.ram, estimateLlamaServerMemory({ model, contextSize: 4096, gpu: false }).ram);
+    const half = estimateLlamaServerMemory({ model, contextSize: 4096, gpu: true, runtimeFlags: ["--n-gpu-layers=16"] });
+    assert.ok(Math.abs(half.vram - all.vram / 2) <= 1, `${half.vram} is half of ${all.vram}`);
+    for (const value of ["all", "auto", "-1", "999"]) {
+      assert.deepEqual(estimateLlamaServerMemory({ model, contextSize: 4096, gpu: true, runtimeFlags: ["-ngl", value] }), all, value);
+    }
+    const draft = { ...model, weightBytes: 500 * MiB, layers: 8 };
+    const draftOnCpu = estimateLlamaServerMemory({ model, draft, contextSize: 4096, gpu: true, runtimeFlags: ["-ngld", "0"] });
+    assert.equal(draftOnCpu.vram, all.vram, "only the draft stays in RAM");
+  });
+
   it("adds the draft model's weights and cache", () => {
     const draft: ModelShape = { ...model, weightBytes: 500 * MiB, layers: 16 };
     const alone = estimateLlamaServerMemory({ model, contextSize: 4096, gpu: false });
