@@ -8,11 +8,12 @@ import { LoadDurationHeader } from "../inference/load-duration.ts";
 import { RequestOriginHeader } from "../inference/origin.ts";
 import { modelCapabilities } from "../models/capabilities.ts";
 import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type ResolvedModel } from "../models/model-resolver.ts";
+import { configurationView } from "./configuration-view.ts";
 import type { EngineMetrics } from "./engine-metrics.ts";
 import { fitEmbeddingInput } from "./embedding-input.ts";
 import type { ExternalEngines } from "./external/external-engines.ts";
 import { KeepAliveSchema, ModelFieldSchema, keepAliveField, parseEngineRequest } from "./engine-request.ts";
-import { parseJsonBody } from "./json-body.ts";
+import { parseJsonBody, parseRequestInput } from "./json-body.ts";
 import { BackendNotFoundError, type Lease, type Loader, type UnloadSelector } from "./loader.ts";
 import { openAIErrorResponse, toOpenAIError } from "./openai-error.ts";
 import { createRunnerMetrics } from "./runner-metrics.ts";
@@ -50,11 +51,15 @@ const UnloadSchema = v.union([
   v.strictObject({ backend: v.optional(v.string()), models: v.array(v.pipe(v.string(), v.maxLength(512))) }),
 ]);
 
+const ModeFieldSchema = v.optional(v.picklist(backendModes, `mode must be one of ${backendModes.join(", ")}`));
+
 const ConfigureFieldsSchema = v.looseObject({
   model: ModelFieldSchema,
-  mode: v.optional(v.picklist(backendModes, `mode must be one of ${backendModes.join(", ")}`)),
+  mode: ModeFieldSchema,
   keep_alive: v.optional(KeepAliveSchema),
 });
+
+const ConfigurationQuerySchema = v.object({ model: ModelFieldSchema, mode: ModeFieldSchema });
 
 /**
  * The engines API as a Hono app with relative routes: mount it with
@@ -223,6 +228,14 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
   };
   app.post("/_configure", limit, configure);
   app.post("/:backend/_configure", limit, configure);
+
+  const showConfiguration = async (c: Context) => {
+    const backend = backendOf(c);
+    const { model, mode } = parseRequestInput(ConfigurationQuerySchema, c.req.query());
+    return c.json(configurationView(await loader.configurationOf({ model, backend, mode })));
+  };
+  app.get("/_configure", showConfiguration);
+  app.get("/:backend/_configure", showConfiguration);
 
   return app;
 }

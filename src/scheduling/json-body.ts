@@ -13,7 +13,16 @@ export function parseJsonBody<S extends v.GenericSchema>(schema: S, body: Uint8A
   } catch (error) {
     throw new BadRequestError(`malformed JSON body: ${(error as Error).message}`);
   }
-  const result = v.safeParse(schema, json);
+  return parseRequestInput(schema, json);
+}
+
+/**
+ * Checks a request's already-decoded input (a JSON body, query parameters) against `schema`.
+ *
+ * @throws BadRequestError with the first issue's message
+ */
+export function parseRequestInput<S extends v.GenericSchema>(schema: S, input: unknown): v.InferOutput<S> {
+  const result = v.safeParse(schema, input);
   if (!result.success) throw new BadRequestError(result.issues[0]?.message ?? "invalid request");
   return result.output;
 }

@@ -5,6 +5,7 @@ import type { BackendMode } from "../inference/backend-mode.ts";
 import type { Backend } from "../inference/backend.ts";
 import type { RequiredMemory } from "../inference/required-memory.ts";
 import type { ModelResolver, ResolvedModel } from "../models/model-resolver.ts";
+import type { StoredConfiguration } from "../models/store/model-configurations.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { RunnerBusyError } from "./loader-errors.ts";
 import {
@@ -40,6 +41,16 @@ export interface LoaderOptions {
   readonly clock?: Clock;
   /** Hears runners come and go (for metrics). */
   readonly onRunnerEvent?: (event: RunnerEvent) => void;
+  /** Where configurations persist; without it they last as long as the loader. */
+  readonly configurations?: ConfigurationPersistence;
+}
+
+/** Model configurations kept across restarts, by model id. */
+export interface ConfigurationPersistence {
+  /** What was stored before this start: in force from the first request. */
+  readonly stored: ReadonlyMap<string, readonly StoredConfiguration[]>;
+  /** Replaces what is stored for one model; a configuration applies only once this resolves. */
+  save(modelId: string, configurations: readonly StoredConfiguration[]): Promise<void>;
 }
 
 /** A runner became ready, was unloaded, or died on its own. */
@@ -111,6 +122,20 @@ export interface ModelConfiguration {
   readonly config: BackendConfiguration;
 }
 
+/** Which configuration `configurationOf` reads: as `ModelConfiguration` names it. */
+export type ConfigurationSelector = Pick<ModelConfiguration, "model" | "backend" | "mode">;
+
+/** A model's configuration as it applies to the next runner started for it. */
+export interface ConfigurationInForce {
+  readonly model: ResolvedModel;
+  readonly backend: string;
+  readonly mode: BackendMode;
+  /** Absent when none was set: the backend's defaults apply. */
+  readonly stored?: StoredConfiguration;
+  /** The runner's keep-alive: the stored one, else the loader's default. */
+  readonly keepAliveMs: number;
+}
+
 export type UnloadSelector = { readonly all: true } | { readonly backend?: string; readonly models: readonly string[] };
 
 export interface Loader {
@@ -121,8 +146,13 @@ export interface Loader {
    *   ServerBusyError, RunnerLoadError, LoaderClosedError, or `signal`'s reason
    */
   acquire(target: LoadTarget, signal?: AbortSignal): Promise<Lease>;
-  /** Sets a model's configuration, reloading its idle runner when it changed. */
+  /**
+   * Sets (and persists) a model's configuration, reloading its idle runner
+   * when it changed; an empty one returns the model to the defaults.
+   */
   configure(configuration: ModelConfiguration): Promise<{ readonly changed: boolean }>;
+  /** @throws ModelNotFoundError, BackendNotFoundError */
+  configurationOf(selector: ConfigurationSelector): Promise<ConfigurationInForce>;
   /** Unloads matching idle runners (busy ones once idle); resolves with the count once the idle ones are gone. */
   unload(selector: UnloadSelector): Promise<number>;
   runners(): readonly RunnerInfo[];
@@ -198,7 +228,15 @@ export function createLoader(options: LoaderOptions): Loader {
   const preparations = new Map<number, Prepared>();
   const live = new Map<number, Live>();
   const timers = new Map<TimerId, unknown>();
-  const configurations = new Map<string, ModelConfiguration>();
+  /** By `configurationKey`, with the model id each belongs to. */
+  const configurations = new Map<string, StoredConfiguration & { readonly modelId: string }>();
+  for (const [modelId, stored] of options.configurations?.stored ?? []) {
+    for (const configuration of stored) {
+      configurations.set(configurationKey(configuration.backend, modelId, configuration.mode), { ...configuration, modelId });
+    }
+  }
+  // Saves run one at a time, so the file ends as the last change left memory.
+  let saving: Promise<unknown> = Promise.resolve();
   const memoryEstimates = new Map<string, Promise<RequiredMemory>>();
 
   // Effects may lead to events (a rejected demand's caller releasing…): queue them, never nest transitions.
@@ -308,8 +346,6 @@ export function createLoader(options: LoaderOptions): Loader {
     };
   };
 
-  const configurationKey = (backend: string, modelId: string, mode: BackendMode) => `${backend}\0${modelId}\0${mode}`;
-
   const pickBackend = (name: string | undefined, model: ResolvedModel): Backend => {
     const chosen = name ?? model.backend ?? options.backends[0].name;
     const backend = backends.get(chosen);
@@ -409,15 +445,39 @@ export function createLoader(options: LoaderOptions): Loader {
       const backend = pickBackend(configuration.backend, model);
       const mode = configuration.mode ?? "completion";
       const id = configurationKey(backend.name, model.id, mode);
-      const previous = configurations.get(id);
-      const comparable = (c: ModelConfiguration | undefined) => JSON.stringify([c?.config ?? {}, c?.keepAliveMs ?? null]);
-      if (comparable(previous) === comparable(configuration)) return { changed: false };
+      const next = {
+        backend: backend.name,
+        mode,
+        modelId: model.id,
+        config: configuration.config,
+        ...(configuration.keepAliveMs === undefined ? {} : { keepAliveMs: configuration.keepAliveMs }),
+      };
       const affected = (key: RunnerKey) => key.backend === backend.name && key.model === model.id && key.mode === mode;
-      const busy = state.runners.find((r) => affected(r.key) && (r.inUse > 0 || r.phase === "loading"));
-      if (busy) throw new RunnerBusyError(`${model.name} is in use; try again once its requests are done`);
-      configurations.set(id, { ...configuration, mode });
+      const comparable = (c: Pick<StoredConfiguration, "keepAliveMs" | "config"> | undefined) =>
+        JSON.stringify([c?.config ?? {}, c?.keepAliveMs ?? null]);
+      const apply = async (): Promise<boolean> => {
+        if (comparable(configurations.get(id)) === comparable(next)) return false;
+        const busy = state.runners.find((r) => affected(r.key) && (r.inUse > 0 || r.phase === "loading"));
+        if (busy) throw new RunnerBusyError(`${model.name} is in use; try again once its requests are done`);
+        const others = [...configurations].filter(([key, c]) => c.modelId === model.id && key !== id).map(([, c]) => c);
+        await options.configurations?.save(model.id, (isEmpty(next) ? others : [...others, next]).map(stripModelId));
+        if (isEmpty(next)) configurations.delete(id);
+        else configurations.set(id, next);
+        return true;
+      };
+      const applied = saving.then(apply);
+      saving = applied.catch(() => undefined);
+      if (!(await applied)) return { changed: false };
       await stopAndWait({ type: "unloadRequested", match: affected });
       return { changed: true };
+    },
+
+    async configurationOf(selector) {
+      const model = await options.resolver.resolve(selector.model);
+      const backend = pickBackend(selector.backend, model).name;
+      const mode = selector.mode ?? "completion";
+      const found = configurations.get(configurationKey(backend, model.id, mode));
+      return { model, backend, mode, ...(found ? { stored: stripModelId(found) } : {}), keepAliveMs: found?.keepAliveMs ?? limits.defaultKeepAliveMs };
     },
 
     async unload(selector) {
@@ -457,6 +517,19 @@ export function createLoader(options: LoaderOptions): Loader {
       for (const timer of [...timers.keys()]) clearTimer(timer);
     },
   };
+}
+
+function configurationKey(backend: string, modelId: string, mode: BackendMode): string {
+  return `${backend}\0${modelId}\0${mode}`;
+}
+
+function stripModelId({ modelId: _, ...stored }: StoredConfiguration & { readonly modelId: string }): StoredConfiguration {
+  return stored;
+}
+
+/** An empty configuration is the defaults: nothing to keep. */
+function isEmpty(configuration: Pick<StoredConfiguration, "keepAliveMs" | "config">): boolean {
+  return configuration.keepAliveMs === undefined && Object.keys(configuration.config).length === 0;
 }
 
 function positive(name: string, value: number): number {

@@ -8,6 +8,7 @@ import { describeInstallProgress } from "../backends/llamacpp/install.ts";
 import type { ModelResolver } from "../models/model-resolver.ts";
 import { createModelsApp } from "../models/models-app.ts";
 import { registerDemoModels } from "../models/store/demo-models.ts";
+import { createModelConfigurations } from "../models/store/model-configurations.ts";
 import { openModelStore } from "../models/store/model-store.ts";
 import { createOllamaApp } from "../ollama/ollama-app.ts";
 import { createOllamaModelManagementApp } from "../ollama/model-management/model-management-app.ts";
@@ -60,6 +61,8 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     onInstallProgress: (progress) =>
       logger.info({ component: "llama.cpp", stage: progress.stage, percent: progress.percent }, describeInstallProgress(progress)),
   });
+  // Read before the loader exists, so the first request already runs as configured.
+  const configurations = createModelConfigurations(store.layout, logger);
   const registry = new Registry();
   const metrics = createEngineMetrics(registry);
   loader = createLoader({
@@ -72,6 +75,7 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
     ...(config.maxLoadedModels === undefined ? {} : { maxLoadedRunners: config.maxLoadedModels }),
     ...(config.maxQueue === undefined ? {} : { maxQueue: config.maxQueue }),
     onRunnerEvent: (event) => metrics.runnerEvent(event),
+    configurations: { stored: await configurations.readAll(), save: configurations.write },
   });
   const clash = externalConfigs.find((engine) => loader.backends.has(engine.name));
   if (clash) throw new Error(`external engine "${clash.name}" has the name of a local backend`);

@@ -6,6 +6,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { after, afterEach, describe, it } from "node:test";
 import { pino } from "pino";
 import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type ResolvedModel } from "../../src/models/model-resolver.ts";
+import { createContextSizer } from "../../src/ollama/context-size.ts";
+import { createEnginesClient } from "../../src/ollama/engines-client.ts";
+import type { StoredConfiguration } from "../../src/models/store/model-configurations.ts";
 import { createEngineMetrics } from "../../src/scheduling/engine-metrics.ts";
 import { createEnginesApp } from "../../src/scheduling/engines-app.ts";
 import { createLoader, type Loader, type LoaderOptions } from "../../src/scheduling/loader.ts";
@@ -237,6 +240,79 @@ describe("engines app on a stand-in engine", () => {
     assert.equal(fake.starts, 2, "the configuration change reloaded the runner");
     const [runner] = (await (await app.request("/ps")).json()) as Array<Record<string, unknown>>;
     assert.equal(runner?.context_size, 512, "the configured size, as the engine does not say");
+  });
+
+  it("shows the configuration in force: defaults, then what was configured; 400 without a model, 404 for an unknown one", async () => {
+    const { app, post } = await setup({}, { keepAliveMs: 120_000 });
+    const show = async (query: string) => {
+      const response = await app.request(`/_configure${query}`);
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    assert.deepEqual(await show("?model=a"), {
+      status: 200,
+      body: {
+        model: "a:latest", backend: "fake", mode: "completion", "context-size": null, "runtime-flags": [], speculative: null,
+        llamacpp: { "reasoning-budget": null }, keep_alive: 120, stored: null,
+      },
+    });
+    const configured = { "context-size": 1024, "runtime-flags": ["--threads", "2"], speculative: { draft_model: "b", num_tokens: 4 }, llamacpp: { "reasoning-budget": 0 }, keep_alive: "10m" };
+    assert.equal((await post("/_configure", { model: "a", ...configured })).status, 200);
+    const shown = await show("?model=a:latest");
+    assert.deepEqual(shown.body, {
+      model: "a:latest", backend: "fake", mode: "completion", "context-size": 1024, "runtime-flags": ["--threads", "2"],
+      speculative: { draft_model: "b", num_tokens: 4, min_acceptance_rate: null }, llamacpp: { "reasoning-budget": 0 }, keep_alive: 600,
+      stored: { ...configured, keep_alive: 600 },
+    });
+    assert.deepEqual((await (await app.request("/fake/_configure?model=a")).json()) as unknown, shown.body, "the backend's path shows the same");
+    assert.equal((await show("?model=a&mode=embedding")).body.stored, null, "configurations are per mode");
+
+    const stored = shown.body.stored as Record<string, unknown>;
+    const again = await post("/_configure", { model: "a", ...stored });
+    assert.deepEqual(await again.json(), { model: "a", changed: false }, "what GET shows as stored, POSTed back, is the same configuration");
+    await post("/_configure", { model: "a" });
+    assert.equal((await show("?model=a")).body.stored, null, "an empty configuration returns to the defaults");
+
+    const missing = await show("");
+    assert.equal(missing.status, 400);
+    assert.deepEqual(missing.body, { error: { message: "model is required", type: "invalid_request_error", code: null } });
+    assert.equal((await show("?model=a&mode=sideways")).status, 400);
+    const unknown = await show("?model=zzz");
+    assert.equal(unknown.status, 404);
+    assert.equal((unknown.body.error as { code: string }).code, "model_not_found");
+    assert.equal((await app.request("/nobackend/_configure?model=a")).status, 404);
+  });
+
+  it("persists configurations and starts runners with the stored ones from the first request", async () => {
+    const saved: Array<[string, unknown]> = [];
+    const first = await setup({}, { configurations: { stored: new Map(), save: async (id, list) => void saved.push([id, list]) } });
+    await first.post("/_configure", { model: "a", "context-size": 512, keep_alive: 60 });
+    await first.post("/_configure", { model: "a", mode: "embedding", "context-size": 256 });
+    const stored: StoredConfiguration[] = [
+      { backend: "fake", mode: "completion", keepAliveMs: 60_000, config: { "context-size": 512 } },
+      { backend: "fake", mode: "embedding", config: { "context-size": 256 } },
+    ];
+    assert.deepEqual(saved, [["sha256:a", stored.slice(0, 1)], ["sha256:a", stored]], "each save holds all of the model's configurations");
+
+    const failing = await setup({}, { configurations: { stored: new Map(), save: async () => Promise.reject(new Error("disk full")) } });
+    assert.equal((await failing.post("/_configure", { model: "a", "context-size": 512 })).status, 500);
+    assert.equal(((await (await failing.app.request("/_configure?model=a")).json()) as { stored: unknown }).stored, null, "not in force unless saved");
+
+    const restarted = await setup({}, { configurations: { stored: new Map([["sha256:a", stored]]), save: async () => {} } });
+    assert.equal(((await (await restarted.app.request("/_configure?model=a")).json()) as { keep_alive: number }).keep_alive, 60);
+    await (await restarted.chat("a")).text();
+    assert.deepEqual(restarted.fake.runners().map((r) => r.config), [{ "context-size": 512 }]);
+  });
+
+  it("takes Ollama's num_ctx on top of the stored configuration, growing only", async () => {
+    const { app, post } = await setup();
+    const sizer = createContextSizer(createEnginesClient(app.fetch), logger);
+    const speculative = { draft_model: "b", num_tokens: 4 };
+    await post("/_configure", { model: "a", speculative, keep_alive: 60 });
+    const stored = async () => ((await (await app.request("/_configure?model=a")).json()) as { stored: unknown }).stored;
+    await sizer("a", 4096);
+    assert.deepEqual(await stored(), { speculative, "context-size": 4096, keep_alive: 60 });
+    await sizer("a", 2048);
+    assert.deepEqual(await stored(), { speculative, "context-size": 4096, keep_alive: 60 }, "a smaller request leaves it");
   });
 
   it("counts requests by origin in its metrics", async () => {

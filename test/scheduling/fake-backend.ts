@@ -1,6 +1,6 @@
 import { createServer, type Server, type ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Backend, RequiredMemory } from "../../src/inference/index.ts";
+import type { Backend, BackendConfiguration, RequiredMemory } from "../../src/inference/index.ts";
 
 export interface FakeBackendOptions {
   readonly name?: string;
@@ -14,6 +14,8 @@ export interface FakeBackendOptions {
 interface FakeRunner {
   readonly model: string;
   readonly socket: string;
+  /** What the loader started it with. */
+  readonly config: BackendConfiguration | undefined;
   readonly server: Server;
   crash(error: Error): void;
   /** Requests whose response has not ended. */
@@ -38,10 +40,10 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
     diskUsage: async () => 1234,
     requiredMemoryForModel: async (_signal, model) => options.memory?.(model) ?? { ram: 1, vram: 0 },
 
-    async run(signal, socket, model) {
+    async run(signal, socket, model, _modelRef, _mode, config) {
       starts += 1;
       const started = Date.now();
-      const runner: FakeRunner = { model, socket, server: createServer(), crash: () => {}, inFlight: 0 };
+      const runner: FakeRunner = { model, socket, config, server: createServer(), crash: () => {}, inFlight: 0 };
       runner.server.on("request", (request, response) => {
         runner.inFlight += 1;
         response.on("close", () => (runner.inFlight -= 1));

@@ -139,7 +139,10 @@ export async function openModelStore(options: { home: string }): Promise<ModelSt
     const blobs = new Set(dropped.flatMap((entry) => entry.files).filter((digest) => !used.has(digest)));
     await Promise.all([
       ...[...blobs].map((digest) => rm(layout.blob(digest), { force: true })),
-      ...dropped.filter((entry) => !keptIds.has(entry.id)).map((entry) => rm(layout.manifest(entry.id), { force: true })),
+      ...dropped
+        .filter((entry) => !keptIds.has(entry.id))
+        .flatMap((entry) => [layout.manifest(entry.id), layout.configuration(entry.id)])
+        .map((path) => rm(path, { force: true })),
     ]);
     for (const digest of blobs) summaries.delete(digest);
   };

@@ -16,6 +16,9 @@ export interface StoreLayout {
   manifest(digest: Sha256Digest): string;
   readonly blobsDir: string;
   readonly manifestsDir: string;
+  /** `configurations/<hex>.json`: how a model runs (`/engines/_configure`), kept with it and removed with it. */
+  configuration(digest: Sha256Digest): string;
+  readonly configurationsDir: string;
   /** Scratch files, renamed into place once complete (same filesystem, so rename is atomic). */
   readonly tmpDir: string;
   /** The tags, written last and atomically: what lists as a model. */
@@ -25,14 +28,17 @@ export interface StoreLayout {
 export function storeLayout(root: string): StoreLayout {
   const blobsDir = join(root, "blobs", "sha256");
   const manifestsDir = join(root, "manifests", "sha256");
+  const configurationsDir = join(root, "configurations");
   return {
     root,
     blobsDir,
     manifestsDir,
+    configurationsDir,
     tmpDir: join(root, "tmp"),
     index: join(root, "index.json"),
     blob: (digest) => join(blobsDir, digestHex(digest)),
     incomplete: (digest) => join(blobsDir, `${digestHex(digest)}.incomplete`),
     manifest: (digest) => join(manifestsDir, digestHex(digest)),
+    configuration: (digest) => join(configurationsDir, `${digestHex(digest)}.json`),
   };
 }
