@@ -12,18 +12,25 @@ export interface GatewayProcess {
   readonly child: ChildProcess;
   /** Every log line so far, parsed. */
   readonly logs: Record<string, unknown>[];
-  /** SIGTERM, wait for exit (SIGKILL after `graceMs`), remove the temporary home. */
+  /** SIGTERM, wait for exit (SIGKILL after `graceMs`), remove the temporary home (not one passed in). */
   stop(graceMs?: number): Promise<number | null>;
 }
 
 const repoRoot = new URL("../..", import.meta.url).pathname;
 
+export interface StartGatewayOptions {
+  readonly env?: Record<string, string>;
+  readonly args?: string[];
+  /** A `MODELGATE_HOME` to reuse (a restart); it is the caller's to remove. Default: a temporary one. */
+  readonly home?: string;
+}
+
 /**
  * Starts the real gateway (`bin/modelgate.mjs serve`) on a free loopback port
  * with a temporary `MODELGATE_HOME`, and resolves once it logs its address.
  */
-export async function startGateway(options: { env?: Record<string, string>; args?: string[] } = {}): Promise<GatewayProcess> {
-  const home = await mkdtemp(join(tmpdir(), "modelgate-home-"));
+export async function startGateway(options: StartGatewayOptions = {}): Promise<GatewayProcess> {
+  const home = options.home ?? (await mkdtemp(join(tmpdir(), "modelgate-home-")));
   const child = spawn(process.execPath, [join(repoRoot, "bin/modelgate.mjs"), "serve", "--host", "127.0.0.1:0", ...(options.args ?? [])], {
     env: { ...process.env, MODELGATE_HOME: home, MODELGATE_LOG_LEVEL: "debug", ...options.env },
     stdio: ["ignore", "inherit", "pipe"],
@@ -61,7 +68,7 @@ export async function startGateway(options: { env?: Record<string, string>; args
         const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
         await exited.finally(() => clearTimeout(timer));
       }
-      await rm(home, { recursive: true, force: true });
+      if (options.home === undefined) await rm(home, { recursive: true, force: true });
       return exited;
     },
   };
