@@ -27,13 +27,23 @@ async function completedPerReplica(tokens: number): Promise<number[]> {
   return Promise.all(replicas.map(async (replica) => (await replica.metric("llamacpp:tokens_predicted_total")) / tokens));
 }
 
-/** The gateway's count of requests a replica answered, or whose connection failed before an answer. */
-async function gatewayCount(replica: TcpLlamaServer, result: "answered" | "connection_failed"): Promise<number> {
+/** The sum of the gateway's samples of `name` carrying `labels`. */
+async function gatewayMetric(name: string, labels: Record<string, string>): Promise<number> {
   const families = parsePrometheusText(await (await fetch(`${gateway.url}/metrics`)).text());
-  const sample = families
+  return families
     .flatMap((family) => family.samples)
-    .find((s) => s.name === "modelgate_external_requests_total" && s.labels.replica === replica.url && s.labels.result === result);
-  return sample?.value ?? 0;
+    .filter((sample) => sample.name === name && Object.entries(labels).every(([label, value]) => sample.labels[label] === value))
+    .reduce((sum, sample) => sum + sample.value, 0);
+}
+
+/** The gateway's count of requests a replica answered, or whose connection failed before an answer. */
+function gatewayCount(replica: TcpLlamaServer, result: "answered" | "connection_failed"): Promise<number> {
+  return gatewayMetric("modelgate_external_requests_total", { replica: replica.url, result });
+}
+
+/** The engines layer's count of requests for the external model, as for any model: once each, however many replicas it tried. */
+function modelRequests(outcome?: "completed" | "failed"): Promise<number> {
+  return gatewayMetric("modelgate_engine_requests_total", { model: "remote-tiny", origin: "direct", ...(outcome ? { outcome } : {}) });
 }
 
 /** One streamed chat through the openai client, classified by where it ended. */
@@ -136,6 +146,9 @@ describe("external engine with two llama-server replicas", { timeout: 600_000 },
     const norm = Math.hypot(...embedded.embeddings[0]!);
     assert.ok(Math.abs(norm - 1) < 1e-4, `normalised, got ${norm}`);
 
+    const ollamaTokens = await gatewayMetric("modelgate_engine_completion_tokens_total", { model: "remote-tiny", origin: "ollama/completion" });
+    assert.equal(ollamaTokens, 3 * tokens, "the engines metrics count the Ollama requests' tokens, as for local models");
+
     const after = await completedPerReplica(tokens);
     const served = after.map((count, i) => count - before[i]!);
     console.log(`# 7 chat requests: ${served.join(" and ")} per replica`);
@@ -170,8 +183,9 @@ describe("external engine with two llama-server replicas", { timeout: 600_000 },
 
   it("fails over when a replica is killed mid-run: no request lost before streaming, none hangs", bounded, async () => {
     const [victim, survivor] = replicas;
-    const tokens = 32;
+    const tokens = 48;
     const answeredBefore = await gatewayCount(victim, "answered");
+    const [requestsBefore, failedBefore] = [await modelRequests(), await modelRequests("failed")];
     const batch = Promise.all(Array.from({ length: 8 }, () => streamChat(tokens)));
     // The victim holds four of the eight; kill it once its first stream has begun.
     while ((await gatewayCount(victim, "answered")) === answeredBefore) await sleep(10);
@@ -189,6 +203,8 @@ describe("external engine with two llama-server replicas", { timeout: 600_000 },
     assert.ok(cutOff.length >= 1, "the victim's first stream was cut off");
     assert.ok(retried >= 1, "the victim's queued requests went to the survivor");
     assert.equal(completed.length + cutOff.length, 8);
+    assert.equal((await modelRequests()) - requestsBefore, 8, "each request counted once in the engines metrics");
+    assert.equal((await modelRequests("failed")) - failedBefore, cutOff.length);
 
     // From now on, everything goes to the survivor.
     const survivorBefore = await gatewayCount(survivor, "answered");
