@@ -15,6 +15,13 @@ export interface Backend {
   readonly name: string;
   /** True when the engine manages its own models rather than the shared store. */
   readonly usesExternalModelManagement: boolean;
+  /**
+   * Refuses a configuration this engine would not start with (a runtime flag
+   * it does not allow), so `/_configure` answers 400 instead of storing it.
+   *
+   * @throws InvalidConfigurationError
+   */
+  checkConfiguration?(config: BackendConfiguration): void;
   /** Ensures the engine is installed; resolves at once when it already is. */
   install(signal: AbortSignal, http: HttpClient): Promise<void>;
   /**

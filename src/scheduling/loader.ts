@@ -232,6 +232,12 @@ export function createLoader(options: LoaderOptions): Loader {
   const configurations = new Map<string, StoredConfiguration & { readonly modelId: string }>();
   for (const [modelId, stored] of options.configurations?.stored ?? []) {
     for (const configuration of stored) {
+      try {
+        backends.get(configuration.backend)?.checkConfiguration?.(configuration.config);
+      } catch (error) {
+        logger.warn({ err: error, modelId, backend: configuration.backend }, "ignoring a stored configuration the backend refuses");
+        continue;
+      }
       configurations.set(configurationKey(configuration.backend, modelId, configuration.mode), { ...configuration, modelId });
     }
   }
@@ -443,6 +449,7 @@ export function createLoader(options: LoaderOptions): Loader {
     async configure(configuration) {
       const model = await options.resolver.resolve(configuration.model);
       const backend = pickBackend(configuration.backend, model);
+      backend.checkConfiguration?.(configuration.config);
       const mode = configuration.mode ?? "completion";
       const id = configurationKey(backend.name, model.id, mode);
       const next = {

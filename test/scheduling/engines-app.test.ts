@@ -8,6 +8,7 @@ import { pino } from "pino";
 import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type ResolvedModel } from "../../src/models/model-resolver.ts";
 import { createContextSizer } from "../../src/ollama/context-size.ts";
 import { createEnginesClient } from "../../src/ollama/engines-client.ts";
+import { InvalidConfigurationError, type BackendConfiguration } from "../../src/inference/index.ts";
 import type { StoredConfiguration } from "../../src/models/store/model-configurations.ts";
 import { createEngineMetrics } from "../../src/scheduling/engine-metrics.ts";
 import { createEnginesApp } from "../../src/scheduling/engines-app.ts";
@@ -301,6 +302,23 @@ describe("engines app on a stand-in engine", () => {
     assert.equal(((await (await restarted.app.request("/_configure?model=a")).json()) as { keep_alive: number }).keep_alive, 60);
     await (await restarted.chat("a")).text();
     assert.deepEqual(restarted.fake.runners().map((r) => r.config), [{ "context-size": 512 }]);
+  });
+
+  it("refuses with 400, storing nothing, a configuration its backend refuses; skips such a stored one at start", async () => {
+    const checkConfiguration = (config: BackendConfiguration) => {
+      if (config["runtime-flags"]?.includes("--agent")) throw new InvalidConfigurationError("runtime flag --agent is not allowed");
+    };
+    const saved: string[] = [];
+    const { post, app } = await setup({ checkConfiguration }, { configurations: { stored: new Map(), save: async (id) => void saved.push(id) } });
+    const refused = await post("/_configure", { model: "a", "runtime-flags": ["--agent"] });
+    assert.equal(refused.status, 400);
+    assert.match(await refused.text(), /--agent is not allowed/);
+    assert.deepEqual(saved, []);
+    assert.equal(((await (await app.request("/_configure?model=a")).json()) as { stored: unknown }).stored, null);
+
+    const refusedAtStart: StoredConfiguration = { backend: "fake", mode: "completion", config: { "runtime-flags": ["--agent"] } };
+    const restarted = await setup({ checkConfiguration }, { configurations: { stored: new Map([["sha256:a", [refusedAtStart]]]), save: async () => {} } });
+    assert.equal(((await (await restarted.app.request("/_configure?model=a")).json()) as { stored: unknown }).stored, null);
   });
 
   it("takes Ollama's num_ctx on top of the stored configuration, growing only", async () => {

@@ -9,6 +9,7 @@ export interface FakeBackendOptions {
   /** Pause between streamed tokens. */
   readonly tokenMs?: number;
   readonly memory?: (model: string) => RequiredMemory;
+  readonly checkConfiguration?: Backend["checkConfiguration"];
 }
 
 interface FakeRunner {
@@ -35,6 +36,7 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
   const backend: Backend = {
     name: options.name ?? "fake",
     usesExternalModelManagement: false,
+    ...(options.checkConfiguration ? { checkConfiguration: options.checkConfiguration } : {}),
     install: async () => {},
     status: () => "running",
     diskUsage: async () => 1234,

@@ -7,6 +7,7 @@ import { directorySize } from "../directory-size.ts";
 import { runEngineProcess } from "../engine-process.ts";
 import { llamaServerArguments, type LocatedModel } from "./arguments.ts";
 import { diagnoseLlamaServerExit } from "./crash-diagnosis.ts";
+import { checkLlamaCppTuningFlags } from "./tuning-flags.ts";
 import { ensureLlamaServer, type EnsureLlamaServerOptions, type InstallProgress, type LlamaServer } from "./install.ts";
 import { estimateLlamaServerMemory, modelShape, type ModelShape } from "./memory.ts";
 import { llamaCppCacheDir } from "./source.ts";
@@ -72,6 +73,10 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
   return {
     name: llamaCppBackendName,
     usesExternalModelManagement: false,
+
+    checkConfiguration(config) {
+      checkLlamaCppTuningFlags(config["runtime-flags"] ?? []);
+    },
 
     async install(signal) {
       await server(signal);

@@ -11,7 +11,7 @@ import { Agent, request } from "undici";
 import { ensureFixtureModels, type FixtureModels } from "../../../fixtures/generate.ts";
 import { EngineCrashedError } from "../../../src/backends/engine-crashed-error.ts";
 import { createLlamaCppBackend } from "../../../src/backends/llamacpp/backend.ts";
-import type { Backend, BackendConfiguration, BackendMode } from "../../../src/inference/index.ts";
+import { InvalidConfigurationError, type Backend, type BackendConfiguration, type BackendMode } from "../../../src/inference/index.ts";
 import { llamaServerForTests } from "../../support/engine.ts";
 import { isProcessRunning } from "../../support/processes.ts";
 
@@ -154,6 +154,11 @@ describe("llama.cpp backend on the real llama-server", () => {
       assert.match(error.message, /^llama-server: the model could not be loaded/);
       return true;
     });
+  });
+
+  it("refuses a runtime flag outside its allow-list when configured, before anything starts", () => {
+    assert.throws(() => backend.checkConfiguration?.({ "runtime-flags": ["--agent"] }), InvalidConfigurationError);
+    backend.checkConfiguration?.({ "runtime-flags": ["--threads", "2"] });
   });
 
   it("names an argument llama-server refuses", async () => {
