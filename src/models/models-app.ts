@@ -18,6 +18,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "pino";
 import * as v from "valibot";
 import { GGUFParseError } from "../inference/gguf-parse-error.ts";
+import { jsonRecord, parseUntrustedJson } from "../inference/untrusted-json.ts";
 import { readGGUF } from "./gguf.ts";
 import { HubError } from "./huggingface/hub-client.ts";
 import { QuantizationNotFoundError } from "./huggingface/quant-selection.ts";
@@ -50,11 +51,11 @@ const CreateRequestSchema = v.object({
   /** The model to create; without it, `from` is pulled under its own name. */
   name: v.optional(v.string()),
   /** File name → digest of an uploaded blob (`PUT /models/blobs/{digest}`). */
-  files: v.optional(v.record(v.string(), v.string())),
+  files: v.optional(jsonRecord(v.string())),
   /** A Go template, as Ollama clients write them. */
   template: v.optional(v.string()),
   system: v.optional(v.string()),
-  parameters: v.optional(v.record(v.string(), v.unknown())),
+  parameters: v.optional(jsonRecord(v.unknown())),
   license: v.optional(v.union([v.string(), v.array(v.string())])),
   messages: v.optional(v.array(v.unknown())),
   insecure: v.optional(v.boolean()),
@@ -285,7 +286,7 @@ async function readJson<const Schema extends v.GenericSchema>(
   if (text.trim() === "" && !optional) throw new HTTPException(400, { message: "missing request body" });
   let json: unknown;
   try {
-    json = text.trim() === "" ? undefined : JSON.parse(text);
+    json = text.trim() === "" ? undefined : parseUntrustedJson(text);
   } catch (error) {
     throw new HTTPException(400, { message: `invalid JSON: ${(error as Error).message}` });
   }

@@ -3,6 +3,7 @@
  * and how those become an OpenAI request for the engines layer.
  */
 import * as v from "valibot";
+import { jsonRecord } from "../inference/untrusted-json.ts";
 import type { ReplyShape } from "./ollama-replies.ts";
 import { badRequest, ModelEntries, requiredModel } from "./request-body.ts";
 import { readRequestOptions } from "./request-options.ts";
@@ -14,8 +15,8 @@ export const CompletionEntries = {
   ...ModelEntries,
   // Absent means streaming: Ollama's default, which curl users rely on.
   stream: v.nullish(v.boolean()),
-  format: v.nullish(v.union([v.string(), v.record(v.string(), v.unknown())])),
-  options: v.nullish(v.record(v.string(), v.unknown())),
+  format: v.nullish(v.union([v.string(), jsonRecord(v.unknown())])),
+  options: v.nullish(jsonRecord(v.unknown())),
   keep_alive: v.nullish(v.union([v.number(), v.string()])),
   think: v.nullish(v.union([v.boolean(), v.picklist(thinkLevels)])),
 };

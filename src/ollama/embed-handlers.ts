@@ -6,6 +6,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import * as v from "valibot";
+import { jsonRecord } from "../inference/untrusted-json.ts";
 import { loadDurationMs, type EnginesClient } from "./engines-client.ts";
 import { nanoseconds } from "./ollama-replies.ts";
 import { ModelEntries, readRequestBody, requiredModel } from "./request-body.ts";
@@ -14,7 +15,7 @@ const CommonEntries = {
   ...ModelEntries,
   keep_alive: v.nullish(v.union([v.number(), v.string()])),
   // Sampling options mean nothing to an embedding; accepted as Ollama accepts them.
-  options: v.nullish(v.record(v.string(), v.unknown())),
+  options: v.nullish(jsonRecord(v.unknown())),
 };
 
 const EmbedRequestSchema = v.object({
@@ -43,6 +44,12 @@ export function createEmbedHandlers(engines: EnginesClient) {
     return { vectors, promptTokens: result.output.usage?.prompt_tokens ?? 0, loadMs: loadDurationMs(response) };
   };
 
+  /** Nothing to embed: still a 404 for a model that does not exist, as on Ollama. */
+  const nothing = async (model: string, signal: AbortSignal) => {
+    await engines.get(`/v1/models/${encodeURIComponent(model)}`, v.unknown(), signal);
+    return { vectors: [], promptTokens: 0, loadMs: 0 };
+  };
+
   return {
     async embed(c: Context): Promise<Response> {
       const startedAt = performance.now();
@@ -52,7 +59,7 @@ export function createEmbedHandlers(engines: EnginesClient) {
       // The engines layer cuts (or, told not to, refuses) inputs longer than the context, as Ollama does.
       const extra = { truncate: request.truncate ?? true, ...(request.keep_alive == null ? {} : { keep_alive: request.keep_alive }) };
       const { vectors, promptTokens, loadMs } =
-        input.length === 0 ? { vectors: [], promptTokens: 0, loadMs: 0 } : await embed(model, input, extra, c.req.raw.signal);
+        input.length === 0 ? await nothing(model, c.req.raw.signal) : await embed(model, input, extra, c.req.raw.signal);
       const dimensions = request.dimensions ?? undefined;
       return c.json({
         model,
@@ -66,7 +73,7 @@ export function createEmbedHandlers(engines: EnginesClient) {
     async embeddings(c: Context): Promise<Response> {
       const request = await readRequestBody(c.req.raw, EmbeddingsRequestSchema);
       const model = requiredModel(request);
-      if (!request.prompt) return c.json({ embedding: [] });
+      if (!request.prompt) return c.json({ embedding: (await nothing(model, c.req.raw.signal)).vectors });
       const keepAlive = request.keep_alive == null ? {} : { keep_alive: request.keep_alive };
       // llama-server normalises unless told not to; the legacy endpoint answers the model's raw vector.
       const { vectors } = await embed(model, [request.prompt], { ...keepAlive, truncate: true, embd_normalize: -1 }, c.req.raw.signal);

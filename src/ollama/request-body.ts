@@ -4,6 +4,7 @@
  */
 import { HTTPException } from "hono/http-exception";
 import * as v from "valibot";
+import { parseUntrustedJson } from "../inference/untrusted-json.ts";
 
 /** `model`, and `name`, which older clients still send in its place. */
 export const ModelEntries = {
@@ -22,7 +23,7 @@ export async function readRequestBody<const Schema extends v.GenericSchema>(
   if (text.trim() === "") throw badRequest("missing request body");
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseUntrustedJson(text);
   } catch (error) {
     throw badRequest(`invalid JSON: ${(error as Error).message}`);
   }

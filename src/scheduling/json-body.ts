@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { parseUntrustedJson } from "../inference/untrusted-json.ts";
 import { BadRequestError } from "./openai-error.ts";
 
 /**
@@ -9,7 +10,7 @@ import { BadRequestError } from "./openai-error.ts";
 export function parseJsonBody<S extends v.GenericSchema>(schema: S, body: Uint8Array | ArrayBuffer): v.InferOutput<S> {
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder().decode(body));
+    json = parseUntrustedJson(new TextDecoder().decode(body));
   } catch (error) {
     throw new BadRequestError(`malformed JSON body: ${(error as Error).message}`);
   }

@@ -29,6 +29,15 @@ export interface AccessOptions {
   readonly cors?: OllamaCorsOptions;
 }
 
+/**
+ * The rest of a refused body is never read, so the connection cannot carry
+ * another request: say so, or the client's next request on it fails.
+ */
+function closing(response: Response): Response {
+  response.headers.set("Connection", "close");
+  return response;
+}
+
 /** Uploads of model files: streamed to the store and verified there, never buffered, so exempt from the body limit. */
 const blobUploads = ["/api/blobs/*", `${ModelsPrefix}/blobs/*`];
 
@@ -48,7 +57,7 @@ export function createApp({ engines, models, ollama, anthropic, metrics, access 
     "*",
     except(
       blobUploads,
-      bodyLimit({ maxSize: access.maxBodyBytes, onError: (c) => errorReply(c.req.path, 413, tooLarge, "request_too_large") }),
+      bodyLimit({ maxSize: access.maxBodyBytes, onError: (c) => closing(errorReply(c.req.path, 413, tooLarge, "request_too_large")) }),
     ),
   );
   // Ollama clients probe this to see whether a server is up (`GET` and `HEAD`).
@@ -62,5 +71,6 @@ export function createApp({ engines, models, ollama, anthropic, metrics, access 
   app.route("/anthropic", anthropic);
   app.route("/v1", new Hono().all("/*", (c) => engines.fetch(c.req.raw)));
   app.get("/metrics", async (c) => c.body(await metrics.metrics(), 200, { "Content-Type": metrics.contentType }));
+  app.notFound((c) => errorReply(c.req.path, 404, `${c.req.method} ${c.req.path} not found`, "not_found"));
   return app;
 }

@@ -14,6 +14,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "pino";
 import * as v from "valibot";
+import { jsonRecord } from "../../inference/untrusted-json.ts";
 import { badRequest, ModelEntries, readRequestBody, requiredModel } from "../request-body.ts";
 
 /** The `/models` app's `fetch`; paths are relative to its mount (`/create`, `/blobs/…`). */
@@ -33,11 +34,11 @@ const TransferRequestSchema = v.object({
 const CreateRequestSchema = v.object({
   ...ModelEntries,
   from: v.nullish(v.string()),
-  files: v.nullish(v.record(v.string(), v.string())),
-  adapters: v.nullish(v.record(v.string(), v.string())),
+  files: v.nullish(jsonRecord(v.string())),
+  adapters: v.nullish(jsonRecord(v.string())),
   template: v.nullish(v.string()),
   system: v.nullish(v.string()),
-  parameters: v.nullish(v.record(v.string(), v.unknown())),
+  parameters: v.nullish(jsonRecord(v.unknown())),
   license: v.nullish(v.union([v.string(), v.array(v.string())])),
   messages: v.nullish(v.array(v.unknown())),
   quantize: v.nullish(v.string()),
