@@ -1,11 +1,14 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { except } from "hono/combine";
+import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { ExperimentalEndpointsPrefix, InferencePrefix, ModelsPrefix } from "../inference/prefixes.ts";
 import { ollamaCors, type OllamaCorsOptions } from "../ollama/ollama-cors.ts";
 import { apiKeyAuth } from "./api-key-auth.ts";
 import { errorReply } from "./error-reply.ts";
+import { requestLog } from "./request-log.ts";
+import { ModelgateVersionHeader, modelgateVersion } from "./version.ts";
 
 export interface AppParts {
   /** The engines API, with routes relative to `/engines`. */
@@ -18,6 +21,10 @@ export interface AppParts {
   readonly anthropic: Hono;
   readonly metrics: Registry;
   readonly access: AccessOptions;
+  /** `GET /logs`, with routes relative to `/logs`. */
+  readonly logs: Hono;
+  /** Where each request's log line goes. */
+  readonly logger: Logger;
 }
 
 /** Who may call, and with how much. */
@@ -48,8 +55,14 @@ const blobUploads = ["/api/blobs/*", `${ModelsPrefix}/blobs/*`];
  * experimental prefix, and at `/v1/*` (an alias of `/engines/v1/*`, where
  * OpenAI clients look).
  */
-export function createApp({ engines, models, ollama, anthropic, metrics, access }: AppParts): Hono {
+export function createApp({ engines, models, ollama, anthropic, metrics, access, logs, logger }: AppParts): Hono {
   const app = new Hono();
+  // First, so refusals (401, 413) are logged too.
+  app.use("*", requestLog({ logger }));
+  app.use("/api/version", async (c, next) => {
+    await next();
+    c.header(ModelgateVersionHeader, modelgateVersion);
+  });
   app.use("*", ollamaCors(access.cors));
   if (access.apiKey) app.use("*", apiKeyAuth({ key: access.apiKey }));
   const tooLarge = `request body too large (limit ${access.maxBodyBytes} bytes, MODELGATE_MAX_BODY_BYTES)`;
@@ -70,6 +83,7 @@ export function createApp({ engines, models, ollama, anthropic, metrics, access 
   app.route("/", anthropic);
   app.route("/anthropic", anthropic);
   app.route("/v1", new Hono().all("/*", (c) => engines.fetch(c.req.raw)));
+  app.route("/logs", logs);
   app.get("/metrics", async (c) => c.body(await metrics.metrics(), 200, { "Content-Type": metrics.contentType }));
   app.notFound((c) => errorReply(c.req.path, 404, `${c.req.method} ${c.req.path} not found`, "not_found"));
   return app;

@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { parseKeepAlive } from "../inference/keep-alive.ts";
 import { apiKeyPattern } from "./api-key-auth.ts";
 import { parseListenAddress, type ListenAddress } from "./listen-address.ts";
+import type { LogFormat } from "./logger.ts";
 
 /** The gateway's settings, read once at start from the environment and the command line. */
 export interface Config {
@@ -10,6 +11,8 @@ export interface Config {
   /** Data directory: model store, runner sockets, logs. */
   readonly home: string;
   readonly logLevel: string;
+  /** Unset: human-readable on a terminal, JSON lines otherwise. */
+  readonly logFormat?: LogFormat;
   /** How long an idle runner stays loaded: ms, 0 = unload once idle, negative = forever. */
   readonly keepAliveMs: number;
   /** Cap on runners loaded at once; undefined = bounded by memory only. */
@@ -44,6 +47,7 @@ export function loadConfig(env: Environment = process.env, overrides: ConfigOver
     listen: parseListenAddress(host),
     home: resolve(env.MODELGATE_HOME || join(homedir(), ".modelgate")),
     logLevel: env.MODELGATE_LOG_LEVEL || "info",
+    ...(env.MODELGATE_LOG_FORMAT ? { logFormat: readSetting("LOG_FORMAT", env.MODELGATE_LOG_FORMAT, parseLogFormat) } : {}),
     keepAliveMs: keepAlive === undefined ? 5 * 60_000 : readSetting("KEEP_ALIVE", keepAlive, parseKeepAlive),
     maxLoadedModels: optionalCount("MAX_LOADED_MODELS", setting("MAX_LOADED_MODELS"), 1),
     maxQueue: optionalCount("MAX_QUEUE", setting("MAX_QUEUE"), 0),
@@ -51,6 +55,11 @@ export function loadConfig(env: Environment = process.env, overrides: ConfigOver
     apiKey: env.MODELGATE_API_KEY ? readSetting("API_KEY", env.MODELGATE_API_KEY, apiKey) : undefined,
     maxBodyBytes: optionalCount("MAX_BODY_BYTES", env.MODELGATE_MAX_BODY_BYTES, 1) ?? 64 * 1024 * 1024,
   };
+}
+
+function parseLogFormat(value: string): LogFormat {
+  if (value !== "json" && value !== "pretty") throw new Error("must be json or pretty");
+  return value;
 }
 
 function readSetting<T>(name: string, value: string, parse: (value: string) => T): T {

@@ -23,6 +23,8 @@ import { detectMemoryBudget } from "../scheduling/memory-budget.ts";
 import { prepareRunnersDir } from "../scheduling/runners-dir.ts";
 import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
+import type { LogBuffer } from "./log-buffer.ts";
+import { createLogsApp } from "./logs-app.ts";
 
 export interface Gateway {
   readonly app: Hono;
@@ -35,8 +37,9 @@ export interface Gateway {
  * the engines API and the Ollama layer on top of it. The engine is located
  * (or built, the first time) and the demo models registered in the
  * background, so the server answers at once; requests that need them wait.
+ * Runners' stderr goes to `logs`, with the logger's lines.
  */
-export async function createGateway(config: Config, logger: Logger): Promise<Gateway> {
+export async function createGateway(config: Config, logger: Logger, logs: LogBuffer): Promise<Gateway> {
   const externalConfigs = await readExternalEngines(process.env, config.home);
   const store = await openModelStore({ home: config.home });
   const demoModels = ensureFixtureModels({ onProgress: (line) => logger.info({ component: "demo models" }, line) })
@@ -57,7 +60,10 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       return { ggufPath, summary };
     },
     logger,
-    onLog: (_line, runner) => loader?.engineOutput(runner.socket),
+    onLog: (line, runner) => {
+      loader?.engineOutput(runner.socket);
+      logs.runnerLine(`${runner.socket}\0${runner.model}\0${runner.mode}`, { model: runner.modelRef, mode: runner.mode }, line);
+    },
     onInstallProgress: (progress) =>
       logger.info({ component: "llama.cpp", stage: progress.stage, percent: progress.percent }, describeInstallProgress(progress)),
   });
@@ -105,6 +111,8 @@ export async function createGateway(config: Config, logger: Logger): Promise<Gat
       anthropic,
       metrics: registry,
       access: { maxBodyBytes: config.maxBodyBytes, apiKey: config.apiKey },
+      logs: createLogsApp(logs),
+      logger,
     }),
     close: async () => void (await Promise.all([loader.close(), external.close()])),
   };

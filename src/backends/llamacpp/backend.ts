@@ -7,8 +7,8 @@ import { directorySize } from "../directory-size.ts";
 import { runEngineProcess } from "../engine-process.ts";
 import { llamaServerArguments, type LocatedModel } from "./arguments.ts";
 import { diagnoseLlamaServerExit } from "./crash-diagnosis.ts";
+import { describeInstallProgress, ensureLlamaServer, type EnsureLlamaServerOptions, type InstallProgress, type LlamaServer } from "./install.ts";
 import { checkLlamaCppTuningFlags } from "./tuning-flags.ts";
-import { ensureLlamaServer, type EnsureLlamaServerOptions, type InstallProgress, type LlamaServer } from "./install.ts";
 import { estimateLlamaServerMemory, modelShape, type ModelShape } from "./memory.ts";
 import { llamaCppCacheDir } from "./source.ts";
 
@@ -18,6 +18,8 @@ export const llamaCppBackendName = "llama.cpp";
 /** Which runner a log line or a process belongs to. */
 export interface LlamaCppRunner {
   readonly model: string;
+  /** The name the model was loaded as. */
+  readonly modelRef: string;
   readonly mode: BackendMode;
   readonly socket: string;
 }
@@ -39,7 +41,7 @@ export interface LlamaCppBackendOptions {
 
 type InstallState =
   | { readonly phase: "not installed" }
-  | { readonly phase: "installing" }
+  | { readonly phase: "installing"; readonly progress?: InstallProgress }
   | { readonly phase: "installed"; readonly server: LlamaServer }
   | { readonly phase: "failed"; readonly error: Error };
 
@@ -60,7 +62,11 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
     if (state.phase === "installed") return state.server;
     state = { phase: "installing" };
     try {
-      const found = await resolveServer({ signal, onProgress: options.onInstallProgress });
+      const onProgress = (progress: InstallProgress) => {
+        if (state.phase === "installing") state = { phase: "installing", progress };
+        options.onInstallProgress?.(progress);
+      };
+      const found = await resolveServer({ signal, onProgress });
       logger.info({ path: found.path, variant: found.variant, source: found.source }, "llama-server ready");
       state = { phase: "installed", server: found };
       return found;
@@ -98,7 +104,7 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
         modelDeclaresPooling: shape?.declaresPooling,
         trainedContext: shape?.trainedContext,
       });
-      const runner: LlamaCppRunner = { model, mode, socket };
+      const runner: LlamaCppRunner = { model, modelRef, mode, socket };
       const log = logger.child({ backend: llamaCppBackendName, model, modelRef, mode });
 
       await rm(socket, { force: true }); // a socket left by a crashed runner would stop it binding
@@ -133,6 +139,12 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
           return `llama-server ${state.server.variant} build at ${state.server.path} (${state.server.source})`;
         case "failed":
           return `installation failed: ${state.error.message}`;
+        case "installing": {
+          // `modelgate engines install` reads the stage and percent from here.
+          const { progress } = state;
+          if (!progress) return "installing";
+          return `installing: ${describeInstallProgress(progress)}`;
+        }
         default:
           return state.phase;
       }

@@ -1,0 +1,115 @@
+/**
+ * One log line per request, once its response has ended: method, path,
+ * model, origin, status, duration and the tokens the response reports.
+ * Streams (NDJSON, server-sent events) are watched as they pass and logged
+ * at their last byte; a POST's JSON reply is read from a copy; anything else
+ * is logged as soon as it is answered.
+ *
+ * @example app.use("*", requestLog({ logger }))
+ */
+import type { MiddlewareHandler } from "hono";
+import type { Logger } from "pino";
+import { RequestOriginHeader } from "../inference/origin.ts";
+import { bodyTail, reportedTokens } from "./response-tokens.ts";
+
+export interface RequestLogOptions {
+  readonly logger: Logger;
+  /** JSON request bodies up to this size are read for their `model`; larger ones (uploads, inline images) are not. */
+  readonly maxModelBodyBytes?: number;
+}
+
+const streamTypes = /^(application\/x-ndjson|text\/event-stream)/;
+
+export function requestLog(options: RequestLogOptions): MiddlewareHandler {
+  const logger = options.logger.child({ component: "http" });
+  const maxModelBodyBytes = options.maxModelBodyBytes ?? 1024 * 1024;
+
+  return async (c, next) => {
+    const started = performance.now();
+    const request = c.req.raw;
+    const model = await requestedModel(request, maxModelBodyBytes);
+    await next();
+    const response = c.res;
+    const entry = {
+      method: request.method,
+      path: c.req.path,
+      status: response.status,
+      ...(model === undefined ? {} : { model }),
+      ...optionalHeader("origin", request.headers.get("origin")),
+      ...optionalHeader("request_origin", request.headers.get(RequestOriginHeader)),
+    };
+    const log = (fields: Record<string, unknown> = {}) => {
+      const line = { ...entry, duration_ms: Math.round(performance.now() - started), ...fields };
+      logger[response.status >= 500 ? "warn" : "info"](line, `${entry.method} ${entry.path} ${entry.status}`);
+    };
+    const contentType = response.headers.get("content-type");
+    const tokens = (tail: Uint8Array, whole: boolean) => {
+      const usage = reportedTokens(contentType, tail, whole);
+      return usage ? { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens } : {};
+    };
+
+    if (response.body && streamTypes.test(contentType ?? "")) {
+      const tail = bodyTail();
+      c.res = new Response(
+        watched(response.body, tail.push, (outcome) => {
+          const { tail: bytes, whole } = tail.bytes();
+          log(outcome === "ended" ? tokens(bytes, whole) : { outcome });
+        }),
+        response,
+      );
+    } else if (response.body && request.method === "POST" && contentType?.startsWith("application/json")) {
+      response.clone().arrayBuffer().then(
+        (body) => log(tokens(new Uint8Array(body), true)),
+        () => log({ outcome: "cancelled" }),
+      );
+    } else {
+      log();
+    }
+  };
+}
+
+/** The body passed through as it is read, each chunk seen; `settled` hears how it ended. */
+function watched(
+  body: ReadableStream<Uint8Array>,
+  see: (chunk: Uint8Array) => void,
+  settled: (outcome: "ended" | "failed" | "cancelled") => void,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          controller.close();
+          return settled("ended");
+        }
+        see(value);
+        controller.enqueue(value);
+      } catch (error) {
+        controller.error(error);
+        settled("failed");
+      }
+    },
+    cancel(reason) {
+      settled("cancelled");
+      return reader.cancel(reason);
+    },
+  });
+}
+
+async function requestedModel(request: Request, maxBytes: number): Promise<string | undefined> {
+  const length = Number(request.headers.get("content-length"));
+  // Whatever its content type says: curl's `-d` sends Ollama's JSON as a form.
+  if (!request.body || !(length > 0 && length <= maxBytes)) return undefined;
+  try {
+    const body: unknown = await request.clone().json();
+    const model = typeof body === "object" && body !== null ? (body as Record<string, unknown>).model : undefined;
+    return typeof model === "string" ? model.slice(0, 200) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function optionalHeader(name: string, value: string | null): Record<string, string> {
+  return value === null ? {} : { [name]: value.slice(0, 200) };
+}

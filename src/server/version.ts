@@ -1,0 +1,7 @@
+import { readFileSync } from "node:fs";
+
+/** This installation's version, from its package.json: what `modelgate version` reports for client and server. */
+export const modelgateVersion: string = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+/** The header on `/api/version` replies that names the server's own version (the body holds the Ollama API's). */
+export const ModelgateVersionHeader = "X-Modelgate-Version";
