@@ -6,8 +6,6 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
 export interface Command {
-  /** One line for `modelgate --help`. */
-  readonly summary: string;
   /** Printed for `--help` (exit 0) and after a usage error (exit 2). */
   readonly help: string;
   run(args: string[]): Promise<void>;
@@ -28,6 +26,25 @@ export function parseCommandArgs<const Options extends NonNullable<ParseArgsConf
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+}
+
+/**
+ * The required positionals, named for the message when one is missing;
+ * beyond them, `optional` more may follow (read them from `positionals`).
+ *
+ * @example const [source, destination] = expectPositionals(positionals, ["SOURCE", "DESTINATION"]);
+ * @throws UsageError naming what is missing or extra
+ */
+export function expectPositionals<const Names extends readonly string[]>(
+  positionals: readonly string[],
+  names: Names,
+  optional = 0,
+): { readonly [K in keyof Names]: string } {
+  const missing = names.slice(positionals.length);
+  if (missing.length > 0) throw new UsageError(`${missing.join(" and ")} ${missing.length === 1 ? "is" : "are"} required`);
+  const extra = positionals[names.length + optional];
+  if (extra !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(extra)}`);
+  return positionals.slice(0, names.length) as unknown as { readonly [K in keyof Names]: string };
 }
 
 /** Runs `command` and exits with its code; `--help` anywhere before `--` prints its help instead. */

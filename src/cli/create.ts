@@ -8,12 +8,11 @@ import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { sha256File, shortDigest, type Sha256Digest } from "../models/store/digest.ts";
-import { parseCommandArgs, UsageError, type Command } from "./command.ts";
-import { followProgress, progressPrinter, type Progress } from "./progress-lines.ts";
+import { expectPositionals, parseCommandArgs, UsageError, type Command } from "./command.ts";
+import { followProgress, withProgressView, type Progress } from "./progress-lines.ts";
 import { serverClient, type ServerClient } from "./server-client.ts";
 
 export const createCommand: Command = {
-  summary: "Create a model from a GGUF file",
   help: `Usage: modelgate create NAME -f FILE.gguf
 
 Uploads FILE.gguf to the running server and creates the model NAME from it.
@@ -25,9 +24,8 @@ Options:
 
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { file: { type: "string", short: "f" } });
-    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? "NAME is required" : "one NAME only");
+    const [name] = expectPositionals(positionals, ["NAME"]);
     if (!values.file) throw new UsageError("-f FILE.gguf is required");
-    const [name] = positionals as [string];
     const file = values.file;
 
     const size = await stat(file).then(
@@ -36,16 +34,13 @@ Options:
     );
     const server = serverClient();
     await server.call("/api/version"); // no server: say so before hashing a large file
-    const print = progressPrinter((line) => console.log(line));
-    print({ status: `hashing ${file}` });
-    const digest = await sha256File(file);
-    await uploadBlob(server, file, digest, size, print);
-    const create = await server.call("/api/create", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: name, files: { [basename(file)]: digest }, stream: true }),
+    await withProgressView(async ({ show }) => {
+      show({ status: `hashing ${file}` });
+      const digest = await sha256File(file);
+      await uploadBlob(server, file, digest, size, show);
+      const create = await server.post("/api/create", { model: name, files: { [basename(file)]: digest }, stream: true });
+      await followProgress(create, show);
     });
-    await followProgress(create, print);
   },
 };
 

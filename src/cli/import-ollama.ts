@@ -16,11 +16,10 @@ import { resolve } from "node:path";
 import { openModelStore } from "../models/store/model-store.ts";
 import { defaultOllamaModelsDir, importOllama } from "../models/store/ollama-import.ts";
 import { loadConfig } from "../server/config.ts";
-import { parseCommandArgs, UsageError, type Command } from "./command.ts";
+import { expectPositionals, parseCommandArgs, type Command } from "./command.ts";
 import { progressPrinter } from "./progress-lines.ts";
 
 export const importOllamaCommand: Command = {
-  summary: "Import the models of an Ollama installation (no copies)",
   help: `Usage: modelgate import-ollama [DIR]
 
 Imports the models of an Ollama installation (DIR, default ${defaultOllamaModelsDir})
@@ -33,7 +32,7 @@ Options:
 
   async run(args) {
     const { positionals } = parseCommandArgs(args, {});
-    if (positionals.length > 1) throw new UsageError("one DIR at most");
+    expectPositionals(positionals, [], 1);
     const dir = resolve(positionals[0] ?? defaultOllamaModelsDir);
     const isDir = await stat(dir).then(
       (info) => info.isDirectory(),

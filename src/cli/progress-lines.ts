@@ -4,10 +4,9 @@
  * server (`{status, digest?, total?, completed?}`, ending in
  * `{"status":"success"}` or `{"error"}`) are read here.
  */
-import { createInterface } from "node:readline";
-import { Readable } from "node:stream";
-import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import * as v from "valibot";
+import { ndjsonLines } from "./ndjson-lines.ts";
+import { progressBar, type ProgressBarOptions } from "./progress-bar.ts";
 
 const ProgressSchema = v.object({
   status: v.string(),
@@ -20,8 +19,35 @@ const ProgressLineSchema = v.union([v.object({ error: v.string() }), ProgressSch
 
 export type Progress = v.InferOutput<typeof ProgressSchema>;
 
+/** Where progress is shown; `end` closes the last line. */
+export interface ProgressView {
+  show(progress: Progress): void;
+  end(): void;
+}
+
+/** A bar redrawn in place on a terminal, plain lines (`status 42% (3.1/7.4 MB)`) anywhere else. */
+export function progressView(stream: NodeJS.WriteStream = process.stdout, options: ProgressBarOptions = {}): ProgressView {
+  if (stream.isTTY) return progressBar(stream, options);
+  const print = progressPrinter((line) => stream.write(`${line}\n`), 1000, options.counts);
+  return { show: print, end: () => {} };
+}
+
+/** Runs `work` with a view on stdout, closing its last line however the work ends. */
+export async function withProgressView<T>(work: (view: ProgressView) => Promise<T>, options: ProgressBarOptions = {}): Promise<T> {
+  const view = progressView(process.stdout, options);
+  try {
+    return await work(view);
+  } finally {
+    view.end();
+  }
+}
+
 /** A listener that prints `status`, or `status 42% (3.1/7.4 MB)` for byte counts. */
-export function progressPrinter(write: (line: string) => void, intervalMs = 1000): (progress: Progress) => void {
+export function progressPrinter(
+  write: (line: string) => void,
+  intervalMs = 1000,
+  counts: ProgressBarOptions["counts"] = "bytes",
+): (progress: Progress) => void {
   let lastStatus: string | undefined;
   let lastAt = 0;
   return ({ status, total, completed }) => {
@@ -31,7 +57,8 @@ export function progressPrinter(write: (line: string) => void, intervalMs = 1000
     lastStatus = status;
     lastAt = now;
     if (!total || completed === undefined) return write(status);
-    write(`${status} ${Math.floor((completed / total) * 100)}% (${megabytes(completed)}/${megabytes(total)} MB)`);
+    const percent = `${status} ${Math.floor((completed / total) * 100)}%`;
+    write(counts === "bytes" ? `${percent} (${megabytes(completed)}/${megabytes(total)} MB)` : percent);
   };
 }
 
@@ -41,16 +68,11 @@ export function progressPrinter(write: (line: string) => void, intervalMs = 1000
  * @throws Error with the server's message for an `{"error"}` line, or when the stream ends without success
  */
 export async function followProgress(response: Response, onProgress: (progress: Progress) => void): Promise<void> {
-  if (!response.body) throw new Error("the server sent no progress");
   let succeeded = false;
-  const lines = createInterface({ input: Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (!line.trim()) continue;
-    const parsed = v.safeParse(ProgressLineSchema, JSON.parse(line));
-    if (!parsed.success) throw new Error(`unexpected progress from the server: ${line.slice(0, 200)}`);
-    if ("error" in parsed.output) throw new Error(parsed.output.error);
-    onProgress(parsed.output);
-    succeeded = parsed.output.status === "success";
+  for await (const line of ndjsonLines(response, ProgressLineSchema)) {
+    if ("error" in line) throw new Error(line.error);
+    onProgress(line);
+    succeeded = line.status === "success";
   }
   if (!succeeded) throw new Error("the server ended the stream before success");
 }

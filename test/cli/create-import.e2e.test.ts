@@ -69,7 +69,7 @@ describe("modelgate create and import-ollama", () => {
     for (const variable of ["MODELGATE_HOST", "OLLAMA_HOST"]) {
       const run = await runCli(["create", "x", "-f", fixtures.chat], cleanEnv({ [variable]: `127.0.0.1:${port}` }));
       assert.equal(run.code, 1, variable);
-      assert.match(run.stderr, new RegExp(`no modelgate server is running at http://127\\.0\\.0\\.1:${port}`), variable);
+      assert.match(run.stderr, new RegExp(`modelgate is not running at http://127\\.0\\.0\\.1:${port}; start it with \`modelgate serve\``), variable);
     }
   });
 
