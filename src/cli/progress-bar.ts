@@ -12,16 +12,18 @@ export interface ProgressBarOptions {
   readonly counts?: "bytes" | "percent";
   /** Redraws at most this often, the last one always. */
   readonly intervalMs?: number;
+  /** The clock speeds are measured by. */
+  readonly now?: () => number;
 }
 
 /** How far back the speed is measured: smooth, yet quick to follow a change. */
 const speedWindowMs = 5000;
 
 export function progressBar(stream: NodeJS.WriteStream, options: ProgressBarOptions = {}): ProgressView {
-  const { counts = "bytes", intervalMs = 100 } = options;
+  const { counts = "bytes", intervalMs = 100, now: clock = Date.now } = options;
   let status: string | undefined;
   let open = false;
-  let drawnAt = 0;
+  let drawnAt = -Infinity;
   let samples: { at: number; completed: number }[] = [];
 
   const draw = (text: string) => {
@@ -31,7 +33,7 @@ export function progressBar(stream: NodeJS.WriteStream, options: ProgressBarOpti
 
   return {
     show(progress) {
-      const now = Date.now();
+      const now = clock();
       if (progress.status !== status) {
         if (open) stream.write("\n");
         open = false;
