@@ -22,7 +22,7 @@ import { progressPrinter } from "./progress-lines.ts";
 export const importOllamaCommand: Command = {
   help: `Usage: modelgate import-ollama [DIR]
 
-Imports the models of an Ollama installation (DIR, default ${defaultOllamaModelsDir})
+Imports the models of an Ollama installation (DIR, default OLLAMA_MODELS or ${defaultOllamaModelsDir})
 into the store under MODELGATE_HOME, hard-linking their files where the
 filesystem allows. A running server sees them at once. Models without GGUF
 weights are skipped with the reason.
@@ -33,7 +33,7 @@ Options:
   async run(args) {
     const { positionals } = parseCommandArgs(args, {});
     expectPositionals(positionals, [], 1);
-    const dir = resolve(positionals[0] ?? defaultOllamaModelsDir);
+    const dir = resolve(positionals[0] ?? (process.env.OLLAMA_MODELS || defaultOllamaModelsDir));
     const isDir = await stat(dir).then(
       (info) => info.isDirectory(),
       () => false,

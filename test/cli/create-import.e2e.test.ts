@@ -105,10 +105,11 @@ describe("modelgate create and import-ollama", () => {
     assert.match(missing.stderr, /cannot read .*missing\.gguf/);
   });
 
-  it("import-ollama brings an Ollama directory into the running server's store; skipped models say why", async () => {
+  it("import-ollama brings an Ollama directory (OLLAMA_MODELS by default) into the running server's store; skipped models say why", async () => {
     const dir = join(scratch, "ollama-models");
     await writeOllamaModelsDir(dir, { weights: fixtures.chat, model: "ollama-tiny", family: "llama" });
-    const run = await runCli(["import-ollama", dir], cleanEnv({ MODELGATE_HOME: gateway.home }));
+    // DIR defaults to OLLAMA_MODELS, as Ollama itself reads it.
+    const run = await runCli(["import-ollama"], cleanEnv({ MODELGATE_HOME: gateway.home, OLLAMA_MODELS: dir }));
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^importing ollama-tiny:latest$/m);
     assert.match(run.stdout, /^imported .*ollama-tiny:latest/m);
