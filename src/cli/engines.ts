@@ -61,11 +61,11 @@ async function followInstall(server: ServerClient): Promise<void> {
 }
 
 /**
- * `installing: build 42%: [42%] Building CXX object …` as progress: the stage
+ * `installing: llama-server build 42%: [42%] Building CXX …` as progress: the stage
  * is the step, the percent its share done.
  */
 function installProgress(engine: string, status: string) {
-  const match = /^installing: (\w+)(?: (\d+)%)?: (.*)$/.exec(status);
+  const match = /^installing: llama-server (\w+)(?: (\d+)%)?: (.*)$/.exec(status);
   if (!match) return { status: `${engine}: installing` };
   const [, stage, percent] = match;
   return percent === undefined ? { status: `${engine}: ${stage}: ${match[3]}` } : { status: `${engine}: ${stage}`, total: 100, completed: Number(percent) };
