@@ -51,7 +51,7 @@ describe("modelgate model commands", () => {
     assert.equal(await cli("show", "tiny", "--template"), `${template}\n`);
   });
 
-  it("cp names a model twice, push sends it with progress lines, rm deletes names, pull brings it back with progress", async () => {
+  it("cp names a model twice, push sends it with progress lines, rm deletes names, pull (or run) brings it back with progress", async () => {
     const remote = `${registry.host}/library/cli-tiny:v1`;
     assert.equal(await cli("cp", "tiny", remote), `copied 'tiny' to '${remote}'\n`);
     assert.ok((await names()).includes(remote));
@@ -76,6 +76,16 @@ describe("modelgate model commands", () => {
     assert.match(terminal.output(), /pulling [0-9a-f]{12}: 100% ▕█+▏ \d+ MB\/\d+ MB/);
     assert.match(terminal.output(), /\nsuccess\n$/);
     assert.ok((await names()).includes(remote));
+
+    // As `ollama run`: a model the server lacks is pulled first, then it answers.
+    await cli("rm", remote);
+    const ran = await cli("run", remote, "Hello", "--insecure", "-p", "num_predict=2");
+    const [first, ...rest] = ran.trimEnd().split("\n");
+    assert.equal(first, "pulling manifest");
+    const answer = rest.slice(rest.indexOf("success") + 1).join("\n");
+    assert.ok(rest.includes("success") && answer.length > 0, ran);
+    assert.ok((await names()).includes(remote));
+    await cli("stop", remote);
   });
 
   it("ps shows a loaded model as ollama does; stop unloads it", async () => {
