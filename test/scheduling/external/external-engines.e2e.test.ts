@@ -67,6 +67,14 @@ async function streamChat(maxTokens: number) {
   return { phase: "completed", content, finishReason } as const;
 }
 
+it("refuses to start with a malformed external engine, naming the field", async () => {
+  const engines = JSON.stringify({ engines: [{ name: "remote", urls: ["http://127.0.0.1:1", "file:///etc/passwd"] }] });
+  await assert.rejects(
+    startGateway({ env: { MODELGATE_EXTERNAL_ENGINES: engines } }),
+    /exited with 1 before listening: .*MODELGATE_EXTERNAL_ENGINES: engines\[0\]\.urls\[1\]: must be an http or https URL/,
+  );
+});
+
 describe("external engine with two llama-server replicas", { timeout: 600_000 }, () => {
   before(async () => {
     const models = await ensureFixtureModels();
