@@ -450,6 +450,8 @@ export function createLoader(options: LoaderOptions): Loader {
       const model = await options.resolver.resolve(configuration.model);
       const backend = pickBackend(configuration.backend, model);
       backend.checkConfiguration?.(configuration.config);
+      const draft = configuration.config.speculative?.draft_model;
+      if (draft !== undefined) await options.resolver.resolve(draft); // unknown or malformed: refused now, not at the next load
       const mode = configuration.mode ?? "completion";
       const id = configurationKey(backend.name, model.id, mode);
       const next = {
