@@ -12,7 +12,7 @@
  * `{error}` object instead.
  */
 import { createParser, type EventSourceMessage, type ParseError } from "eventsource-parser";
-import { isEngineChunk, type Timings, type Usage } from "./engine-chunk.ts";
+import { isEngineChunk, type EngineChunk, type Timings, type Usage } from "./engine-chunk.ts";
 import { nanoseconds, type DoneMetrics, type DoneReason, type OllamaStreamLine, type ReplyFormatter, type ToolCall } from "./ollama-replies.ts";
 import { newToolCallId } from "./tool-call-id.ts";
 
@@ -100,12 +100,10 @@ export function createStreamTranslator(options: StreamTranslatorOptions): Stream
 
   const onEvent = (event: EventSourceMessage) => {
     if (phase === "closed") return;
-    if (event.data === "[DONE]") return phase === "finished" ? close() : fail(incomplete);
-    const json = parseJson(event.data);
-    if (event.event === "error") return fail(errorMessage(json));
-    if (!isEngineChunk(json)) return fail(`the engine sent an unreadable event: ${event.data.slice(0, 200)}`);
-    const chunk = json;
-    if (chunk.error !== undefined) return fail(errorMessage(chunk.error));
+    const read = readEngineEvent(event);
+    if (read === "done") return phase === "finished" ? close() : fail(incomplete);
+    if ("failure" in read) return fail(read.failure);
+    const { chunk } = read;
     if (chunk.timings) timings = chunk.timings;
     if (chunk.usage) usage = chunk.usage;
     // Only the first choice: Ollama has no `n`.
@@ -158,6 +156,19 @@ export function createStreamTranslator(options: StreamTranslatorOptions): Stream
 }
 
 const incomplete = "the engine's stream ended before the reply was complete";
+
+/**
+ * One event of an engine's stream, read: `done` for `[DONE]`, else its chunk,
+ * or why it is a failure (an error event, an `error` field, an unreadable chunk).
+ */
+export function readEngineEvent(event: EventSourceMessage): "done" | { readonly chunk: EngineChunk } | { readonly failure: string } {
+  if (event.data === "[DONE]") return "done";
+  const json = parseJson(event.data);
+  if (event.event === "error") return { failure: errorMessage(json) };
+  if (!isEngineChunk(json)) return { failure: `the engine sent an unreadable event: ${event.data.slice(0, 200)}` };
+  if (json.error !== undefined) return { failure: errorMessage(json.error) };
+  return { chunk: json };
+}
 
 function parseJson(text: string): unknown {
   try {

@@ -19,6 +19,8 @@ export interface AppParts {
   readonly ollama: readonly Hono[];
   /** Anthropic's Messages API, with routes relative to the root (`/v1/messages`); also served under `/anthropic`. */
   readonly anthropic: Hono;
+  /** OpenAI's Responses API, with routes relative to `/v1/responses`; also served under `/engines`. */
+  readonly responses: Hono;
   readonly metrics: Registry;
   readonly access: AccessOptions;
   /** `GET /logs`, with routes relative to `/logs`. */
@@ -55,7 +57,7 @@ const blobUploads = ["/api/blobs/*", `${ModelsPrefix}/blobs/*`];
  * experimental prefix, and at `/v1/*` (an alias of `/engines/v1/*`, where
  * OpenAI clients look).
  */
-export function createApp({ engines, models, ollama, anthropic, metrics, access, logs, logger }: AppParts): Hono {
+export function createApp({ engines, models, ollama, anthropic, responses, metrics, access, logs, logger }: AppParts): Hono {
   const app = new Hono();
   // First, so refusals (401, 413) are logged too.
   app.use("*", requestLog({ logger }));
@@ -79,9 +81,11 @@ export function createApp({ engines, models, ollama, anthropic, metrics, access,
   app.route(ModelsPrefix, models);
   app.route(InferencePrefix, engines);
   app.route(`${ExperimentalEndpointsPrefix}${InferencePrefix}`, engines);
-  // Before the `/v1/*` alias, which would hand `/v1/messages` to the engine untranslated.
+  // Before the `/v1/*` alias, which would hand these to the engine untranslated.
   app.route("/", anthropic);
   app.route("/anthropic", anthropic);
+  app.route("/v1/responses", responses);
+  app.route(`${InferencePrefix}/v1/responses`, responses);
   app.route("/v1", new Hono().all("/*", (c) => engines.fetch(c.req.raw)));
   app.route("/logs", logs);
   app.get("/metrics", async (c) => c.body(await metrics.metrics(), 200, { "Content-Type": metrics.contentType }));

@@ -25,6 +25,10 @@ export interface Config {
   readonly apiKey?: string;
   /** Largest request body accepted (blob uploads aside); images travel inline, so generous. */
   readonly maxBodyBytes: number;
+  /** Responses API: how many responses are kept for `GET` and `previous_response_id` (0 keeps none). */
+  readonly responsesMaxStored: number;
+  /** Responses API: how long a stored response is kept, in ms. */
+  readonly responsesMaxAgeMs: number;
 }
 
 export interface ConfigOverrides {
@@ -54,6 +58,8 @@ export function loadConfig(env: Environment = process.env, overrides: ConfigOver
     shutdownGraceMs: (optionalCount("SHUTDOWN_GRACE", env.MODELGATE_SHUTDOWN_GRACE, 0) ?? 10) * 1000,
     apiKey: env.MODELGATE_API_KEY ? readSetting("API_KEY", env.MODELGATE_API_KEY, apiKey) : undefined,
     maxBodyBytes: optionalCount("MAX_BODY_BYTES", env.MODELGATE_MAX_BODY_BYTES, 1) ?? 64 * 1024 * 1024,
+    responsesMaxStored: optionalCount("RESPONSES_MAX_STORED", env.MODELGATE_RESPONSES_MAX_STORED, 0) ?? 1000,
+    responsesMaxAgeMs: env.MODELGATE_RESPONSES_TTL ? readSetting("RESPONSES_TTL", env.MODELGATE_RESPONSES_TTL, duration) : 60 * 60_000,
   };
 }
 
@@ -68,6 +74,13 @@ function readSetting<T>(name: string, value: string, parse: (value: string) => T
   } catch (error) {
     throw new Error(`MODELGATE_${name}=${JSON.stringify(value)}: ${(error as Error).message}`);
   }
+}
+
+/** A Go-style duration or seconds, as for keep-alive, but never "forever". */
+function duration(value: string): number {
+  const ms = parseKeepAlive(value);
+  if (ms < 0) throw new Error("must not be negative");
+  return ms;
 }
 
 function apiKey(value: string): string {

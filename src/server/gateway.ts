@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { ensureFixtureModels } from "../../fixtures/generate.ts";
 import { createAnthropicApp } from "../anthropic/anthropic-app.ts";
+import { createResponsesApp } from "../responses/responses-app.ts";
 import { createLlamaCppBackend } from "../backends/llamacpp/backend.ts";
 import { describeInstallProgress } from "../backends/llamacpp/install.ts";
 import type { ModelResolver } from "../models/model-resolver.ts";
@@ -97,6 +98,11 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
   });
   const ollama = createOllamaApp({ engines: engines.fetch, logger });
   const anthropic = createAnthropicApp({ engines: engines.fetch, logger });
+  const responses = createResponsesApp({
+    engines: engines.fetch,
+    logger,
+    store: { maxEntries: config.responsesMaxStored, maxAgeMs: config.responsesMaxAgeMs },
+  });
   const ollamaModelManagement = createOllamaModelManagementApp({ models: models.fetch, logger });
 
   backend.install(AbortSignal.timeout(60 * 60_000), fetch).catch((error: unknown) => {
@@ -109,6 +115,7 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
       models,
       ollama: [ollamaModelManagement, ollama],
       anthropic,
+      responses,
       metrics: registry,
       access: { maxBodyBytes: config.maxBodyBytes, apiKey: config.apiKey },
       logs: createLogsApp(logs),

@@ -27,3 +27,16 @@ describe("loadConfig: access settings", () => {
     }
   });
 });
+
+describe("loadConfig: the Responses store", () => {
+  it("keeps 1000 responses for an hour by default; both bounds are settable, never negative", () => {
+    const defaults = loadConfig({});
+    assert.equal(defaults.responsesMaxStored, 1000);
+    assert.equal(defaults.responsesMaxAgeMs, 3_600_000);
+    const set = loadConfig({ MODELGATE_RESPONSES_MAX_STORED: "0", MODELGATE_RESPONSES_TTL: "10m" });
+    assert.equal(set.responsesMaxStored, 0);
+    assert.equal(set.responsesMaxAgeMs, 600_000);
+    assert.throws(() => loadConfig({ MODELGATE_RESPONSES_TTL: "-1h" }), /MODELGATE_RESPONSES_TTL/);
+    assert.throws(() => loadConfig({ MODELGATE_RESPONSES_MAX_STORED: "-3" }), /MODELGATE_RESPONSES_MAX_STORED/);
+  });
+});
