@@ -19,6 +19,8 @@ export interface Config {
   readonly maxLoadedModels?: number;
   /** Requests allowed to wait for a busy runner before 503s. */
   readonly maxQueue?: number;
+  /** How long a runner may load without a word on its log before it is killed; undefined = the loader's default. */
+  readonly loadTimeoutMs?: number;
   /** On SIGTERM/SIGINT, how long responses in flight may take to finish. */
   readonly shutdownGraceMs: number;
   /** When set, clients must send `Authorization: Bearer <apiKey>`. */
@@ -47,6 +49,7 @@ export function loadConfig(env: Environment = process.env, overrides: ConfigOver
   const setting = (name: string) => env[`MODELGATE_${name}`] || env[`OLLAMA_${name}`] || undefined;
   const host = overrides.host ?? setting("HOST") ?? "";
   const keepAlive = setting("KEEP_ALIVE");
+  const loadTimeout = setting("LOAD_TIMEOUT");
   return {
     listen: parseListenAddress(host),
     home: resolve(env.MODELGATE_HOME || join(homedir(), ".modelgate")),
@@ -55,6 +58,7 @@ export function loadConfig(env: Environment = process.env, overrides: ConfigOver
     keepAliveMs: keepAlive === undefined ? 5 * 60_000 : readSetting("KEEP_ALIVE", keepAlive, parseKeepAlive),
     maxLoadedModels: optionalCount("MAX_LOADED_MODELS", setting("MAX_LOADED_MODELS"), 1),
     maxQueue: optionalCount("MAX_QUEUE", setting("MAX_QUEUE"), 0),
+    loadTimeoutMs: loadTimeout === undefined ? undefined : readSetting("LOAD_TIMEOUT", loadTimeout, positiveDuration),
     shutdownGraceMs: (optionalCount("SHUTDOWN_GRACE", env.MODELGATE_SHUTDOWN_GRACE, 0) ?? 10) * 1000,
     apiKey: env.MODELGATE_API_KEY ? readSetting("API_KEY", env.MODELGATE_API_KEY, apiKey) : undefined,
     maxBodyBytes: optionalCount("MAX_BODY_BYTES", env.MODELGATE_MAX_BODY_BYTES, 1) ?? 64 * 1024 * 1024,
@@ -86,6 +90,12 @@ function duration(value: string): number {
 function apiKey(value: string): string {
   if (!apiKeyPattern.test(value)) throw new Error("must be letters, digits and . _ ~ + / - (as a bearer token), optionally ending in =");
   return value;
+}
+
+function positiveDuration(value: string): number {
+  const ms = duration(value);
+  if (ms === 0) throw new Error("must be more than 0");
+  return ms;
 }
 
 function optionalCount(name: string, value: string | undefined, min: number): number | undefined {

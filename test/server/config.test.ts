@@ -40,3 +40,17 @@ describe("loadConfig: the Responses store", () => {
     assert.throws(() => loadConfig({ MODELGATE_RESPONSES_MAX_STORED: "-3" }), /MODELGATE_RESPONSES_MAX_STORED/);
   });
 });
+
+describe("loadConfig: load timeout", () => {
+  it("reads the load timeout as a Go duration or seconds, MODELGATE_ before OLLAMA_", () => {
+    assert.equal(loadConfig({}).loadTimeoutMs, undefined);
+    assert.equal(loadConfig({ MODELGATE_LOAD_TIMEOUT: "1m30s", OLLAMA_LOAD_TIMEOUT: "5m" }).loadTimeoutMs, 90_000);
+    assert.equal(loadConfig({ OLLAMA_LOAD_TIMEOUT: "2" }).loadTimeoutMs, 2_000);
+  });
+
+  it("refuses a load timeout that is not a positive duration, naming the variable", () => {
+    for (const value of ["0", "-1s", "soon"]) {
+      assert.throws(() => loadConfig({ MODELGATE_LOAD_TIMEOUT: value }), /MODELGATE_LOAD_TIMEOUT/);
+    }
+  });
+});
