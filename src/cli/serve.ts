@@ -35,8 +35,8 @@ async function serve(args: string[]): Promise<void> {
     stopping = true;
     logger.info({ signal }, "shutting down");
     logs.close(); // `logs -f` streams never end by themselves
-    // Streams in flight may finish first; then every runner is stopped.
-    await server.close(config.shutdownGraceMs);
+    // Streams in flight may finish first; past the grace, stopping the runners ends them with an error.
+    await server.close(config.shutdownGraceMs, () => gateway.close());
     await gateway.close();
     process.exit(0);
   };

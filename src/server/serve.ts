@@ -8,10 +8,15 @@ export interface RunningServer {
   readonly port: number;
   /**
    * Stops accepting connections, lets responses in flight finish for up to
-   * `graceMs`, then cuts whatever is left. Resolves once all are closed.
+   * `graceMs`, then runs `endInFlight` (which should end them with an error
+   * of their own), and cuts whatever is still open shortly after. Resolves
+   * once all are closed.
    */
-  close(graceMs?: number): Promise<void>;
+  close(graceMs?: number, endInFlight?: () => Promise<void>): Promise<void>;
 }
+
+/** After `endInFlight`, how long responses may take to send their last words. */
+const lastWordsMs = 3_000;
 
 /** Listens on `address` and resolves once the socket is bound (port 0 picks a free one). */
 export function listen(app: Hono, address: ListenAddress): Promise<RunningServer> {
@@ -22,18 +27,24 @@ export function listen(app: Hono, address: ListenAddress): Promise<RunningServer
       resolvePromise({
         url: listenAddressUrl({ hostname: address.hostname, port: info.port }),
         port: info.port,
-        close: (graceMs = 0) => closeGracefully(server, graceMs),
+        close: (graceMs = 0, endInFlight) => closeGracefully(server, graceMs, endInFlight),
       });
     });
     server.once("error", onError);
   });
 }
 
-async function closeGracefully(server: ServerType, graceMs: number): Promise<void> {
+async function closeGracefully(server: ServerType, graceMs: number, endInFlight?: () => Promise<void>): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   if (!("closeAllConnections" in server)) return closed; // HTTP/2 servers close their sessions themselves
   server.closeIdleConnections();
-  const drained = await Promise.race([closed.then(() => true), sleep(graceMs).then(() => false)]);
-  if (!drained) server.closeAllConnections();
+  const drainedWithin = (ms: number) => Promise.race([closed.then(() => true), sleep(ms).then(() => false)]);
+  if (await drainedWithin(graceMs)) return;
+  // A stream cut mid-way reads as a network fault; one that ends with an error line says why.
+  if (endInFlight) {
+    await endInFlight();
+    if (await drainedWithin(lastWordsMs)) return;
+  }
+  server.closeAllConnections();
   return closed;
 }
