@@ -24,13 +24,25 @@ export async function flushingFileWriter(path: string, start: number): Promise<W
     flush.catch(() => undefined); // reported by the final sync
   };
 
+  /**
+   * A write may take only part of the bytes (the disk filled up, a file-size
+   * limit): write the rest, so a short write is retried, and fails with the
+   * cause, instead of leaving a hole.
+   */
+  const writeAll = async (buffers: Buffer[]) => {
+    for (let pending = buffers; pending.length > 0; ) {
+      const { bytesWritten } = await handle.writev(pending, position);
+      if (bytesWritten === 0) throw new Error(`no byte of the write reached ${path}`);
+      position += bytesWritten;
+      unflushed += bytesWritten;
+      pending = skipBytes(pending, bytesWritten);
+    }
+  };
+
   return new Writable({
     highWaterMark: 4 * 1024 * 1024,
     writev(chunks, callback) {
-      const buffers = chunks.map(({ chunk }) => chunk as Buffer);
-      handle.writev(buffers, position).then(({ bytesWritten }) => {
-        position += bytesWritten;
-        unflushed += bytesWritten;
+      writeAll(chunks.map(({ chunk }) => chunk as Buffer)).then(() => {
         if (unflushed >= flushBytes && flushes.size === 0) {
           unflushed = 0;
           flushInBackground();
@@ -53,4 +65,18 @@ export async function flushingFileWriter(path: string, start: number): Promise<W
         );
     },
   });
+}
+
+/** What is left of `buffers` once their first `count` bytes are gone. */
+function skipBytes(buffers: Buffer[], count: number): Buffer[] {
+  let skipped = count;
+  const rest: Buffer[] = [];
+  for (const buffer of buffers) {
+    if (skipped >= buffer.byteLength) skipped -= buffer.byteLength;
+    else {
+      rest.push(skipped > 0 ? buffer.subarray(skipped) : buffer);
+      skipped = 0;
+    }
+  }
+  return rest;
 }
