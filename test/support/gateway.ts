@@ -23,6 +23,8 @@ export interface StartGatewayOptions {
   readonly args?: string[];
   /** A `MODELGATE_HOME` to reuse (a restart); it is the caller's to remove. Default: a temporary one. */
   readonly home?: string;
+  /** A command that runs the gateway in its place (it must exec it): `["prlimit", "--fsize=…", "--"]`. */
+  readonly wrapper?: readonly string[];
 }
 
 /**
@@ -31,7 +33,11 @@ export interface StartGatewayOptions {
  */
 export async function startGateway(options: StartGatewayOptions = {}): Promise<GatewayProcess> {
   const home = options.home ?? (await mkdtemp(join(tmpdir(), "modelgate-home-")));
-  const child = spawn(process.execPath, [join(repoRoot, "bin/modelgate.mjs"), "serve", "--host", "127.0.0.1:0", ...(options.args ?? [])], {
+  const [command, ...args] = [
+    ...(options.wrapper ?? []),
+    process.execPath, join(repoRoot, "bin/modelgate.mjs"), "serve", "--host", "127.0.0.1:0", ...(options.args ?? []),
+  ];
+  const child = spawn(command!, args, {
     env: { ...process.env, MODELGATE_HOME: home, MODELGATE_LOG_LEVEL: "debug", ...options.env },
     stdio: ["ignore", "inherit", "pipe"],
   });
@@ -84,7 +90,7 @@ export interface GatewayFixture {
  * One gateway for the enclosing suite: started in a `before` hook, stopped in
  * an `after` hook. Read its fields inside tests, once the hook has run.
  */
-export function useGateway(options?: Parameters<typeof startGateway>[0]): GatewayFixture {
+export function useGateway(options?: StartGatewayOptions): GatewayFixture {
   let started: GatewayFixture | undefined;
   const get = () => {
     if (!started) throw new Error("the gateway is not started yet: use it inside a test");

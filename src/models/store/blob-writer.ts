@@ -3,7 +3,7 @@
  * stream to a scratch file, never held in memory; the file is verified
  * against the digest it was announced with, fsync'd and renamed into place.
  * A download interrupted part-way is kept as `<hex>.incomplete` and resumed
- * from its length next time.
+ * from its length next time, unless the disk filled up.
  */
 import { createHash, randomUUID, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -71,7 +71,8 @@ export async function receiveBlob(layout: StoreLayout, open: OpenBlob, options: 
     await moveIntoPlace(partial, layout.blob(received.digest));
     return received;
   } catch (error) {
-    if (!resumable) await rm(partial, { force: true });
+    // Kept to resume after a broken connection; not after the disk filled up, which it would keep full.
+    if (!resumable || isOutOfSpace(error)) await rm(partial, { force: true });
     if (signal?.aborted) throw signal.reason;
     throw error;
   }
@@ -179,6 +180,12 @@ function hashInto(hash: Hash): Writable {
       callback();
     },
   });
+}
+
+/** The disk, the user's quota or the process's file-size limit is full. */
+function isOutOfSpace(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG";
 }
 
 async function presentSize(path: string): Promise<number | undefined> {
