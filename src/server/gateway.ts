@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import type { Logger } from "pino";
-import { Registry } from "prom-client";
+import { collectDefaultMetrics, Registry } from "prom-client";
 import { ensureFixtureModels } from "../../fixtures/generate.ts";
 import { createAnthropicApp } from "../anthropic/anthropic-app.ts";
 import { createResponsesApp } from "../responses/responses-app.ts";
@@ -71,6 +71,8 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
   // Read before the loader exists, so the first request already runs as configured.
   const configurations = createModelConfigurations(store.layout, logger);
   const registry = new Registry();
+  // The process's own health (memory, event-loop delay p50/p99, handles) next to the engines' figures.
+  collectDefaultMetrics({ register: registry });
   const metrics = createEngineMetrics(registry);
   loader = createLoader({
     backends: [backend],
