@@ -1,11 +1,8 @@
-import { InvalidConfigurationError } from "../../inference/index.ts";
+import { tuningFlagCheck } from "../tuning-flag-check.ts";
 
 /**
  * The llama-server flags a user may pass as runtime flags: performance and
- * sampling tuning only. An allow-list rather than a deny-list because every
- * llama.cpp release adds flags, and some (agent tools, MCP servers, router
- * mode, file paths) would hand a chat request the host; an unknown flag is
- * refused until someone has looked at it.
+ * sampling tuning only (not agent tools, MCP servers, router mode, file paths).
  */
 const tuningFlags = new Set([
   // threads and scheduling
@@ -44,22 +41,9 @@ const tuningFlags = new Set([
   "--log-timestamps", "--no-log-timestamps",
 ]);
 
-/** A value such as `-1` or `-0.5` is not a flag. */
-const negativeNumber = /^-\d|^-\.\d/;
-
 /**
  * Refuses any runtime flag that is not a known tuning flag of llama-server.
- * Values (anything not starting with `-`, and negative numbers) pass here;
- * `validateRuntimeFlags` has already refused paths and control characters.
  *
  * @throws InvalidConfigurationError naming the flag
  */
-export function checkLlamaCppTuningFlags(flags: readonly string[]): void {
-  for (const flag of flags) {
-    if (!flag.startsWith("-") || negativeNumber.test(flag)) continue;
-    const name = flag.split("=", 1)[0] ?? flag;
-    if (!tuningFlags.has(name)) {
-      throw new InvalidConfigurationError(`runtime flag ${name} is not allowed for llama.cpp (only performance and sampling flags are)`);
-    }
-  }
-}
+export const checkLlamaCppTuningFlags = tuningFlagCheck("llama.cpp", tuningFlags);

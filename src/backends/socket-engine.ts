@@ -1,0 +1,36 @@
+import { rm } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { Logger } from "pino";
+import { runEngineProcess, type RunEngineOptions } from "./engine-process.ts";
+
+export interface SocketEngineOptions extends Omit<RunEngineOptions, "cwd"> {
+  /** Already bound to the runner (model, mode). */
+  readonly logger: Logger;
+}
+
+/**
+ * Runs an engine serving on the Unix socket `socket` (see `runEngineProcess`),
+ * in the socket's directory, with a stale socket removed before (it would stop
+ * the engine binding) and the socket removed after.
+ */
+export async function runSocketEngine(signal: AbortSignal, socket: string, options: SocketEngineOptions): Promise<void> {
+  const { logger: log, engine } = options;
+  await rm(socket, { force: true });
+  log.info({ binary: options.command, args: options.args }, `starting ${engine}`);
+  try {
+    await runEngineProcess(signal, {
+      ...options,
+      cwd: dirname(socket),
+      onSpawn: (pid, orphanProtected) => {
+        if (!orphanProtected) log.warn({ pid }, `setpriv not found: ${engine} would outlive a killed gateway`);
+        options.onSpawn?.(pid, orphanProtected);
+      },
+    });
+    log.info(`${engine} stopped`);
+  } catch (error) {
+    log.error({ err: error }, `${engine} failed`);
+    throw error;
+  } finally {
+    await rm(socket, { force: true });
+  }
+}
