@@ -1,5 +1,6 @@
 import type { BackendConfiguration } from "./backend-configuration.ts";
 import type { BackendMode } from "./backend-mode.ts";
+import type { ModelFormat } from "./model-format.ts";
 import type { RequiredMemory } from "./required-memory.ts";
 
 /** What `install` may use to reach the network; injectable so tests use local servers. */
@@ -22,6 +23,17 @@ export interface Backend {
    * @throws InvalidConfigurationError
    */
   checkConfiguration?(config: BackendConfiguration): void;
+  /**
+   * The formats of store models it can run; absent for engines that manage
+   * their own models. A model in another format is refused before anything starts.
+   */
+  readonly formats?: readonly ModelFormat[];
+  /**
+   * True when the engine refuses a request naming the model otherwise than it
+   * was started with (vLLM answers 404): the gateway then names it by the
+   * `modelRef` given to `run`, whichever of the model's names the client used.
+   */
+  readonly checksModelName?: boolean;
   /** Ensures the engine is installed; resolves at once when it already is. */
   install(signal: AbortSignal, http: HttpClient): Promise<void>;
   /**

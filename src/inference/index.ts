@@ -13,6 +13,7 @@ export {
   type SpeculativeDecodingConfig,
   type VLLMConfig,
 } from "./backend-configuration.ts";
+export { modelFormats, type ModelFormat } from "./model-format.ts";
 export type { RequiredMemory } from "./required-memory.ts";
 export { GGUFParseError } from "./gguf-parse-error.ts";
 export { InvalidConfigurationError } from "./invalid-configuration-error.ts";

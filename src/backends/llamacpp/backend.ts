@@ -1,10 +1,8 @@
-import { rm } from "node:fs/promises";
-import { dirname } from "node:path";
 import type { Logger } from "pino";
 import type { Backend, BackendMode, RequiredMemory } from "../../inference/index.ts";
 import { readGGUF, summarizeGGUF } from "../../models/gguf.ts";
 import { directorySize } from "../directory-size.ts";
-import { runEngineProcess } from "../engine-process.ts";
+import { runSocketEngine } from "../socket-engine.ts";
 import { llamaServerArguments, type LocatedModel } from "./arguments.ts";
 import { diagnoseLlamaServerExit } from "./crash-diagnosis.ts";
 import { describeInstallProgress, ensureLlamaServer, type EnsureLlamaServerOptions, type InstallProgress, type LlamaServer } from "./install.ts";
@@ -79,6 +77,7 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
   return {
     name: llamaCppBackendName,
     usesExternalModelManagement: false,
+    formats: ["gguf"],
 
     checkConfiguration(config) {
       checkLlamaCppTuningFlags(config["runtime-flags"] ?? []);
@@ -105,32 +104,18 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
         trainedContext: shape?.trainedContext,
       });
       const runner: LlamaCppRunner = { model, modelRef, mode, socket };
-      const log = logger.child({ backend: llamaCppBackendName, model, modelRef, mode });
 
-      await rm(socket, { force: true }); // a socket left by a crashed runner would stop it binding
-      log.info({ binary: binary.path, args }, "starting llama-server");
-      try {
-        await runEngineProcess(signal, {
-          engine: "llama-server",
-          command: binary.path,
-          args,
-          cwd: dirname(socket),
-          env: engineEnvironment(process.env),
-          stopGraceMs: options.stopGraceMs,
-          diagnose: diagnoseLlamaServerExit,
-          onSpawn: (pid, orphanProtected) => {
-            if (!orphanProtected) log.warn({ pid }, "setpriv not found: llama-server would outlive a killed gateway");
-            options.onSpawn?.({ ...runner, pid });
-          },
-          onStderrLine: (line) => options.onLog?.(line, runner),
-        });
-        log.info("llama-server stopped");
-      } catch (error) {
-        log.error({ err: error }, "llama-server failed");
-        throw error;
-      } finally {
-        await rm(socket, { force: true });
-      }
+      await runSocketEngine(signal, socket, {
+        engine: "llama-server",
+        logger: logger.child({ backend: llamaCppBackendName, model, modelRef, mode }),
+        command: binary.path,
+        args,
+        env: engineEnvironment(process.env),
+        stopGraceMs: options.stopGraceMs,
+        diagnose: diagnoseLlamaServerExit,
+        onSpawn: (pid) => options.onSpawn?.({ ...runner, pid }),
+        onStderrLine: (line) => options.onLog?.(line, runner),
+      });
     },
 
     status() {
