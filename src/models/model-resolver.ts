@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
+import type { ModelFormat } from "../inference/model-format.ts";
 import { hasFillInTheMiddleTokens } from "./capabilities.ts";
 import { readGGUF, summarizeGGUF, type GGUFModelInfo } from "./gguf.ts";
 
@@ -9,9 +10,11 @@ export interface ResolvedModel {
   readonly name: string;
   /** Identifies the content; two references to the same weights share it. */
   readonly id: string;
-  /** GGUF files, the main one first (shards follow in order). */
+  /** Decides which backends can run it. */
+  readonly format: ModelFormat;
+  /** GGUF: the files, the main one first (shards follow in order). Safetensors: the model's directory. */
   readonly paths: readonly [string, ...string[]];
-  /** The main file's GGUF header, summarized. */
+  /** The main file's GGUF header, summarized (for safetensors, what config.json and the tensor headers say). */
   readonly summary: GGUFModelInfo;
   /** The tokenizer declares fill-in-the-middle tokens (infill, Ollama's `suffix`). */
   readonly fillInTheMiddle?: boolean;
@@ -105,6 +108,7 @@ export function createFixtureModelResolver(options: FixtureModelResolverOptions)
     return {
       name,
       id,
+      format: "gguf",
       paths: [path],
       summary: summarizeGGUF(gguf),
       fillInTheMiddle: hasFillInTheMiddleTokens(gguf.metadata),

@@ -23,6 +23,7 @@ import { readGGUF } from "./gguf.ts";
 import { HubError } from "./huggingface/hub-client.ts";
 import { QuantizationNotFoundError } from "./huggingface/quant-selection.ts";
 import { ModelNotFoundError } from "./model-resolver.ts";
+import { SafetensorsParseError } from "./safetensors.ts";
 import { InvalidReferenceError, parseModelReference, parseNamedReference, withTag, type NamedReference } from "./reference.ts";
 import { RegistryAuthError } from "./registry/registry-auth.ts";
 import { RegistryError } from "./registry/registry-client.ts";
@@ -30,7 +31,7 @@ import { BlobSizeMismatchError, type StoredBlob } from "./store/blob-writer.ts";
 import { DigestMismatchError, InvalidDigestError, parseDigest } from "./store/digest.ts";
 import { InvalidManifestError, type Descriptor } from "./store/manifest.ts";
 import { templateSyntax } from "./store/media-types.ts";
-import { buildModel, type ModelExtras } from "./store/model-builder.ts";
+import { buildModel, buildSafetensorsModel, type ModelExtras } from "./store/model-builder.ts";
 import { createModelDistribution, type ModelDistribution } from "./store/model-distribution.ts";
 import { NoWeightsError } from "./store/model-parts.ts";
 import { tagsAfterRemoval, type ModelStore, type StoredModel } from "./store/model-store.ts";
@@ -135,6 +136,15 @@ export function createModelsApp(options: ModelsAppOptions): Hono {
     const extras = modelExtras(request);
     if (request.files && Object.keys(request.files).length > 0) {
       const name = parseNamedReference(required(request.name, "name is required with files"));
+      if (Object.keys(request.files).some((file) => file.endsWith(".safetensors"))) {
+        if (Object.keys(extras).length > 0) throw new HTTPException(400, { message: "template, system, parameters, license and messages apply to GGUF models only" });
+        // Links and headers only, no copy: built at once, so a bad directory is an HTTP 400.
+        const model = await buildSafetensorsModel(store, { files: await uploadedFiles(store, request.files), tags: [name] });
+        return async (onProgress) => {
+          onProgress({ status: "creating model" });
+          return model;
+        };
+      }
       const weights = await uploadedWeights(store, request.files);
       return async (onProgress) => {
         onProgress({ status: "creating model" });
@@ -149,6 +159,7 @@ export function createModelsApp(options: ModelsAppOptions): Hono {
         return distribution.pull(from, { onProgress, signal, insecure: request.insecure });
       });
       if (!name) return base;
+      if (base.parts.format !== "gguf") throw new HTTPException(400, { message: `${String(from)} is a ${base.parts.format} model: copy it under a new name instead` });
       onProgress({ status: "creating model" });
       const [first, ...rest] = base.parts.weights;
       return buildModel(store, { weights: [first, ...rest], extras, base, tags: [name] });
@@ -195,23 +206,32 @@ function progressResponse(c: Context, work: Transfer): Response {
   return new Response(body, { headers: { "content-type": "application/x-ndjson" } });
 }
 
-/** The uploaded blobs named by `files`, checked as GGUF before anything is created. */
-async function uploadedWeights(store: ModelStore, files: Record<string, string>): Promise<[StoredBlob, ...StoredBlob[]]> {
-  const names = Object.keys(files).sort();
-  const unsupported = names.filter((name) => !name.toLowerCase().endsWith(".gguf"));
-  if (unsupported.length > 0) throw new HTTPException(400, { message: `only GGUF files are supported, not ${unsupported.join(", ")}` });
-  if (names.length > 1 && !names.every((name) => shardPattern.test(name))) {
-    throw new HTTPException(400, { message: "one GGUF file (or the shards of one) per model" });
-  }
-  const weights: StoredBlob[] = [];
-  for (const name of names) {
+/** The uploaded blobs named by `files` (a file name each), checked to be there. */
+async function uploadedFiles(store: ModelStore, files: Record<string, string>): Promise<Map<string, StoredBlob>> {
+  const uploaded = new Map<string, StoredBlob>();
+  for (const name of Object.keys(files).sort()) {
     const digest = parseDigest(files[name]!);
-    const path = store.blobPath(digest);
-    const size = await stat(path).then(
+    const size = await stat(store.blobPath(digest)).then(
       (info) => info.size,
       () => undefined,
     );
     if (size === undefined) throw new HTTPException(400, { message: `blob ${digest} (${name}) has not been uploaded` });
+    uploaded.set(name, { digest, size });
+  }
+  return uploaded;
+}
+
+/** The uploaded blobs named by `files`, checked as GGUF before anything is created. */
+async function uploadedWeights(store: ModelStore, files: Record<string, string>): Promise<[StoredBlob, ...StoredBlob[]]> {
+  const names = Object.keys(files).sort();
+  const unsupported = names.filter((name) => !name.toLowerCase().endsWith(".gguf"));
+  if (unsupported.length > 0) throw new HTTPException(400, { message: `only GGUF and safetensors models are supported, not ${unsupported.join(", ")}` });
+  if (names.length > 1 && !names.every((name) => shardPattern.test(name))) {
+    throw new HTTPException(400, { message: "one GGUF file (or the shards of one) per model" });
+  }
+  const weights: StoredBlob[] = [];
+  for (const { digest, size } of (await uploadedFiles(store, files)).values()) {
+    const path = store.blobPath(digest);
     try {
       await readGGUF(path);
     } catch (error) {
@@ -312,6 +332,7 @@ function errorStatus(error: Error): ContentfulStatusCode {
     error instanceof DigestMismatchError ||
     error instanceof BlobSizeMismatchError ||
     error instanceof GGUFParseError ||
+    error instanceof SafetensorsParseError ||
     error instanceof NoWeightsError ||
     error instanceof InvalidManifestError
   ) {

@@ -11,8 +11,9 @@ import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type R
 import { configurationView } from "./configuration-view.ts";
 import type { EngineMetrics } from "./engine-metrics.ts";
 import { fitEmbeddingInput } from "./embedding-input.ts";
-import type { ExternalEngines } from "./external/external-engines.ts";
+import { bodyForEngine } from "./engine-model-name.ts";
 import { KeepAliveSchema, ModelFieldSchema, keepAliveField, parseEngineRequest } from "./engine-request.ts";
+import type { ExternalEngines } from "./external/external-engines.ts";
 import { parseJsonBody, parseRequestInput } from "./json-body.ts";
 import { BackendNotFoundError, type Lease, type Loader, type UnloadSelector } from "./loader.ts";
 import { openAIErrorResponse, toOpenAIError } from "./openai-error.ts";
@@ -124,7 +125,8 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
         throw error;
       }
     }
-    const response = await forwardToRunner(lease, { ...forward, body, ...(observer ? { observer } : {}) });
+    const checksModelName = loader.backends.get(lease.backend)?.checksModelName ?? false;
+    const response = await forwardToRunner(lease, { ...forward, body: bodyForEngine(body, model, lease, checksModelName), ...(observer ? { observer } : {}) });
     response.headers.set(LoadDurationHeader, lease.loadDurationMs.toFixed(3));
     return response;
   };

@@ -29,6 +29,11 @@ export class RunnerCrashedError extends Error {
   override readonly name = "RunnerCrashedError";
 }
 
+/** The chosen backend cannot run the model's format (vLLM and a GGUF file). Maps to a 400. */
+export class UnsupportedModelFormatError extends Error {
+  override readonly name = "UnsupportedModelFormatError";
+}
+
 /** The loader is shutting down and takes no more requests. */
 export class LoaderClosedError extends Error {
   override readonly name = "LoaderClosedError";

@@ -7,7 +7,7 @@ import type { RequiredMemory } from "../inference/required-memory.ts";
 import type { ModelResolver, ResolvedModel } from "../models/model-resolver.ts";
 import type { StoredConfiguration } from "../models/store/model-configurations.ts";
 import { systemClock, type Clock } from "./clock.ts";
-import { RunnerBusyError } from "./loader-errors.ts";
+import { RunnerBusyError, UnsupportedModelFormatError } from "./loader-errors.ts";
 import {
   initialLoaderState,
   transition,
@@ -66,7 +66,7 @@ export interface RunnerEvent {
 export interface LoadTarget {
   /** A model reference, resolved through the resolver. */
   readonly model: string;
-  /** A backend name; default: the model's hint, then the first backend. */
+  /** A backend name; default: the model's hint, then the first backend serving its format. */
   readonly backend?: string;
   readonly mode: BackendMode;
   /** Sets the runner's keep-alive (ms; 0 unload once idle, negative forever). */
@@ -353,9 +353,13 @@ export function createLoader(options: LoaderOptions): Loader {
   };
 
   const pickBackend = (name: string | undefined, model: ResolvedModel): Backend => {
-    const chosen = name ?? model.backend ?? options.backends[0].name;
+    const byFormat = options.backends.find((backend) => backend.formats?.includes(model.format));
+    const chosen = name ?? model.backend ?? byFormat?.name ?? options.backends[0].name;
     const backend = backends.get(chosen);
     if (!backend) throw new BackendNotFoundError(chosen);
+    if (backend.formats && !backend.formats.includes(model.format)) {
+      throw new UnsupportedModelFormatError(`${backend.name} serves ${backend.formats.join(" and ")} models; ${model.name} is ${model.format.toUpperCase()}`);
+    }
     return backend;
   };
 

@@ -8,6 +8,7 @@ import {
   RunnerCrashedError,
   RunnerLoadError,
   ServerBusyError,
+  UnsupportedModelFormatError,
 } from "./loader-errors.ts";
 import { NoReplicaAvailableError } from "./external/no-replica-error.ts";
 import { BackendNotFoundError } from "./loader.ts";
@@ -33,6 +34,7 @@ export function toOpenAIError(error: unknown, signal?: AbortSignal): OpenAIError
   if (error instanceof BadRequestError || error instanceof InvalidConfigurationError || error instanceof InvalidReferenceError) {
     return is("invalid_request_error", 400, null);
   }
+  if (error instanceof UnsupportedModelFormatError) return is("invalid_request_error", 400, "unsupported_model_format");
   if (error instanceof ModelNotFoundError) return is("not_found_error", 404, "model_not_found");
   if (error instanceof BackendNotFoundError) return is("not_found_error", 404, "backend_not_found");
   if (error instanceof RunnerBusyError) return is("invalid_request_error", 409, "runner_busy");

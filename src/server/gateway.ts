@@ -6,6 +6,7 @@ import { createAnthropicApp } from "../anthropic/anthropic-app.ts";
 import { createResponsesApp } from "../responses/responses-app.ts";
 import { createLlamaCppBackend } from "../backends/llamacpp/backend.ts";
 import { describeInstallProgress } from "../backends/llamacpp/install.ts";
+import { createVllmBackend } from "../backends/vllm/backend.ts";
 import type { ModelResolver } from "../models/model-resolver.ts";
 import { createModelsApp } from "../models/models-app.ts";
 import { registerDemoModels } from "../models/store/demo-models.ts";
@@ -34,7 +35,7 @@ export interface Gateway {
 }
 
 /**
- * Assembles the gateway: the model store, the llama.cpp backend, the loader,
+ * Assembles the gateway: the model store, the llama.cpp and vLLM backends, the loader,
  * the engines API and the Ollama layer on top of it. The engine is located
  * (or built, the first time) and the demo models registered in the
  * background, so the server answers at once; requests that need them wait.
@@ -70,12 +71,20 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
   });
   // Read before the loader exists, so the first request already runs as configured.
   const configurations = createModelConfigurations(store.layout, logger);
+  const vllm = createVllmBackend({
+    locateModel: async (reference) => {
+      const model = await resolver.resolve(reference);
+      return { name: model.name, format: model.format, path: model.paths[0], size: model.size };
+    },
+    logger,
+    onLog: (_line, runner) => loader?.engineOutput(runner.socket),
+  });
   const registry = new Registry();
   // The process's own health (memory, event-loop delay p50/p99, handles) next to the engines' figures.
   collectDefaultMetrics({ register: registry });
   const metrics = createEngineMetrics(registry);
   loader = createLoader({
-    backends: [backend],
+    backends: [backend, vllm],
     resolver,
     runnersDir: await prepareRunnersDir(config.home),
     logger,
@@ -110,6 +119,10 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
 
   backend.install(AbortSignal.timeout(60 * 60_000), fetch).catch((error: unknown) => {
     logger.error({ err: error }, "llama-server is not available; requests will retry the install");
+  });
+
+  vllm.install(AbortSignal.timeout(60_000), fetch).catch((error: unknown) => {
+    logger.info({ component: "vllm" }, `safetensors models cannot run: ${(error as Error).message}`);
   });
 
   return {

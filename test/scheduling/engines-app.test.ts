@@ -22,6 +22,7 @@ function model(name: string): ResolvedModel {
   return {
     name: `${name}:latest`,
     id: `sha256:${name}`,
+    format: "gguf",
     paths: [`/models/${name}.gguf`],
     summary: { architecture: "llama", contextLength: 2048, parameterCount: 1000, quantization: "F16", hasTokenizer: true, tensorBytes: 100, fileSize: 100 },
     size: 100,

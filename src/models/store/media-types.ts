@@ -4,12 +4,21 @@
  * writes; Ollama's is read (and pushed back) as it came.
  */
 
+import type { ModelFormat } from "../../inference/model-format.ts";
+
 export const mediaTypes = {
   ociManifest: "application/vnd.oci.image.manifest.v1+json",
   dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
 
   dockerModelConfig: "application/vnd.docker.ai.model.config.v0.1+json",
   dockerGGUF: "application/vnd.docker.ai.gguf.v3",
+  dockerSafetensors: "application/vnd.docker.ai.safetensors",
+  /**
+   * One more file of a safetensors model's directory (config.json, tokenizer
+   * files), named by its `org.cncf.model.filepath` annotation. modelgate's own:
+   * Docker Model Runner packs these into one tar layer.
+   */
+  modelFile: "application/vnd.modelgate.model.file",
   dockerProjector: "application/vnd.docker.ai.mmproj",
   dockerChatTemplate: "application/vnd.docker.ai.chat.template.jinja",
   dockerLicense: "application/vnd.docker.ai.license",
@@ -28,12 +37,17 @@ export const mediaTypes = {
 export const manifestMediaTypes = [mediaTypes.ociManifest, mediaTypes.dockerManifest] as const;
 export type ManifestMediaType = (typeof manifestMediaTypes)[number];
 
+/** The annotation naming a layer's file inside the model's directory. */
+export const filePathAnnotation = "org.cncf.model.filepath";
+
 /** What a layer holds, whichever format named it. */
-export type LayerRole = "weights" | "projector" | "template" | "params" | "system" | "license" | "messages";
+export type LayerRole = "weights" | "projector" | "template" | "params" | "system" | "license" | "messages" | "file";
 
 const layerRoles: Readonly<Record<string, LayerRole>> = {
   [mediaTypes.dockerGGUF]: "weights",
   [mediaTypes.ollamaModel]: "weights",
+  [mediaTypes.dockerSafetensors]: "weights",
+  [mediaTypes.modelFile]: "file",
   [mediaTypes.dockerProjector]: "projector",
   [mediaTypes.ollamaProjector]: "projector",
   [mediaTypes.dockerChatTemplate]: "template",
@@ -45,10 +59,15 @@ const layerRoles: Readonly<Record<string, LayerRole>> = {
   [mediaTypes.ollamaMessages]: "messages",
 };
 
-/** Layers of unknown types (adapters, safetensors) are kept but play no role. */
+/** Layers of unknown types (adapters) are kept but play no role. */
 export function layerRole(mediaType: string): LayerRole | undefined {
   // Parameters such as `; name=…` do not change what the layer is.
   return layerRoles[mediaType.split(";")[0]!.trim()];
+}
+
+/** The format of a weights layer. */
+export function weightsFormat(mediaType: string): ModelFormat {
+  return mediaType.split(";")[0]!.trim() === mediaTypes.dockerSafetensors ? "safetensors" : "gguf";
 }
 
 /** Docker Model Runner's templates are Jinja (llama-server reads them); Ollama's are Go templates. */

@@ -3,15 +3,18 @@
  * store: GGUF weights, then the text layers (template, system prompt,
  * parameters, license), a config drawn from the GGUF header, the manifest,
  * and finally the tags. Local imports, `/api/create` and Hugging Face pulls
- * all end here.
+ * all end here; safetensors directories (for vLLM) too, with their files as
+ * layers of their own.
  */
 import { readGGUF, summarizeGGUF } from "../gguf.ts";
 import type { NamedReference } from "../reference.ts";
 import type { StoredBlob } from "./blob-writer.ts";
 import { sha256Digest } from "./digest.ts";
 import { encodeManifest, type Descriptor } from "./manifest.ts";
-import { mediaTypes } from "./media-types.ts";
-import { buildDockerModelConfig } from "./model-config.ts";
+import { filePathAnnotation, mediaTypes } from "./media-types.ts";
+import { buildDockerModelConfig, buildSafetensorsModelConfig } from "./model-config.ts";
+import { modelParts } from "./model-parts.ts";
+import { summarizeStoredSafetensors } from "./safetensors-bundle.ts";
 import type { ModelStore, StoredModel } from "./model-store.ts";
 
 /** What a model says besides its weights. A field left out keeps the base model's layer. */
@@ -53,6 +56,36 @@ export async function buildModel(store: ModelStore, input: BuildModelInput): Pro
   const configLayer = await storeText(store, JSON.stringify(config), mediaTypes.dockerModelConfig);
   const manifest = encodeManifest({ schemaVersion: 2, mediaType: mediaTypes.ociManifest, config: configLayer, layers });
   return store.commit(manifest, input.tags);
+}
+
+export interface BuildSafetensorsModelInput {
+  /** A Hugging Face model directory's files, already in the store, by file name. */
+  readonly files: ReadonlyMap<string, StoredBlob>;
+  readonly tags: readonly NamedReference[];
+}
+
+/**
+ * @throws InvalidManifestError (no config.json, names that are not plain file
+ *   names), SafetensorsParseError (weights that are not safetensors); nothing is tagged
+ */
+export async function buildSafetensorsModel(store: ModelStore, input: BuildSafetensorsModelInput): Promise<StoredModel> {
+  const layer = (name: string, blob: StoredBlob, mediaType: string): Descriptor => ({
+    mediaType,
+    digest: blob.digest,
+    size: blob.size,
+    annotations: { [filePathAnnotation]: name },
+  });
+  const names = [...input.files.keys()].sort();
+  const isWeights = (name: string) => name.endsWith(".safetensors");
+  const layers = [
+    ...names.filter(isWeights).map((name) => layer(name, input.files.get(name)!, mediaTypes.dockerSafetensors)),
+    ...names.filter((name) => !isWeights(name)).map((name) => layer(name, input.files.get(name)!, mediaTypes.modelFile)),
+  ];
+  const parts = modelParts({ schemaVersion: 2, config: layers[0]!, layers });
+  const summary = await summarizeStoredSafetensors(store.layout, parts, (descriptor) => store.readBlob(descriptor));
+  const config = buildSafetensorsModelConfig({ summary, layers: layers.map((item) => item.digest), size: layers.reduce((sum, item) => sum + item.size, 0) });
+  const configLayer = await storeText(store, JSON.stringify(config), mediaTypes.dockerModelConfig);
+  return store.commit(encodeManifest({ schemaVersion: 2, mediaType: mediaTypes.ociManifest, config: configLayer, layers }), input.tags);
 }
 
 async function extraLayers(store: ModelStore, extras: ModelExtras, base: StoredModel | undefined): Promise<Descriptor[]> {

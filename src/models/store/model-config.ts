@@ -108,6 +108,27 @@ export function buildDockerModelConfig(input: DockerConfigInput): DockerModelCon
   };
 }
 
+export interface SafetensorsConfigInput {
+  readonly summary: GGUFModelInfo;
+  /** Every layer's digest, in manifest order. */
+  readonly layers: readonly Sha256Digest[];
+  readonly size: number;
+}
+
+/** Docker Model Runner's config for a safetensors model: the same facts, from config.json and the tensor headers. */
+export function buildSafetensorsModelConfig(input: SafetensorsConfigInput): DockerModelConfig {
+  return {
+    config: {
+      format: "safetensors",
+      quantization: input.summary.quantization,
+      parameters: formatCount(input.summary.parameterCount),
+      architecture: input.summary.architecture,
+      size: formatBytes(input.size),
+    },
+    rootfs: { type: "rootfs", diff_ids: [...input.layers] },
+  };
+}
+
 /** `24.6M`, `8.03B`: how model cards and both formats write parameter counts. */
 export function formatCount(count: number): string {
   const units: [number, string][] = [

@@ -1,10 +1,14 @@
-import { layerRole, type LayerRole } from "./media-types.ts";
-import type { Descriptor, Manifest } from "./manifest.ts";
+import type { ModelFormat } from "../../inference/model-format.ts";
+import { filePathAnnotation, layerRole, weightsFormat, type LayerRole } from "./media-types.ts";
+import { InvalidManifestError, type Descriptor, type Manifest } from "./manifest.ts";
 
 /** A model's layers by what they are for. */
 export interface ModelParts {
-  /** GGUF files: the model, then its shards in order. */
+  readonly format: ModelFormat;
+  /** GGUF: the model, then its shards in order. Safetensors: every weights file. */
   readonly weights: readonly [Descriptor, ...Descriptor[]];
+  /** Safetensors: the directory's other files (config.json, tokenizer), each named by its annotation. */
+  readonly files: readonly Descriptor[];
   readonly projector?: Descriptor;
   readonly template?: Descriptor;
   readonly params?: Descriptor;
@@ -13,20 +17,33 @@ export interface ModelParts {
   readonly licenses: readonly Descriptor[];
 }
 
-/** A manifest that names no GGUF weights describes nothing this gateway can run. */
+/** A manifest that names no weights describes nothing this gateway can run. */
 export class NoWeightsError extends Error {
   override readonly name = "NoWeightsError";
   constructor() {
-    super("the model has no GGUF layer (application/vnd.docker.ai.gguf.v3 or application/vnd.ollama.image.model)");
+    super("the model has no GGUF layer (application/vnd.docker.ai.gguf.v3 or application/vnd.ollama.image.model) and no safetensors layer (application/vnd.docker.ai.safetensors)");
   }
+}
+
+/** A file name in a model's directory: one plain name, no path. */
+const safeFileName = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
+
+/** The name a safetensors model's layer has in its directory, checked to be a plain file name. */
+export function layerFileName(layer: Descriptor): string {
+  const name = layer.annotations?.[filePathAnnotation];
+  if (name === undefined || !safeFileName.test(name)) {
+    throw new InvalidManifestError(`layer ${layer.digest} needs a plain file name in ${filePathAnnotation}, not ${JSON.stringify(name ?? null)}`);
+  }
+  return name;
 }
 
 /**
  * Sorts a manifest's layers by role; where a format repeats a single-valued
  * layer (Ollama appends a new template on top of an inherited one), the last
- * one wins.
+ * one wins. A safetensors model must name its files and include config.json.
  *
  * @throws NoWeightsError
+ * @throws InvalidManifestError for mixed formats or a safetensors directory vLLM could not load
  */
 export function modelParts(manifest: Manifest): ModelParts {
   const byRole = new Map<LayerRole, Descriptor[]>();
@@ -36,6 +53,14 @@ export function modelParts(manifest: Manifest): ModelParts {
   }
   const [first, ...shards] = byRole.get("weights") ?? [];
   if (!first) throw new NoWeightsError();
+  const format = weightsFormat(first.mediaType);
+  if (shards.some((layer) => weightsFormat(layer.mediaType) !== format)) throw new InvalidManifestError("a model's weights are GGUF or safetensors, not both");
+  const files = byRole.get("file") ?? [];
+  if (format === "safetensors") {
+    const names = [first, ...shards, ...files].map(layerFileName);
+    if (!names.includes("config.json")) throw new InvalidManifestError("a safetensors model needs a config.json layer");
+    if (new Set(names).size !== names.length) throw new InvalidManifestError("a safetensors model names each file once");
+  }
   const last = (role: LayerRole) => byRole.get(role)?.at(-1);
   const parts = {
     projector: last("projector"),
@@ -45,7 +70,9 @@ export function modelParts(manifest: Manifest): ModelParts {
     messages: last("messages"),
   };
   return {
+    format,
     weights: [first, ...shards],
+    files,
     ...Object.fromEntries(Object.entries(parts).filter(([, layer]) => layer !== undefined)),
     licenses: byRole.get("license") ?? [],
   };

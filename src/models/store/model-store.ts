@@ -17,6 +17,7 @@ import type { Sha256Digest } from "./digest.ts";
 import { InvalidManifestError, manifestBlobs, parseManifest, type Descriptor, type ManifestBlob } from "./manifest.ts";
 import { readModelFacts, type ModelFacts } from "./model-config.ts";
 import { modelParts, type ModelParts } from "./model-parts.ts";
+import { ensureBundle, summarizeStoredSafetensors } from "./safetensors-bundle.ts";
 import { createStoreIndex, type IndexEntry } from "./store-index.ts";
 import { storeLayout, type StoreLayout } from "./store-layout.ts";
 
@@ -102,6 +103,17 @@ export async function openModelStore(options: { home: string }): Promise<ModelSt
   const summary = (digest: Sha256Digest): Promise<GGUFModelInfo> =>
     memo(summaries, digest, async () => summarizeGGUF(await readGGUF(layout.blob(digest))));
 
+  const modelSummaries = new Map<Sha256Digest, Promise<GGUFModelInfo>>();
+  /** What a model's weights say of it, whichever format; read once per model. */
+  const modelSummary = (id: Sha256Digest, parts: ModelParts): Promise<GGUFModelInfo> =>
+    parts.format === "gguf" ? summary(parts.weights[0].digest) : memo(modelSummaries, id, () => summarizeStoredSafetensors(layout, parts, readBlob));
+
+  /** Where an engine finds the model: GGUF files, or a safetensors model's directory. */
+  const modelPaths = async (id: Sha256Digest, parts: ModelParts): Promise<[string, ...string[]]> =>
+    parts.format === "gguf"
+      ? [layout.blob(parts.weights[0].digest), ...parts.weights.slice(1).map((layer) => layout.blob(layer.digest))]
+      : [await ensureBundle(layout, id, parts)];
+
   // Manifests and configs are content-addressed: what an ID describes never changes.
   const describe = (id: Sha256Digest) =>
     memo(described, id, async () => {
@@ -141,8 +153,8 @@ export async function openModelStore(options: { home: string }): Promise<ModelSt
       ...[...blobs].map((digest) => rm(layout.blob(digest), { force: true })),
       ...dropped
         .filter((entry) => !keptIds.has(entry.id))
-        .flatMap((entry) => [layout.manifest(entry.id), layout.configuration(entry.id)])
-        .map((path) => rm(path, { force: true })),
+        .flatMap((entry) => [layout.manifest(entry.id), layout.configuration(entry.id), layout.bundle(entry.id)])
+        .map((path) => rm(path, { recursive: true, force: true })),
     ]);
     for (const digest of blobs) summaries.delete(digest);
   };
@@ -176,15 +188,15 @@ export async function openModelStore(options: { home: string }): Promise<ModelSt
       const parsed = parseModelReference(reference);
       const model = await find(parsed);
       const name = parsed.kind === "name" ? parsed : model.tags[0];
-      return resolved(model, String(name ?? model.id), await summary(model.parts.weights[0].digest));
+      return resolved(model, String(name ?? model.id), await modelSummary(model.id, model.parts), await modelPaths(model.id, model.parts));
     },
 
     async list() {
       const models = await store.models();
       const views = await Promise.all(
         models.map(async (model) => {
-          const info = await summary(model.parts.weights[0].digest);
-          return model.tags.map((tag) => resolved(model, String(tag), info));
+          const [info, paths] = await Promise.all([modelSummary(model.id, model.parts), modelPaths(model.id, model.parts)]);
+          return model.tags.map((tag) => resolved(model, String(tag), info, paths));
         }),
       );
       return views.flat();
@@ -193,7 +205,7 @@ export async function openModelStore(options: { home: string }): Promise<ModelSt
     async commit(manifest, tags) {
       const blobs = manifestBlobs(manifest.manifest);
       const description = describeManifest(manifest, await readBlob(manifest.manifest.config));
-      await summary(description.parts.weights[0].digest); // a listed model's header parses: GGUFParseError otherwise
+      await modelSummary(manifest.digest, description.parts); // a listed model's headers parse: GGUFParseError or SafetensorsParseError otherwise
       const id = manifest.digest;
       await writeFileAtomic(layout.manifest(id), manifest.bytes, layout.tmpDir);
       const created = new Date();
@@ -262,10 +274,11 @@ export async function openModelStore(options: { home: string }): Promise<ModelSt
     },
   };
 
-  const resolved = (model: StoredModel, name: string, info: GGUFModelInfo): ResolvedModel => ({
+  const resolved = (model: StoredModel, name: string, info: GGUFModelInfo, paths: readonly [string, ...string[]]): ResolvedModel => ({
     name,
     id: model.id,
-    paths: [layout.blob(model.parts.weights[0].digest), ...model.parts.weights.slice(1).map((layer) => layout.blob(layer.digest))],
+    format: model.parts.format,
+    paths,
     summary: info,
     size: model.size,
     modifiedAt: model.created,

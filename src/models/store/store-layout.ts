@@ -14,6 +14,8 @@ export interface StoreLayout {
   incomplete(digest: Sha256Digest): string;
   /** `manifests/sha256/<hex>`: the exact bytes of each model's manifest. */
   manifest(digest: Sha256Digest): string;
+  /** `bundles/<hex>`: a safetensors model's directory, links to its blobs under their file names, for vLLM. */
+  bundle(digest: Sha256Digest): string;
   readonly blobsDir: string;
   readonly manifestsDir: string;
   /** `configurations/<hex>.json`: how a model runs (`/engines/_configure`), kept with it and removed with it. */
@@ -40,5 +42,6 @@ export function storeLayout(root: string): StoreLayout {
     incomplete: (digest) => join(blobsDir, `${digestHex(digest)}.incomplete`),
     manifest: (digest) => join(manifestsDir, digestHex(digest)),
     configuration: (digest) => join(configurationsDir, `${digestHex(digest)}.json`),
+    bundle: (digest) => join(root, "bundles", digestHex(digest)),
   };
 }
