@@ -1,7 +1,26 @@
 import { rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
+import type { BackendMode } from "../inference/index.ts";
 import { runEngineProcess, type RunEngineOptions } from "./engine-process.ts";
+
+/** Which runner a log line or a process belongs to. */
+export interface EngineRunner {
+  readonly model: string;
+  /** The name the model was loaded as. */
+  readonly modelRef: string;
+  readonly mode: BackendMode;
+  readonly socket: string;
+}
+
+/** What a backend running engines on sockets is given, besides its own settings. */
+export interface EngineBackendOptions {
+  readonly logger: Logger;
+  /** Each stderr line of each runner. */
+  readonly onLog?: (line: string, runner: EngineRunner) => void;
+  /** Between SIGTERM and SIGKILL when a runner stops; 5 s by default. */
+  readonly stopGraceMs?: number;
+}
 
 export interface SocketEngineOptions extends Omit<RunEngineOptions, "cwd"> {
   /** Already bound to the runner (model, mode). */

@@ -86,8 +86,10 @@ export async function forwardToRunner(lease: ForwardLease, forward: ForwardReque
       reset: true,
     });
   } catch (error) {
+    // Still holding the lease while waiting: only requests in flight hear why their runner died.
+    const failure: unknown = forward.signal.aborted ? forward.signal.reason : await explainFailure(lease, error);
     release(forward.signal.aborted ? "cancelled" : "failed");
-    throw forward.signal.aborted ? forward.signal.reason : await explainFailure(lease, error);
+    throw failure;
   }
 
   const responseHeaders = new Headers();

@@ -1,8 +1,7 @@
-import type { Logger } from "pino";
-import type { Backend, BackendMode, RequiredMemory } from "../../inference/index.ts";
+import type { Backend, RequiredMemory } from "../../inference/index.ts";
 import { readGGUF, summarizeGGUF } from "../../models/gguf.ts";
 import { directorySize } from "../directory-size.ts";
-import { runSocketEngine } from "../socket-engine.ts";
+import { runSocketEngine, type EngineBackendOptions, type EngineRunner } from "../socket-engine.ts";
 import { llamaServerArguments, type LocatedModel } from "./arguments.ts";
 import { diagnoseLlamaServerExit } from "./crash-diagnosis.ts";
 import { describeInstallProgress, ensureLlamaServer, type EnsureLlamaServerOptions, type InstallProgress, type LlamaServer } from "./install.ts";
@@ -13,28 +12,14 @@ import { llamaCppCacheDir } from "./source.ts";
 /** The backend's name, in URLs, socket names and logs. */
 export const llamaCppBackendName = "llama.cpp";
 
-/** Which runner a log line or a process belongs to. */
-export interface LlamaCppRunner {
-  readonly model: string;
-  /** The name the model was loaded as. */
-  readonly modelRef: string;
-  readonly mode: BackendMode;
-  readonly socket: string;
-}
-
-export interface LlamaCppBackendOptions {
+export interface LlamaCppBackendOptions extends EngineBackendOptions {
   /** Where a model's files are; also used for `speculative.draft_model`. */
   readonly locateModel: (modelId: string) => Promise<LocatedModel>;
-  readonly logger: Logger;
   /** Finds or builds llama-server; `ensureLlamaServer` unless replaced. */
   readonly resolveServer?: (options: EnsureLlamaServerOptions) => Promise<LlamaServer>;
   readonly onInstallProgress?: (progress: InstallProgress) => void;
-  /** Each stderr line of each runner (served by /logs). */
-  readonly onLog?: (line: string, runner: LlamaCppRunner) => void;
   /** Called when a runner's process started. */
-  readonly onSpawn?: (runner: LlamaCppRunner & { readonly pid: number }) => void;
-  /** Between SIGTERM and SIGKILL when a runner stops; 5 s by default. */
-  readonly stopGraceMs?: number;
+  readonly onSpawn?: (runner: EngineRunner & { readonly pid: number }) => void;
 }
 
 type InstallState =
@@ -103,7 +88,7 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
         modelDeclaresPooling: shape?.declaresPooling,
         trainedContext: shape?.trainedContext,
       });
-      const runner: LlamaCppRunner = { model, modelRef, mode, socket };
+      const runner: EngineRunner = { model, modelRef, mode, socket };
 
       await runSocketEngine(signal, socket, {
         engine: "llama-server",

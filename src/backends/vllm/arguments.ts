@@ -31,9 +31,8 @@ export const defaultSpeculativeTokens = 5;
  */
 export function vllmServeArguments(input: VllmServeArgumentsInput): string[] {
   const { modelDir, draftDir, socket, servedNames, mode, config } = input;
+  if (config) checkVllmConfiguration(config);
   const runtimeFlags = config?.["runtime-flags"] ?? [];
-  validateRuntimeFlags(runtimeFlags);
-  checkVllmTuningFlags(runtimeFlags);
 
   const args = ["serve", modelDir, "--uds", socket];
   // Embeddings, reranking and scores are all served by vLLM's pooling runner.
@@ -44,26 +43,40 @@ export function vllmServeArguments(input: VllmServeArgumentsInput): string[] {
 
   const vllm = config?.vllm;
   const gpuShare = vllm?.["gpu-memory-utilization"];
-  if (gpuShare !== undefined) {
-    if (!(gpuShare >= 0 && gpuShare <= 1)) throw new InvalidConfigurationError(`gpu-memory-utilization must be between 0 and 1, not ${gpuShare}`);
-    args.push("--gpu-memory-utilization", String(gpuShare));
-  }
+  if (gpuShare !== undefined) args.push("--gpu-memory-utilization", String(gpuShare));
   const overrides = vllm?.["hf-overrides"];
-  if (overrides !== undefined) {
-    validateHFOverrides(overrides);
-    args.push("--hf-overrides", JSON.stringify(overrides));
-  }
+  if (overrides !== undefined) args.push("--hf-overrides", JSON.stringify(overrides));
 
   const speculative = config?.speculative;
   if (speculative) {
     if (!draftDir) throw new InvalidConfigurationError(`draft model ${speculative.draft_model} was not found`);
-    if (speculative.min_acceptance_rate !== undefined) {
-      throw new InvalidConfigurationError("vLLM has no minimum acceptance rate for drafts: leave min_acceptance_rate out");
-    }
     const speculativeConfig = { model: draftDir, num_speculative_tokens: speculative.num_tokens ?? defaultSpeculativeTokens };
     args.push("--speculative-config", JSON.stringify(speculativeConfig));
   }
 
   args.push("--served-model-name", ...servedNames);
   return args;
+}
+
+/**
+ * Everything in a configuration that vLLM would refuse or that must not reach
+ * its command line: runtime flags (no paths, control characters or
+ * manager-owned flags; only tuning flags), a GPU share outside [0, 1], HF
+ * overrides with bad keys or values, a minimum acceptance rate (vLLM has none).
+ *
+ * @throws InvalidConfigurationError naming the first problem
+ */
+export function checkVllmConfiguration(config: BackendConfiguration): void {
+  const runtimeFlags = config["runtime-flags"] ?? [];
+  validateRuntimeFlags(runtimeFlags);
+  checkVllmTuningFlags(runtimeFlags);
+  const gpuShare = config.vllm?.["gpu-memory-utilization"];
+  if (gpuShare !== undefined && !(gpuShare >= 0 && gpuShare <= 1)) {
+    throw new InvalidConfigurationError(`gpu-memory-utilization must be between 0 and 1, not ${gpuShare}`);
+  }
+  const overrides = config.vllm?.["hf-overrides"];
+  if (overrides !== undefined) validateHFOverrides(overrides);
+  if (config.speculative?.min_acceptance_rate !== undefined) {
+    throw new InvalidConfigurationError("vLLM has no minimum acceptance rate for drafts: leave min_acceptance_rate out");
+  }
 }

@@ -1,8 +1,7 @@
-import type { Logger } from "pino";
 import type { Backend, BackendConfiguration, BackendMode, ModelFormat, RequiredMemory } from "../../inference/index.ts";
 import { InvalidConfigurationError } from "../../inference/index.ts";
-import { runSocketEngine } from "../socket-engine.ts";
-import { vllmServeArguments } from "./arguments.ts";
+import { runSocketEngine, type EngineBackendOptions, type EngineRunner } from "../socket-engine.ts";
+import { checkVllmConfiguration, vllmServeArguments } from "./arguments.ts";
 import { diagnoseVllmExit } from "./crash-diagnosis.ts";
 import { locateVllm, type VllmCommand } from "./locate.ts";
 
@@ -19,23 +18,11 @@ export interface VllmModelFiles {
   readonly size: number;
 }
 
-/** Which runner a log line or a process belongs to. */
-export interface VllmRunner {
-  readonly model: string;
-  readonly mode: BackendMode;
-  readonly socket: string;
-}
-
-export interface VllmBackendOptions {
+export interface VllmBackendOptions extends EngineBackendOptions {
   /** Where a model's files are, by id; also used for `speculative.draft_model`. */
   readonly locateModel: (modelId: string) => Promise<VllmModelFiles>;
-  readonly logger: Logger;
   /** Finds vLLM's CLI; `locateVllm` unless replaced. */
   readonly locate?: (signal: AbortSignal) => Promise<VllmCommand>;
-  /** Each stderr line of each runner. */
-  readonly onLog?: (line: string, runner: VllmRunner) => void;
-  /** Between SIGTERM and SIGKILL when a runner stops; 5 s by default. */
-  readonly stopGraceMs?: number;
 }
 
 type InstallState =
@@ -89,6 +76,7 @@ export function createVllmBackend(options: VllmBackendOptions): Backend {
     usesExternalModelManagement: false,
     formats: ["safetensors"],
     checksModelName: true,
+    checkConfiguration: checkVllmConfiguration,
 
     async install(signal) {
       await vllm(signal);
@@ -97,7 +85,7 @@ export function createVllmBackend(options: VllmBackendOptions): Backend {
     async run(signal, socket, model, modelRef, mode, config) {
       const command = await vllm(signal);
       const { args } = await serveArguments(socket, model, modelRef, mode, config);
-      const runner: VllmRunner = { model, mode, socket };
+      const runner: EngineRunner = { model, modelRef, mode, socket };
       await runSocketEngine(signal, socket, {
         engine: "vllm",
         logger: logger.child({ backend: vllmBackendName, model, modelRef, mode }),
