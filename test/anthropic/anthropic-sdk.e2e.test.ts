@@ -128,12 +128,14 @@ describe("@anthropic-ai/sdk with the gateway's API key", () => {
   const as = (options: { apiKey?: string; authToken?: string }) =>
     new Anthropic({ baseURL: guarded.gateway.url, apiKey: null, maxRetries: 0, ...options });
 
-  test("without the key: a 401 authentication_error in Anthropic's shape; with it as a bearer token: through", async () => {
+  test("a wrong key: a 401 authentication_error in Anthropic's shape; the right one as x-api-key or bearer token: through", async () => {
     const failure = await as({ apiKey: "wrong" }).messages.countTokens({ model: "tiny", messages: question }).catch((error: unknown) => error);
     assert.ok(failure instanceof Anthropic.AuthenticationError, String(failure));
     assert.equal((failure.error as Anthropic.ErrorResponse).error.type, "authentication_error");
     // An unknown model answers without loading anything: the key was accepted.
     const unknown = await as({ authToken: key }).messages.countTokens({ model: "no-such-model", messages: question }).catch((error: unknown) => error);
     assert.ok(unknown instanceof Anthropic.NotFoundError, String(unknown));
+    const viaApiKey = await as({ apiKey: key }).messages.countTokens({ model: "no-such-model", messages: question }).catch((error: unknown) => error);
+    assert.ok(viaApiKey instanceof Anthropic.NotFoundError, String(viaApiKey));
   });
 });
