@@ -5,10 +5,14 @@ import { systemClock } from "../../src/scheduling/clock.ts";
 
 describe("the system clock", () => {
   it("fires a short timeout", async () => {
-    let resolve!: () => void;
-    const fired = new Promise<void>((r) => (resolve = r));
-    systemClock.setTimeout(resolve, 5);
-    await fired;
+    // The clock's timers are unref'd (a keep-alive must not hold the process):
+    // something else has to keep this test's event loop running meanwhile.
+    const alive = setInterval(() => {}, 60_000);
+    try {
+      await new Promise<void>((resolve) => systemClock.setTimeout(resolve, 5));
+    } finally {
+      clearInterval(alive);
+    }
   });
 
   it("does not fire a wait longer than Node's timer limit at once (a keep-alive of 8760h)", async () => {
