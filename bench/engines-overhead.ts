@@ -4,7 +4,9 @@
  * 1. Warm: `POST /engines/v1/chat/completions` on the gateway, against the
  *    same request sent straight to llama-server on its socket: to the
  *    gateway's own runner (the very process the gateway forwards to) and to
- *    a llama-server started by hand with the runner's exact command line.
+ *    a llama-server started by hand with the runner's exact command line,
+ *    and against the thinnest Hono proxy to that runner (`minimal-proxy.ts`):
+ *    what the extra hop alone costs on this machine.
  *    Time to first token and total time at each concurrency (p50, p99),
  *    throughput, paths interleaved round by round.
  * 2. Cold start: request → first token on a fresh gateway (ready: engine
@@ -17,7 +19,7 @@
  * cold-start overhead < 100 ms.
  *
  *   npm run bench -- engines [--requests 320] [--concurrency 1,16,64] [--cold 8]
- *     [--max-tokens 32] [--max-load 1.5] [--profile <dir>]
+ *     [--max-tokens 32] [--max-load 1.5] [--profile <dir>] [--engine-threads N]
  */
 import { mkdir, readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -45,6 +47,7 @@ const { values } = parseArgs({
     "max-load": { type: "string", default: "1.5" },
     "wait-load-s": { type: "string", default: "120" },
     profile: { type: "string" },
+    "engine-threads": { type: "string" },
   },
 });
 
@@ -60,14 +63,19 @@ if (profileDir) await mkdir(profileDir, { recursive: true });
 // Once, before the bench adds load of its own (its engines alone keep the load near 2).
 await waitForQuietMachine(Number(values["max-load"]), Number(values["wait-load-s"]) * 1000);
 console.log(`# engines overhead: ${prompt.maxTokens} tokens per request, load average ${loadAverageText()} at start`);
-const paths = await openModelPaths(prompt, profileDir ? cpuProfileEnvironment(profileDir) : {});
+const paths = await openModelPaths(prompt, {
+  gatewayEnv: profileDir ? cpuProfileEnvironment(profileDir) : {},
+  engineThreads: values["engine-threads"] === undefined ? undefined : Number(values["engine-threads"]),
+});
 try {
   console.log(`engine: ${paths.runner.binary} ${paths.runner.args.join(" ")}`);
-  const targets = [paths.targets.engines, paths.targets.runner, paths.targets.direct];
+  const targets = [paths.targets.engines, paths.targets.minimal, paths.targets.runner, paths.targets.direct];
   await warmUp(targets, 20);
   const pairs = [
     [pathNames.engines, pathNames.direct],
     [pathNames.engines, pathNames.runner],
+    [pathNames.engines, pathNames.minimal],
+    [pathNames.minimal, pathNames.runner],
     [pathNames.runner, pathNames.direct],
   ] as const;
   for (const concurrency of concurrencies) {

@@ -37,6 +37,7 @@ const { values } = parseArgs({
     "max-tokens": { type: "string", default: String(defaultPrompt.maxTokens) },
     "max-load": { type: "string", default: "1.5" },
     "wait-load-s": { type: "string", default: "120" },
+    "engine-threads": { type: "string" },
   },
 });
 const parts = values.part === "all" ? ["translator", "paths"] : [values.part];
@@ -126,7 +127,7 @@ async function benchPaths(prompt: BenchPrompt): Promise<void> {
   // Once, before the bench adds load of its own (its engines alone keep the load near 2).
   await waitForQuietMachine(Number(values["max-load"]), Number(values["wait-load-s"]) * 1000);
   console.log(`\n# Ollama path against the engines path and the engine: ${prompt.maxTokens} tokens per request, load average ${loadAverageText()} at start`);
-  const paths = await openModelPaths(prompt);
+  const paths = await openModelPaths(prompt, { engineThreads: values["engine-threads"] === undefined ? undefined : Number(values["engine-threads"]) });
   try {
     const targets = [paths.targets.ollama, paths.targets.engines, paths.targets.runner, paths.targets.direct];
     await warmUp(targets, 20);

@@ -1,7 +1,8 @@
-import { Agent } from "undici";
+import { Agent, request } from "undici";
 import type { GatewayProcess } from "../../test/support/gateway.ts";
 import { runnerCommand, startBenchGateway, type RunnerCommand } from "./bench-gateway.ts";
 import { startLlamaServerByHand, type HandStartedLlamaServer } from "./llama-server-by-hand.ts";
+import { startMinimalProxy, type MinimalProxy } from "./minimal-proxy.ts";
 import { timeOrCountFailure } from "./interleaved-comparison.ts";
 import { timeStreamedRequest, type StreamTarget } from "./streamed-request.ts";
 
@@ -38,6 +39,7 @@ export const pathNames = {
   engines: "gateway /engines",
   ollama: "gateway /api/chat",
   runner: "runner socket",
+  minimal: "minimal proxy",
   direct: "llama-server",
 } as const;
 
@@ -51,16 +53,30 @@ export interface ModelPaths {
   readonly gateway: GatewayProcess;
   readonly runner: RunnerCommand;
   readonly direct: HandStartedLlamaServer;
+  /** The yardstick: the thinnest Hono proxy to the gateway's runner (`minimal-proxy.ts`). */
+  readonly minimal: MinimalProxy;
   readonly targets: Record<keyof typeof pathNames, StreamTarget>;
   /** The gateway reached over TCP, for other calls (unload). */
   readonly gatewayDispatcher: Agent;
   close(): Promise<void>;
 }
 
-/** `gatewayEnv` adds to the gateway's environment (`NODE_OPTIONS=--cpu-prof` to profile it). */
-export async function openModelPaths(prompt: BenchPrompt = defaultPrompt, gatewayEnv: Record<string, string> = {}): Promise<ModelPaths> {
+export interface ModelPathOptions {
+  /** Adds to the gateway's environment (`NODE_OPTIONS=--cpu-prof` to profile it). */
+  readonly gatewayEnv?: Record<string, string>;
+  /**
+   * llama-server's `--threads`, set through `_configure` before the first
+   * load (so the engine by hand, started with the runner's command line,
+   * gets it too). By default the engine takes every core, and on a small
+   * machine any CPU the gateway uses then stalls the engine's thread pool.
+   */
+  readonly engineThreads?: number;
+}
+
+export async function openModelPaths(prompt: BenchPrompt = defaultPrompt, { gatewayEnv = {}, engineThreads }: ModelPathOptions = {}): Promise<ModelPaths> {
   const gateway = await startBenchGateway(gatewayEnv);
   const gatewayDispatcher = new Agent({ keepAliveTimeout: 60_000 });
+  if (engineThreads !== undefined) await configureThreads(gateway.url, engineThreads);
   const openAI = openAIChatBody(prompt);
   const engines: StreamTarget = {
     name: pathNames.engines,
@@ -72,6 +88,7 @@ export async function openModelPaths(prompt: BenchPrompt = defaultPrompt, gatewa
   await timeStreamedRequest(engines); // loads the gateway's runner
   const runner = await runnerCommand(gateway);
   const direct = await startLlamaServerByHand(runner.binary, runner.args);
+  const minimal = await startMinimalProxy(runner.socket);
   const runnerDispatcher = new Agent({ connect: { socketPath: runner.socket }, keepAliveTimeout: 60_000 });
   const onSocket = (name: string, dispatcher: Agent): StreamTarget => ({
     name,
@@ -84,18 +101,30 @@ export async function openModelPaths(prompt: BenchPrompt = defaultPrompt, gatewa
     gateway,
     runner,
     direct,
+    minimal,
     gatewayDispatcher,
     targets: {
       engines,
       ollama: { name: pathNames.ollama, url: `${gateway.url}/api/chat`, dispatcher: gatewayDispatcher, format: "ndjson", body: ollamaChatBody(prompt) },
       runner: onSocket(pathNames.runner, runnerDispatcher),
+      minimal: { name: pathNames.minimal, url: `${minimal.url}/v1/chat/completions`, dispatcher: gatewayDispatcher, format: "sse", body: openAI },
       direct: onSocket(pathNames.direct, direct.dispatcher),
     },
     async close() {
       await Promise.all([gatewayDispatcher.close(), runnerDispatcher.close()]);
-      await Promise.all([direct.stop(), gateway.stop()]);
+      await Promise.all([direct.stop(), gateway.stop(), minimal.stop()]);
     },
   };
+}
+
+async function configureThreads(gatewayUrl: string, threads: number): Promise<void> {
+  const { statusCode, body } = await request(`${gatewayUrl}/engines/_configure`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model, "runtime-flags": ["--threads", String(threads)] }),
+  });
+  const reply = await body.text();
+  if (statusCode !== 200) throw new Error(`_configure --threads ${threads}: HTTP ${statusCode}: ${reply}`);
 }
 
 /**

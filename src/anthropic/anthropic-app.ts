@@ -39,7 +39,7 @@ export function createAnthropicApp(options: AnthropicAppOptions): Hono {
   });
 
   app.post("/v1/messages", async (c) => {
-    const request = await readRequestBody(c.req.raw, MessagesRequestSchema);
+    const request = await readRequestBody(c.req, MessagesRequestSchema);
     const response = await engines.post("/v1/messages", request, c.req.raw.signal);
     if (!request.stream) return c.json(normalizeMessage(await response.json(), request.model));
     const events = translateEngineStream(response.body, createMessageStreamNormalizer(request.model));
@@ -52,7 +52,7 @@ export function createAnthropicApp(options: AnthropicAppOptions): Hono {
   });
 
   app.post("/v1/messages/count_tokens", async (c) => {
-    const request = await readRequestBody(c.req.raw, CountTokensRequestSchema);
+    const request = await readRequestBody(c.req, CountTokensRequestSchema);
     const response = await engines.post("/v1/messages/count_tokens", request, c.req.raw.signal);
     const reply = v.parse(CountTokensReplySchema, await response.json());
     return c.json({ input_tokens: reply.input_tokens });

@@ -27,7 +27,7 @@ export function createCompletionHandler({ engines, logger, ensureContextSize }: 
   return <const Schema extends v.GenericSchema>(schema: Schema, translate: (request: v.InferOutput<Schema>) => CompletionCall) =>
     async (c: Context): Promise<Response> => {
       const startedAt = performance.now();
-      const call = translate(await readRequestBody(c.req.raw, schema));
+      const call = translate(await readRequestBody(c.req, schema));
       if (call.ignoredOptions.length) logger.debug({ model: call.model, options: call.ignoredOptions }, "options ignored");
       if (call.contextSize !== undefined) await ensureContextSize(call.model, call.contextSize);
       const keepAlive = call.keepAlive === undefined ? {} : { keep_alive: call.keepAlive };

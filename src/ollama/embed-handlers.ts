@@ -53,7 +53,7 @@ export function createEmbedHandlers(engines: EnginesClient) {
   return {
     async embed(c: Context): Promise<Response> {
       const startedAt = performance.now();
-      const request = await readRequestBody(c.req.raw, EmbedRequestSchema);
+      const request = await readRequestBody(c.req, EmbedRequestSchema);
       const model = requiredModel(request);
       const input = typeof request.input === "string" ? [request.input] : (request.input ?? []);
       // The engines layer cuts (or, told not to, refuses) inputs longer than the context, as Ollama does.
@@ -71,7 +71,7 @@ export function createEmbedHandlers(engines: EnginesClient) {
     },
 
     async embeddings(c: Context): Promise<Response> {
-      const request = await readRequestBody(c.req.raw, EmbeddingsRequestSchema);
+      const request = await readRequestBody(c.req, EmbeddingsRequestSchema);
       const model = requiredModel(request);
       if (!request.prompt) return c.json({ embedding: (await nothing(model, c.req.raw.signal)).vectors });
       const keepAlive = request.keep_alive == null ? {} : { keep_alive: request.keep_alive };

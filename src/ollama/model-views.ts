@@ -62,7 +62,7 @@ export function createModelViews(engines: EnginesClient) {
     },
 
     async show(c: Context): Promise<Response> {
-      const name = requiredModel(await readRequestBody(c.req.raw, ShowRequestSchema));
+      const name = requiredModel(await readRequestBody(c.req, ShowRequestSchema));
       const model = await engines.get(`/v1/models/${encodeURIComponent(name)}`, EngineModelSchema, c.req.raw.signal);
       const architecture = model.architecture ?? "unknown";
       return c.json({

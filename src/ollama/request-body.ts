@@ -2,6 +2,7 @@
  * Reading an Ollama request body at the trust boundary: JSON, then a valibot
  * schema, every failure a 400 with `{"error"}` in words a client can act on.
  */
+import type { HonoRequest } from "hono";
 import { HTTPException } from "hono/http-exception";
 import * as v from "valibot";
 import { parseUntrustedJson } from "../inference/untrusted-json.ts";
@@ -16,7 +17,7 @@ export const ModelEntries = {
  * @throws HTTPException 400 on an empty body, bad JSON or a body the schema refuses
  */
 export async function readRequestBody<const Schema extends v.GenericSchema>(
-  request: Request,
+  request: Pick<HonoRequest, "text">,
   schema: Schema,
 ): Promise<v.InferOutput<Schema>> {
   const text = await request.text();

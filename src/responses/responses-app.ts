@@ -54,7 +54,7 @@ export function createResponsesApp(options: ResponsesAppOptions): Hono {
   });
 
   app.post("/", async (c) => {
-    const request = await readRequestBody(c.req.raw, ResponsesRequestSchema);
+    const request = await readRequestBody(c.req, ResponsesRequestSchema);
     const previous = request.previous_response_id == null ? undefined : store.get(request.previous_response_id);
     if (request.previous_response_id != null && !previous) {
       const message = `Previous response with id '${request.previous_response_id}' not found.`;

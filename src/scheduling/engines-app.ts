@@ -1,5 +1,4 @@
 import { Hono, type Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "pino";
 import * as v from "valibot";
 import { parseBackendConfiguration } from "../inference/backend-configuration.ts";
@@ -8,6 +7,7 @@ import { LoadDurationHeader } from "../inference/load-duration.ts";
 import { RequestOriginHeader } from "../inference/origin.ts";
 import { modelCapabilities } from "../models/capabilities.ts";
 import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type ResolvedModel } from "../models/model-resolver.ts";
+import { bodySizeLimit } from "../http/body-size-limit.ts";
 import { configurationView } from "./configuration-view.ts";
 import type { EngineMetrics } from "./engine-metrics.ts";
 import { fitEmbeddingInput } from "./embedding-input.ts";
@@ -75,7 +75,7 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
   const { loader, resolver, metrics, external } = options;
   const logger = options.logger.child({ component: "engines" });
   const runnerMetrics = metrics && createRunnerMetrics(metrics.registry, () => loader.runners());
-  const limit = bodyLimit({
+  const limit = bodySizeLimit({
     maxSize: options.maxBodyBytes ?? 64 * 1024 * 1024,
     onError: () =>
       openAIErrorResponse({ status: 413, message: "request body too large", type: "invalid_request_error", code: "request_too_large" }),

@@ -1,11 +1,11 @@
-import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { Hono, type Context } from "hono";
 import { except } from "hono/combine";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { ExperimentalEndpointsPrefix, InferencePrefix, ModelsPrefix } from "../inference/prefixes.ts";
 import { ollamaCors, type OllamaCorsOptions } from "../ollama/ollama-cors.ts";
 import { apiKeyAuth } from "./api-key-auth.ts";
+import { bodySizeLimit } from "../http/body-size-limit.ts";
 import { errorReply } from "./error-reply.ts";
 import { requestLog } from "./request-log.ts";
 import { ModelgateVersionHeader, modelgateVersion } from "./version.ts";
@@ -72,7 +72,7 @@ export function createApp({ engines, models, ollama, anthropic, responses, metri
     "*",
     except(
       blobUploads,
-      bodyLimit({ maxSize: access.maxBodyBytes, onError: (c) => closing(errorReply(c.req.path, 413, tooLarge, "request_too_large")) }),
+      bodySizeLimit({ maxSize: access.maxBodyBytes, onError: (c) => closing(errorReply(c.req.path, 413, tooLarge, "request_too_large")) }),
     ),
   );
   // Ollama clients probe this to see whether a server is up (`GET` and `HEAD`).
@@ -86,7 +86,12 @@ export function createApp({ engines, models, ollama, anthropic, responses, metri
   app.route("/anthropic", anthropic);
   app.route("/v1/responses", responses);
   app.route(`${InferencePrefix}/v1/responses`, responses);
-  app.route("/v1", new Hono().all("/*", (c) => engines.fetch(c.req.raw)));
+  // The body is read through Hono here, as every route reads it, so the request log finds the model.
+  const withBodyRead = async (c: Context) =>
+    c.req.method === "GET" || c.req.method === "HEAD"
+      ? c.req.raw
+      : new Request(c.req.url, { method: c.req.method, headers: c.req.raw.headers, body: await c.req.arrayBuffer(), signal: c.req.raw.signal });
+  app.route("/v1", new Hono().all("/*", async (c) => engines.fetch(await withBodyRead(c))));
   app.route("/logs", logs);
   app.get("/metrics", async (c) => c.body(await metrics.metrics(), 200, { "Content-Type": metrics.contentType }));
   app.notFound((c) => errorReply(c.req.path, 404, `${c.req.method} ${c.req.path} not found`, "not_found"));

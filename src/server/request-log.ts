@@ -3,11 +3,13 @@
  * model, origin, status, duration and the tokens the response reports.
  * Streams (NDJSON, server-sent events) are watched as they pass and logged
  * at their last byte; a POST's JSON reply is read from a copy; anything else
- * is logged as soon as it is answered.
+ * is logged as soon as it is answered. The model is read, once the line is
+ * due, from the request body as the handler read it (Hono keeps it), so the
+ * log never holds a request up or reads a body of its own.
  *
  * @example app.use("*", requestLog({ logger }))
  */
-import type { MiddlewareHandler } from "hono";
+import type { HonoRequest, MiddlewareHandler } from "hono";
 import type { Logger } from "pino";
 import { RequestOriginHeader } from "../inference/origin.ts";
 import { bodyTail, reportedTokens } from "./response-tokens.ts";
@@ -27,20 +29,21 @@ export function requestLog(options: RequestLogOptions): MiddlewareHandler {
   return async (c, next) => {
     const started = performance.now();
     const request = c.req.raw;
-    const model = await requestedModel(request, maxModelBodyBytes);
     await next();
     const response = c.res;
     const entry = {
       method: request.method,
       path: c.req.path,
       status: response.status,
-      ...(model === undefined ? {} : { model }),
       ...optionalHeader("origin", request.headers.get("origin")),
       ...optionalHeader("request_origin", request.headers.get(RequestOriginHeader)),
     };
     const log = (fields: Record<string, unknown> = {}) => {
-      const line = { ...entry, duration_ms: Math.round(performance.now() - started), ...fields };
-      logger[response.status >= 500 ? "warn" : "info"](line, `${entry.method} ${entry.path} ${entry.status}`);
+      const duration_ms = Math.round(performance.now() - started);
+      void requestedModel(c.req, maxModelBodyBytes).then((model) => {
+        const line = { ...entry, ...(model === undefined ? {} : { model }), duration_ms, ...fields };
+        logger[response.status >= 500 ? "warn" : "info"](line, `${entry.method} ${entry.path} ${entry.status}`);
+      });
     };
     const contentType = response.headers.get("content-type");
     const tokens = (tail: Uint8Array, whole: boolean) => {
@@ -97,12 +100,18 @@ function watched(
   });
 }
 
-async function requestedModel(request: Request, maxBytes: number): Promise<string | undefined> {
-  const length = Number(request.headers.get("content-length"));
-  // Whatever its content type says: curl's `-d` sends Ollama's JSON as a form.
-  if (!request.body || !(length > 0 && length <= maxBytes)) return undefined;
+/**
+ * The `model` of a JSON body the handler read through Hono (which keeps what
+ * it read); a body it streamed or left unread is not read here.
+ */
+async function requestedModel(request: HonoRequest, maxBytes: number): Promise<string | undefined> {
+  const length = Number(request.header("content-length"));
+  if (!(length > 0 && length <= maxBytes)) return undefined;
+  // The cache holds promises, whatever its type says.
+  const { json, text, arrayBuffer } = request.bodyCache as { json?: Promise<unknown>; text?: Promise<string>; arrayBuffer?: Promise<ArrayBuffer> };
   try {
-    const body: unknown = await request.clone().json();
+    // Whatever its content type says: curl's `-d` sends Ollama's JSON as a form.
+    const body: unknown = json ? await json : text ? JSON.parse(await text) : arrayBuffer ? JSON.parse(new TextDecoder().decode(await arrayBuffer)) : undefined;
     const model = typeof body === "object" && body !== null ? (body as Record<string, unknown>).model : undefined;
     return typeof model === "string" ? model.slice(0, 200) : undefined;
   } catch {

@@ -77,6 +77,9 @@ export interface ModelStore extends ModelResolver {
 /** Configs and text layers are read whole; anything bigger is not one. */
 const maxSmallBlobBytes = 16 * 1024 * 1024;
 
+/** Distinct references kept resolved per index version (each model has a few spellings). */
+const maxKeptResolutions = 1024;
+
 /** Scratch files older than this belong to a process that died. */
 const staleScratchMs = 60 * 60 * 1000;
 
@@ -120,6 +123,13 @@ export async function openModelStore(options: { home: string }): Promise<ModelSt
       const manifest = parseManifest(await readFile(layout.manifest(id)));
       return describeManifest(manifest, await readBlob(manifest.manifest.config));
     });
+
+  /**
+   * What each reference resolved to, for as long as the index is the same
+   * (each version of it is a new array): every request resolves its model,
+   * and this spares it the chain of lookups before its first token.
+   */
+  const resolutions = new WeakMap<readonly IndexEntry[], Map<string, Promise<ResolvedModel>>>();
 
   const toStored = async (entry: IndexEntry): Promise<StoredModel> => ({
     ...(await describe(entry.id)),
@@ -185,10 +195,23 @@ export async function openModelStore(options: { home: string }): Promise<ModelSt
     find,
 
     async resolve(reference) {
-      const parsed = parseModelReference(reference);
-      const model = await find(parsed);
-      const name = parsed.kind === "name" ? parsed : model.tags[0];
-      return resolved(model, String(name ?? model.id), await modelSummary(model.id, model.parts), await modelPaths(model.id, model.parts));
+      const entries = await index.read();
+      let known = resolutions.get(entries);
+      if (!known || known.size >= maxKeptResolutions) resolutions.set(entries, (known = new Map()));
+      const kept = known.get(reference);
+      if (kept) return kept;
+      const resolution = (async () => {
+        const parsed = parseModelReference(reference);
+        const entry = findEntry(entries, parsed);
+        if (!entry) throw new ModelNotFoundError(String(parsed));
+        const model = await toStored(entry);
+        const name = parsed.kind === "name" ? parsed : model.tags[0];
+        return resolved(model, String(name ?? model.id), await modelSummary(model.id, model.parts), await modelPaths(model.id, model.parts));
+      })();
+      // Only models found are kept: names of none are the client's to invent.
+      known.set(reference, resolution);
+      resolution.catch(() => known.delete(reference));
+      return resolution;
     },
 
     async list() {

@@ -5,6 +5,7 @@
  * shares.
  */
 import type { BigIntStats } from "node:fs";
+import { statSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import * as v from "valibot";
 import { withFileLock } from "../../backends/file-lock.ts";
@@ -51,14 +52,16 @@ export function createStoreIndex(layout: StoreLayout): StoreIndex {
 
   // Every request resolves its model here: the parsed file is kept while a
   // stat says it is the same file (each write renames a new one into place,
-  // from this process or another).
+  // from this process or another). The stat is synchronous: a few
+  // microseconds, where a trip through libuv's thread pool costs every
+  // request a fraction of a millisecond before its first token.
   let cached: { readonly version: string; readonly entries: readonly IndexEntry[] } | undefined;
 
   const read = async (): Promise<readonly IndexEntry[]> => {
     let version: string;
     let text: string;
     try {
-      version = fileVersion(await stat(layout.index, { bigint: true }));
+      version = fileVersion(statSync(layout.index, { bigint: true }));
       if (cached?.version === version) return cached.entries;
       text = await readFile(layout.index, "utf8");
     } catch (error) {

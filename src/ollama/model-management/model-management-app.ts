@@ -72,19 +72,19 @@ export function createOllamaModelManagementApp(options: OllamaModelManagementOpt
   });
 
   app.post("/pull", async (c) => {
-    const body = await readRequestBody(c.req.raw, TransferRequestSchema);
+    const body = await readRequestBody(c.req, TransferRequestSchema);
     const progress = await postJson("/create", { from: requiredModel(body), insecure: body.insecure ?? undefined }, c.req.raw.signal);
     return progressReply(c, progress, body.stream);
   });
 
   app.post("/push", async (c) => {
-    const body = await readRequestBody(c.req.raw, TransferRequestSchema);
+    const body = await readRequestBody(c.req, TransferRequestSchema);
     const progress = await postJson(`/${modelPath(requiredModel(body))}/push`, { insecure: body.insecure ?? undefined }, c.req.raw.signal);
     return progressReply(c, progress, body.stream);
   });
 
   app.post("/create", async (c) => {
-    const body = await readRequestBody(c.req.raw, CreateRequestSchema);
+    const body = await readRequestBody(c.req, CreateRequestSchema);
     if (body.quantize) throw badRequest("quantize is not supported: pull or import a quantized GGUF");
     if (body.adapters && Object.keys(body.adapters).length > 0) throw badRequest("adapters are not supported");
     const progress = await postJson(
@@ -105,14 +105,14 @@ export function createOllamaModelManagementApp(options: OllamaModelManagementOpt
   });
 
   app.post("/copy", async (c) => {
-    const { source, destination } = await readRequestBody(c.req.raw, CopyRequestSchema);
+    const { source, destination } = await readRequestBody(c.req, CopyRequestSchema);
     if (!source.trim() || !destination.trim()) throw badRequest("source and destination are required");
     await call(`/${modelPath(source)}/tag?${new URLSearchParams({ target: destination })}`, { method: "POST", signal: c.req.raw.signal });
     return c.body(null, 200);
   });
 
   app.delete("/delete", async (c) => {
-    const body = await readRequestBody(c.req.raw, DeleteRequestSchema);
+    const body = await readRequestBody(c.req, DeleteRequestSchema);
     await call(`/${modelPath(requiredModel(body))}`, { method: "DELETE", signal: c.req.raw.signal });
     return c.body(null, 200);
   });
