@@ -21,7 +21,7 @@ import { createParser } from "eventsource-parser";
 import { ensureFixtureModels } from "../fixtures/generate.ts";
 import { ensureLlamaServer } from "../src/backends/llamacpp/install.ts";
 import { ndjsonLine } from "../src/ollama/ndjson-response.ts";
-import { replyFormatter, type ReplyShape } from "../src/ollama/ollama-replies.ts";
+import { replyFormatter, replyJson, type OllamaStreamLine, type ReplyShape } from "../src/ollama/ollama-replies.ts";
 import { createStreamTranslator } from "../src/ollama/stream-translator.ts";
 import { compareInterleaved, measureAndReport } from "./support/interleaved-comparison.ts";
 import { loadAverageText, waitForQuietMachine } from "./support/machine-load.ts";
@@ -82,8 +82,8 @@ async function benchTranslator(): Promise<void> {
   const translated = (stream: RecordedStream, writeLines: boolean) => {
     const translator = createStreamTranslator({ formatter: replyFormatter(stream.shape, "tiny:latest"), startedAt: performance.now() });
     let size = 0;
-    const take = (lines: readonly unknown[]) => {
-      for (const line of lines) size += writeLines ? ndjsonLine(line).length : 1;
+    const take = (lines: readonly OllamaStreamLine[]) => {
+      for (const line of lines) size += writeLines ? ndjsonLine(line, replyJson).length : 1;
     };
     for (const event of stream.events) take(translator.push(event));
     take(translator.end());

@@ -13,7 +13,7 @@ import type { CompletionCall } from "./completion-call.ts";
 import { translateEngineStream } from "./engine-stream.ts";
 import { loadDurationMs, type EnginesClient } from "./engines-client.ts";
 import { ndjsonResponse } from "./ndjson-response.ts";
-import { aggregateReplies, nanoseconds, replyFormatter, zeroMetrics, type OllamaReply } from "./ollama-replies.ts";
+import { aggregateReplies, nanoseconds, replyFormatter, replyJson, zeroMetrics, type OllamaReply } from "./ollama-replies.ts";
 import { readRequestBody } from "./request-body.ts";
 import { createStreamTranslator } from "./stream-translator.ts";
 
@@ -40,13 +40,13 @@ export function createCompletionHandler({ engines, logger, ensureContextSize }: 
           total_duration: nanoseconds(performance.now() - startedAt),
           load_duration: nanoseconds(loadMs),
         });
-        return call.stream ? ndjsonResponse([reply]) : c.json(reply);
+        return call.stream ? ndjsonResponse([reply], replyJson) : c.json(reply);
       }
 
       const response = await engines.post(call.engine.path, { ...call.engine.body, ...keepAlive }, c.req.raw.signal);
       const translator = createStreamTranslator({ formatter, startedAt, loadDurationMs: loadDurationMs(response) });
       const lines = translateEngineStream(response.body, translator);
-      if (call.stream) return ndjsonResponse(lines);
+      if (call.stream) return ndjsonResponse(lines, replyJson);
       const reply = aggregateReplies(await collect(lines));
       if ("error" in reply) throw new HTTPException(500, { message: reply.error });
       return c.json(reply satisfies OllamaReply);

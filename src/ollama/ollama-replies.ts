@@ -150,6 +150,33 @@ function assistantMessage({ content, thinking, toolCalls }: Output): AssistantMe
   };
 }
 
+/**
+ * A stream line's JSON text, exactly as `JSON.stringify` writes it. A chunk
+ * of plain text, nearly every line of a stream, is written from a template
+ * a few times faster than `JSON.stringify` builds it (the bench's translator
+ * figures); the key order is the formatter's, above. The head (model and
+ * time) is shared by the tokens of one millisecond.
+ */
+export function replyJson(line: OllamaStreamLine): string {
+  if ("done" in line && !line.done) {
+    if ("response" in line) {
+      if (line.thinking === undefined) return `${replyHead(line)},"response":${JSON.stringify(line.response)},"done":false}`;
+    } else if (line.message.thinking === undefined && line.message.tool_calls === undefined) {
+      return `${replyHead(line)},"message":{"role":"assistant","content":${JSON.stringify(line.message.content)}},"done":false}`;
+    }
+  }
+  return JSON.stringify(line);
+}
+
+let lastHead = { model: "", createdAt: "", text: "" };
+
+function replyHead({ model, created_at }: ReplyHead): string {
+  if (model !== lastHead.model || created_at !== lastHead.createdAt) {
+    lastHead = { model, createdAt: created_at, text: `{"model":${JSON.stringify(model)},"created_at":${JSON.stringify(created_at)}` };
+  }
+  return lastHead.text;
+}
+
 /** `stream: false`: the chunks of one reply folded into its final object. */
 export function aggregateReplies(lines: readonly OllamaStreamLine[]): OllamaReply | ErrorReply {
   let content = "";
