@@ -41,12 +41,12 @@ export function createEnginesClient(engines: EnginesFetch, origin: string = Orig
     throw await refusal(response, model);
   };
   return {
-    post: (path, body, signal) =>
-      send(
-        path,
-        { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: signal ?? null },
-        typeof body.model === "string" ? body.model : undefined,
-      ),
+    post: (path, body, signal) => {
+      const json = JSON.stringify(body);
+      // With its length, the engines' body limit need not read the body twice to count it.
+      const headers = { "content-type": "application/json", "content-length": String(Buffer.byteLength(json)) };
+      return send(path, { method: "POST", headers, body: json, signal: signal ?? null }, typeof body.model === "string" ? body.model : undefined);
+    },
     async get(path, schema, signal) {
       const response = await send(path, { signal: signal ?? null });
       const result = v.safeParse(schema, await response.json());
