@@ -33,7 +33,7 @@ import { cpuProfileEnvironment } from "./support/cpu-profiler-preload.ts";
 import { compareInterleaved, measureAndReport } from "./support/interleaved-comparison.ts";
 import { startLlamaServerByHand } from "./support/llama-server-by-hand.ts";
 import { loadAverageText, waitForQuietMachine } from "./support/machine-load.ts";
-import { defaultPrompt, openAIChatBody, openModelPaths, pathNames, warmUp, type BenchPrompt } from "./support/model-paths.ts";
+import { configureThreads, defaultPrompt, openAIChatBody, openModelPaths, pathNames, warmUp, type BenchPrompt } from "./support/model-paths.ts";
 import { medianPairedDifference, summarize } from "./support/statistics.ts";
 import { timeStreamedRequest } from "./support/streamed-request.ts";
 import { fixed, printTable, signed } from "./support/table.ts";
@@ -63,10 +63,8 @@ if (profileDir) await mkdir(profileDir, { recursive: true });
 // Once, before the bench adds load of its own (its engines alone keep the load near 2).
 await waitForQuietMachine(Number(values["max-load"]), Number(values["wait-load-s"]) * 1000);
 console.log(`# engines overhead: ${prompt.maxTokens} tokens per request, load average ${loadAverageText()} at start`);
-const paths = await openModelPaths(prompt, {
-  gatewayEnv: profileDir ? cpuProfileEnvironment(profileDir) : {},
-  engineThreads: values["engine-threads"] === undefined ? undefined : Number(values["engine-threads"]),
-});
+const engineThreads = values["engine-threads"] === undefined ? undefined : Number(values["engine-threads"]);
+const paths = await openModelPaths(prompt, { gatewayEnv: profileDir ? cpuProfileEnvironment(profileDir) : {}, engineThreads });
 try {
   console.log(`engine: ${paths.runner.binary} ${paths.runner.args.join(" ")}`);
   const targets = [paths.targets.engines, paths.targets.minimal, paths.targets.runner, paths.targets.direct];
@@ -112,6 +110,8 @@ async function measureColdStarts(warmGatewayUrl: string, warmDispatcher: Agent, 
     freshBoot.push(gateway.bootMs);
     const dispatcher = new Agent();
     try {
+      // Configured as the warm gateway's runner was, so that it starts the very command line run by hand.
+      if (engineThreads !== undefined) await configureThreads(gateway.url, engineThreads);
       const from = gateway.logs.length;
       const started = performance.now();
       const timing = await timeStreamedRequest({ name: "fresh gateway", url: `${gateway.url}/engines/v1/chat/completions`, dispatcher, format: "sse", body });

@@ -117,7 +117,8 @@ export async function openModelPaths(prompt: BenchPrompt = defaultPrompt, { gate
   };
 }
 
-async function configureThreads(gatewayUrl: string, threads: number): Promise<void> {
+/** Sets the fixture chat model's `--threads` on a gateway, before it loads the model. */
+export async function configureThreads(gatewayUrl: string, threads: number): Promise<void> {
   const { statusCode, body } = await request(`${gatewayUrl}/engines/_configure`, {
     method: "POST",
     headers: { "content-type": "application/json" },
