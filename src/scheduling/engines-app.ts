@@ -126,7 +126,12 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
       }
     }
     const checksModelName = loader.backends.get(lease.backend)?.checksModelName ?? false;
-    const response = await forwardToRunner(lease, { ...forward, body: bodyForEngine(body, model, lease, checksModelName), ...(observer ? { observer } : {}) });
+    const response = await forwardToRunner(lease, {
+      ...forward,
+      body: bodyForEngine(body, model, lease, checksModelName),
+      reuseConnections: true,
+      ...(observer ? { observer } : {}),
+    });
     response.headers.set(LoadDurationHeader, lease.loadDurationMs.toFixed(3));
     return response;
   };

@@ -42,7 +42,8 @@ export function startRunnerProcess(options: RunnerProcessOptions): RunnerProcess
   const { backend, socket } = options;
   const stopper = new AbortController();
   const lifetime = new AbortController(); // ends health polling
-  const dispatcher = new Agent({ connect: { socketPath: socket }, keepAliveTimeout: 30_000 });
+  // Idle connections are dropped well before llama-server's own 5 s keep-alive ends them.
+  const dispatcher = new Agent({ connect: { socketPath: socket }, keepAliveTimeout: 2_000, keepAliveMaxTimeout: 2_000 });
 
   const running = Promise.resolve().then(() =>
     backend.run(stopper.signal, socket, options.model, options.modelRef, options.mode, options.config),

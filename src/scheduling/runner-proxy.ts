@@ -19,6 +19,13 @@ export interface ForwardRequest {
   readonly signal: AbortSignal;
   /** Hears how the response went, once it has (for metrics and logs). */
   readonly observer?: ForwardObserver;
+  /**
+   * Sends on the dispatcher's kept-alive connections, again on another when
+   * the engine had just closed the one it took. Without it, each request has
+   * a connection of its own: for engines (replicas) whose failures must
+   * never be mistaken for a closed connection.
+   */
+  readonly reuseConnections?: boolean;
 }
 
 export interface ForwardObserver {
@@ -36,6 +43,13 @@ export class MisdirectedRequestError extends Error {
 
 /** How long a broken connection waits for the runner's exit, whose error says why. */
 const crashExplanationGraceMs = 2_000;
+
+/**
+ * llama-server closes some connections right after a reply without saying
+ * so (one served by its short-lived extra HTTP threads); a request sent on
+ * one as it closes fails before the engine has read it, and goes again.
+ */
+const maxSends = 3;
 
 const forwardedRequestHeaders = ["content-type", "accept"];
 const hopByHop = new Set(["connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "te", "trailer"]);
@@ -71,9 +85,8 @@ export async function forwardToRunner(lease: ForwardLease, forward: ForwardReque
     if (value !== null) headers[name] = value;
   }
 
-  let upstream: Awaited<ReturnType<typeof request>>;
-  try {
-    upstream = await request(`http://runner${forward.path}`, {
+  const send = () =>
+    request(`http://runner${forward.path}`, {
       method: forward.method as "POST",
       headers,
       body: forward.body,
@@ -81,15 +94,21 @@ export async function forwardToRunner(lease: ForwardLease, forward: ForwardReque
       signal: forward.signal,
       headersTimeout: 0, // a long prompt may take its time before the first byte
       bodyTimeout: 0,
-      // llama-server may close a connection after a reply; reusing it would race
-      // that close and fail a request the engine never saw. One per request.
-      reset: true,
+      reset: !forward.reuseConnections,
     });
-  } catch (error) {
-    // Still holding the lease while waiting: only requests in flight hear why their runner died.
-    const failure: unknown = forward.signal.aborted ? forward.signal.reason : await explainFailure(lease, error);
-    release(forward.signal.aborted ? "cancelled" : "failed");
-    throw failure;
+  let upstream: Awaited<ReturnType<typeof request>>;
+  for (let sends = 1; ; sends++) {
+    try {
+      upstream = await send();
+      break;
+    } catch (error) {
+      const closedUnderIt = forward.reuseConnections && sends < maxSends && isClosedConnection(error);
+      if (closedUnderIt && !forward.signal.aborted && !lease.signal.aborted) continue;
+      // Still holding the lease while waiting: only requests in flight hear why their runner died.
+      const failure: unknown = forward.signal.aborted ? forward.signal.reason : await explainFailure(lease, error);
+      release(forward.signal.aborted ? "cancelled" : "failed");
+      throw failure;
+    }
   }
 
   const responseHeaders = new Headers();
@@ -160,6 +179,12 @@ async function explainFailure(lease: ForwardLease, error: unknown): Promise<Erro
   if (lease.signal.aborted) return lease.signal.reason as Error;
   const message = error instanceof Error ? error.message : String(error);
   return new RunnerCrashedError(`lost the connection to the runner: ${message}`, { cause: error });
+}
+
+/** The engine closed the connection (a dead engine refuses new ones instead: ECONNREFUSED, ENOENT). */
+function isClosedConnection(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE";
 }
 
 function endsWithBlankLine(chunk: Uint8Array): boolean {
