@@ -147,12 +147,14 @@ export async function openModelStore(options: { home: string }): Promise<ModelSt
     return entries.find((entry) => entry.tags.includes(reference.canonical));
   };
 
-  const find = async (reference: string | ModelReference): Promise<StoredModel> => {
-    const parsed = typeof reference === "string" ? parseModelReference(reference) : reference;
-    const entry = findEntry(await index.read(), parsed);
-    if (!entry) throw new ModelNotFoundError(String(parsed));
+  const findIn = async (entries: readonly IndexEntry[], reference: ModelReference): Promise<StoredModel> => {
+    const entry = findEntry(entries, reference);
+    if (!entry) throw new ModelNotFoundError(String(reference));
     return toStored(entry);
   };
+
+  const find = async (reference: string | ModelReference): Promise<StoredModel> =>
+    findIn(await index.read(), typeof reference === "string" ? parseModelReference(reference) : reference);
 
   /** Blobs and manifests that only the dropped entries referenced. */
   const collect = (dropped: readonly IndexEntry[], kept: readonly IndexEntry[]) => async () => {
@@ -202,9 +204,7 @@ export async function openModelStore(options: { home: string }): Promise<ModelSt
       if (kept) return kept;
       const resolution = (async () => {
         const parsed = parseModelReference(reference);
-        const entry = findEntry(entries, parsed);
-        if (!entry) throw new ModelNotFoundError(String(parsed));
-        const model = await toStored(entry);
+        const model = await findIn(entries, parsed);
         const name = parsed.kind === "name" ? parsed : model.tags[0];
         return resolved(model, String(name ?? model.id), await modelSummary(model.id, model.parts), await modelPaths(model.id, model.parts));
       })();

@@ -99,6 +99,19 @@ describe("model store: tags and deletion", () => {
     assert.equal(await store.hasBlob(emb.parts.weights[0].digest), false);
   });
 
+  it("a name resolved before a change resolves as the changed index says, not as it did", async () => {
+    const store = await freshStore();
+    const emb = await importGGUF(store, fixtures.embedding, { tags: [tag("x")] });
+    const chat = await importGGUF(store, fixtures.chat, { tags: [tag("y")] });
+    assert.equal((await store.resolve("x")).id, emb.id);
+    assert.equal((await store.resolve("x")).id, emb.id);
+    await store.tag("y", tag("x"));
+    assert.equal((await store.resolve("x")).id, chat.id);
+    await store.remove("x");
+    await assert.rejects(store.resolve("x"), ModelNotFoundError);
+    assert.equal((await store.resolve("y")).id, chat.id);
+  });
+
   it("deleting a tag keeps the model while another tag names it; the last one removes it and its blobs", async () => {
     const store = await freshStore();
     const model = await importGGUF(store, fixtures.embedding, { tags: [tag("one"), tag("two")] });
