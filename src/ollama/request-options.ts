@@ -5,9 +5,11 @@
  */
 import * as v from "valibot";
 
-// Each message completes Ollama's `option "x" must be …`.
-const integer = v.nullish(v.pipe(v.number("of type integer"), v.transform(Math.trunc))); // JSON numbers are floats; Ollama truncates
-const float32 = v.nullish(v.number("of type float32"));
+// Each message completes Ollama's `option "x" must be …`. A number the type
+// cannot hold is refused too (Ollama's Go would wrap it around, or make it Inf).
+const integer = v.nullish(v.pipe(v.number("of type integer"), v.transform(Math.trunc), v.safeInteger("of type integer"))); // JSON numbers are floats; Ollama truncates
+const maxFloat32 = 3.4028234663852886e38;
+const float32 = v.nullish(v.pipe(v.number("of type float32"), v.check((value) => Math.abs(value) <= maxFloat32, "of type float32")));
 const boolean = v.nullish(v.boolean("of type boolean"));
 // Ollama demands an array; a lone string is plainly what was meant, so it is taken.
 const strings = v.nullish(

@@ -79,6 +79,11 @@ describe("options", () => {
     assert.equal(refusal({ use_mmap: 1 }), 'option "use_mmap" must be of type boolean');
     assert.equal(refusal({ stop: 5 }), 'option "stop" must be of type array');
     assert.match(refusal({ stop: ["a", 1] }), /^option "stop" must be of /);
+    // Finite in JSON, yet more than the type holds.
+    assert.equal(refusal({ num_ctx: 1e308 }), 'option "num_ctx" must be of type integer');
+    assert.equal(refusal({ seed: -(2 ** 60) }), 'option "seed" must be of type integer');
+    assert.equal(refusal({ temperature: 1e39 }), 'option "temperature" must be of type float32');
+    assert.equal(readRequestOptions({ num_ctx: 2 ** 31, temperature: -3.4e38 }).contextSize, 2 ** 31);
   });
 });
 
