@@ -53,7 +53,7 @@ describe("engine facts through the Ollama API", () => {
     const expected = {
       tiny: ["completion", "tools", "insert"],
       "tiny-tools": ["completion", "tools"],
-      "tiny-draft": ["completion"],
+      "tiny-draft": ["completion", "insert"],
       "tiny-embed": ["embedding"],
     };
     for (const [name, capabilities] of Object.entries(expected)) {
