@@ -9,6 +9,8 @@ import { describeInstallProgress } from "../backends/llamacpp/install.ts";
 import { createVllmBackend } from "../backends/vllm/backend.ts";
 import type { ModelResolver } from "../models/model-resolver.ts";
 import { createModelsApp } from "../models/models-app.ts";
+import { createRemotePolicy } from "../models/remote-policy.ts";
+import { createModelDistribution } from "../models/store/model-distribution.ts";
 import { registerDemoModels } from "../models/store/demo-models.ts";
 import { createModelConfigurations } from "../models/store/model-configurations.ts";
 import { openModelStore } from "../models/store/model-store.ts";
@@ -106,6 +108,7 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
   const models = createModelsApp({
     store,
     logger,
+    distribution: createModelDistribution({ store, policy: createRemotePolicy({ allowedHosts: config.allowedRegistries }) }),
     unload: async (model) => void (await loader.unload({ models: [model.id] })),
   });
   const ollama = createOllamaApp({ engines: engines.fetch, logger });
@@ -133,7 +136,13 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
       anthropic,
       responses,
       metrics: registry,
-      access: { maxBodyBytes: config.maxBodyBytes, apiKey: config.apiKey },
+      access: {
+        maxBodyBytes: config.maxBodyBytes,
+        apiKey: config.apiKey,
+        origins: config.origins,
+        listenHostname: config.listen.hostname,
+        hosts: config.allowedHosts,
+      },
       logs: createLogsApp(logs),
       logger,
     }),
