@@ -27,6 +27,7 @@ import { SafetensorsParseError } from "./safetensors.ts";
 import { InvalidReferenceError, parseModelReference, parseNamedReference, withTag, type NamedReference } from "./reference.ts";
 import { RegistryAuthError } from "./registry/registry-auth.ts";
 import { RegistryError } from "./registry/registry-client.ts";
+import { RemoteRefusedError } from "./remote-policy.ts";
 import { BlobSizeMismatchError, type StoredBlob } from "./store/blob-writer.ts";
 import { DigestMismatchError, InvalidDigestError, parseDigest } from "./store/digest.ts";
 import { InvalidManifestError, type Descriptor } from "./store/manifest.ts";
@@ -103,7 +104,7 @@ export function createModelsApp(options: ModelsAppOptions): Hono {
 
   app.post("/create", async (c) => {
     const request = await readJson(c, CreateRequestSchema);
-    return progressResponse(c, await planCreate(request));
+    return progressResponse(c, logger, await planCreate(request));
   });
 
   app.post("/:name{.+}/tag", async (c) => {
@@ -116,7 +117,7 @@ export function createModelsApp(options: ModelsAppOptions): Hono {
     const { insecure } = await readJson(c, PushRequestSchema, { optional: true });
     const reference = parseNamedReference(c.req.param("name"));
     await store.find(reference); // a 404 before the stream starts
-    return progressResponse(c, (onProgress, signal) => distribution.push(reference, { onProgress, signal, insecure }));
+    return progressResponse(c, logger, (onProgress, signal) => distribution.push(reference, { onProgress, signal, insecure }));
   });
 
   app.delete("/:name{.+}", async (c) => {
@@ -173,10 +174,11 @@ type Transfer = (onProgress: ProgressListener, signal: AbortSignal) => Promise<u
 
 /**
  * NDJSON progress: each event as it happens, then `{"status":"success"}`, or
- * one `{"error"}` line. A client that leaves aborts the work (shared pulls go
+ * one `{"error"}` line (the log has the error whole, with what a remote
+ * host's reply said). A client that leaves aborts the work (shared pulls go
  * on while anyone else waits).
  */
-function progressResponse(c: Context, work: Transfer): Response {
+function progressResponse(c: Context, logger: Logger, work: Transfer): Response {
   const encoder = new TextEncoder();
   const controller = new AbortController();
   const clientSignal = c.req.raw.signal;
@@ -191,7 +193,10 @@ function progressResponse(c: Context, work: Transfer): Response {
       work(write, controller.signal)
         .then(
           () => write({ status: "success" }),
-          (error: unknown) => write({ error: (error as Error).message }),
+          (error: unknown) => {
+            if (!controller.signal.aborted) logger.warn({ err: error, path: c.req.path }, "transfer failed");
+            write({ error: (error as Error).message });
+          },
         )
         .finally(() => {
           clientSignal.removeEventListener("abort", abort);
@@ -340,6 +345,7 @@ function errorStatus(error: Error): ContentfulStatusCode {
   }
   if (error instanceof ModelNotFoundError || error instanceof QuantizationNotFoundError) return 404;
   if (error instanceof RegistryAuthError) return 401;
+  if (error instanceof RemoteRefusedError) return 403;
   if (error instanceof RegistryError || error instanceof HubError) return error.status === 404 ? 404 : 502;
   return 500;
 }
