@@ -24,7 +24,7 @@ import { HubError } from "./huggingface/hub-client.ts";
 import { QuantizationNotFoundError } from "./huggingface/quant-selection.ts";
 import { ModelNotFoundError } from "./model-resolver.ts";
 import { SafetensorsParseError } from "./safetensors.ts";
-import { InvalidReferenceError, parseModelReference, parseNamedReference, withTag, type NamedReference } from "./reference.ts";
+import { InvalidReferenceError, parseModelReference, parseNamedReference, parseNewModelName, withTag, type NamedReference } from "./reference.ts";
 import { RegistryAuthError } from "./registry/registry-auth.ts";
 import { RegistryError } from "./registry/registry-client.ts";
 import { RemoteRefusedError } from "./remote-policy.ts";
@@ -136,7 +136,7 @@ export function createModelsApp(options: ModelsAppOptions): Hono {
   async function planCreate(request: CreateRequest): Promise<Transfer> {
     const extras = modelExtras(request);
     if (request.files && Object.keys(request.files).length > 0) {
-      const name = parseNamedReference(required(request.name, "name is required with files"));
+      const name = parseNewModelName(required(request.name, "name is required with files"));
       if (Object.keys(request.files).some((file) => file.endsWith(".safetensors"))) {
         if (Object.keys(extras).length > 0) throw new HTTPException(400, { message: "template, system, parameters, license and messages apply to GGUF models only" });
         // Links and headers only, no copy: built at once, so a bad directory is an HTTP 400.
@@ -153,7 +153,7 @@ export function createModelsApp(options: ModelsAppOptions): Hono {
       };
     }
     const from = parseNamedReference(required(request.from, "from or files is required"));
-    const name = request.name ? parseNamedReference(request.name) : undefined;
+    const name = request.name ? parseNewModelName(request.name) : undefined;
     return async (onProgress, signal) => {
       const base = await store.find(from).catch(async (error: unknown) => {
         if (!(error instanceof ModelNotFoundError)) throw error;
@@ -261,9 +261,11 @@ function modelExtras(request: CreateRequest): ModelExtras {
 
 /** `?target=name:tag`, or Docker Model Runner's `?repo=name&tag=tag`. */
 function tagTarget(source: string, target: string | undefined, repo: string | undefined, tag: string | undefined): NamedReference {
-  if (target) return parseNamedReference(target);
-  if (repo) return tag ? withTag(parseNamedReference(repo), tag) : parseNamedReference(repo);
-  if (tag) return withTag(parseNamedReference(source), tag);
+  // Checked whole: `sha256` with a hex tag reads as an ID.
+  const retagged = (name: string, newTag: string) => parseNewModelName(String(withTag(parseNamedReference(name), newTag)));
+  if (target) return parseNewModelName(target);
+  if (repo) return tag ? retagged(repo, tag) : parseNewModelName(repo);
+  if (tag) return retagged(source, tag);
   throw new HTTPException(400, { message: "target (or repo and tag) is required" });
 }
 
