@@ -311,6 +311,7 @@ export function createLoader(options: LoaderOptions): Loader {
     const process = startRunnerProcess({
       backend: prepared.backend,
       socket,
+      logger,
       model: prepared.model.id,
       modelRef: prepared.model.name,
       mode: prepared.mode,

@@ -52,7 +52,7 @@ after(async () => {
 async function setup(engine: FakeBackendOptions = {}, loaderOptions: Partial<LoaderOptions> = {}) {
   const home = await mkdtemp(join(tmpdir(), "modelgate-engines-"));
   homes.push(home);
-  const runnersDir = await prepareRunnersDir(home);
+  const runnersDir = await prepareRunnersDir(home, logger);
   const fake = createFakeBackend(engine);
   const metrics = createEngineMetrics();
   const loader = createLoader({ backends: [fake.backend], resolver, runnersDir, logger, onRunnerEvent: metrics.runnerEvent, ...loaderOptions });
