@@ -4,7 +4,7 @@ import * as v from "valibot";
 import { parseBackendConfiguration } from "../inference/backend-configuration.ts";
 import { backendModes, type BackendMode } from "../inference/backend-mode.ts";
 import { LoadDurationHeader } from "../inference/load-duration.ts";
-import { RequestOriginHeader } from "../inference/origin.ts";
+import { KnownOrigins, OriginDirect, RequestOriginHeader } from "../inference/origin.ts";
 import { modelCapabilities } from "../models/capabilities.ts";
 import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type ResolvedModel } from "../models/model-resolver.ts";
 import { bodySizeLimit } from "../http/body-size-limit.ts";
@@ -44,8 +44,8 @@ const inferenceRoutes: ReadonlyArray<readonly [path: string, mode: BackendMode]>
   ["/score", "reranking"],
 ];
 
-/** Origins become metric labels: keep them few and tame. */
-const originPattern = /^[A-Za-z0-9._/-]{1,64}$/;
+/** Origins become metric labels: only the gateway's own, the rest folded into one. */
+const knownOrigins = new Set(KnownOrigins);
 
 const UnloadSchema = v.union([
   v.strictObject({ all: v.literal(true) }),
@@ -97,7 +97,7 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
     const { model, keepAliveMs, truncate } = parseEngineRequest(bytes);
     const signal = c.req.raw.signal;
     const originHeader = c.req.header(RequestOriginHeader);
-    const origin = originHeader === undefined ? "direct" : originPattern.test(originHeader) ? originHeader : "other";
+    const origin = originHeader === undefined ? OriginDirect : knownOrigins.has(originHeader) ? originHeader : "other";
     const forward = { method: "POST", path: path + new URL(c.req.url).search, headers: c.req.raw.headers, signal };
     const remote = await external?.route(model, c.req.param("backend"), () => knownLocally(model));
     if (remote) {
@@ -108,9 +108,11 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
     try {
       lease = await loader.acquire({ model, backend: c.req.param("backend"), mode, keepAliveMs }, signal);
     } catch (error) {
-      // Unknown models stay out of the labels, lest clients mint series at will.
-      const label = error instanceof ModelNotFoundError ? "unknown" : normalizeModelReference(model);
-      metrics?.request({ origin, model: label, mode }).settled?.(signal.aborted ? "cancelled" : "failed");
+      // Only models that exist become labels, lest clients mint series at will.
+      if (metrics) {
+        const label = await resolver.resolve(model).then((known) => known.name, () => "unknown");
+        metrics.request({ origin, model: label, mode }).settled?.(signal.aborted ? "cancelled" : "failed");
+      }
       throw error;
     }
     void runnerMetrics?.learn(lease); // the first request to a runner makes its own metrics part of ours

@@ -28,6 +28,7 @@ import { prepareRunnersDir } from "../scheduling/runners-dir.ts";
 import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import type { LogBuffer } from "./log-buffer.ts";
+import { lockHome } from "./home-lock.ts";
 import { createLogsApp } from "./logs-app.ts";
 
 export interface Gateway {
@@ -44,6 +45,8 @@ export interface Gateway {
  * Runners' stderr goes to `logs`, with the logger's lines.
  */
 export async function createGateway(config: Config, logger: Logger, logs: LogBuffer): Promise<Gateway> {
+  // First: the runners directory below is cleaned of the sockets a previous gateway left.
+  const homeLock = await lockHome(config.home);
   const externalConfigs = await readExternalEngines(process.env, config.home);
   const store = await openModelStore({ home: config.home });
   const demoModels = ensureFixtureModels({ onProgress: (line) => logger.info({ component: "demo models" }, line) })
@@ -88,7 +91,7 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
   loader = createLoader({
     backends: [backend, vllm],
     resolver,
-    runnersDir: await prepareRunnersDir(config.home),
+    runnersDir: await prepareRunnersDir(config.home, logger),
     logger,
     memory: await detectMemoryBudget(),
     keepAliveMs: config.keepAliveMs,
@@ -146,6 +149,9 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
       logs: createLogsApp(logs),
       logger,
     }),
-    close: async () => void (await Promise.all([loader.close(), external.close()])),
+    close: async () => {
+      await Promise.all([loader.close(), external.close()]);
+      await homeLock.release();
+    },
   };
 }
