@@ -16,6 +16,8 @@ import { KeepAliveSchema, ModelFieldSchema, keepAliveField, parseEngineRequest }
 import type { ExternalEngines } from "./external/external-engines.ts";
 import { parseJsonBody, parseRequestInput } from "./json-body.ts";
 import { BackendNotFoundError, type Lease, type Loader, type UnloadSelector } from "./loader.ts";
+import { engineRefusal } from "./engine-refusal.ts";
+import { echoRequestedModel } from "./model-echo.ts";
 import { openAIErrorResponse, toOpenAIError } from "./openai-error.ts";
 import { createRunnerMetrics } from "./runner-metrics.ts";
 import { forwardToRunner } from "./runner-proxy.ts";
@@ -38,6 +40,10 @@ const inferenceRoutes: ReadonlyArray<readonly [path: string, mode: BackendMode]>
   // llama-server's native Anthropic Messages API, which the Anthropic layer proxies to.
   ["/v1/messages", "completion"],
   ["/v1/messages/count_tokens", "completion"],
+  // llama-server's own: fill-in-the-middle, and the template and tokenizer the Ollama layer asks for `context`.
+  ["/infill", "completion"],
+  ["/apply-template", "completion"],
+  ["/tokenize", "completion"],
   ["/v1/embeddings", "embedding"],
   ["/v1/rerank", "reranking"],
   ["/rerank", "reranking"],
@@ -102,7 +108,7 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
     const remote = await external?.route(model, c.req.param("backend"), () => knownLocally(model));
     if (remote) {
       const observer = metrics?.request({ origin, model: remote.model, mode });
-      return remote.forward({ ...forward, body: bytes, ...(observer ? { observer } : {}) });
+      return inOpenAIWords(await remote.forward({ ...forward, body: bytes, ...(observer ? { observer } : {}) }));
     }
     let lease: Lease;
     try {
@@ -134,8 +140,9 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
       reuseConnections: true,
       ...(observer ? { observer } : {}),
     });
+    if (!response.ok) return inOpenAIWords(response);
     response.headers.set(LoadDurationHeader, lease.loadDurationMs.toFixed(3));
-    return response;
+    return model === lease.model.name ? response : echoingModel(response, lease.model.name, model);
   };
 
   for (const [path, mode] of inferenceRoutes) app.post(path, limit, infer(path, mode));
@@ -247,6 +254,19 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
   app.get("/:backend/_configure", showConfiguration);
 
   return app;
+}
+
+/** A runner's refusal, whatever the engine's shape, as OpenAI's error object. */
+async function inOpenAIWords(response: Response): Promise<Response> {
+  return response.ok ? response : openAIErrorResponse(await engineRefusal(response));
+}
+
+/** The response with the model named as the client named it (its length changes with it). */
+function echoingModel(response: Response, served: string, requested: string): Response {
+  if (!response.body) return response;
+  const headers = new Headers(response.headers);
+  headers.delete("content-length");
+  return new Response(echoRequestedModel(response.body, served, requested), { status: response.status, headers });
 }
 
 /**
