@@ -525,7 +525,8 @@ export function createLoader(options: LoaderOptions): Loader {
           lastUsed: new Date(runner.lastUsed),
           keepAliveMs: runner.keepAliveMs,
           expiresAt: runner.expiresAt === null ? null : new Date(runner.expiresAt),
-          memory: runner.memory,
+          // What the engine reports it allocated, once it has; the estimate until then.
+          memory: prepared.backend.runnerMemory?.(running.socket) ?? runner.memory,
           contextSize: running.contextSize,
           dispatcher: running.process.dispatcher,
         }];
