@@ -6,6 +6,7 @@ import { ExperimentalEndpointsPrefix, InferencePrefix, ModelsPrefix } from "../i
 import { ollamaCors, type OllamaCorsOptions } from "../ollama/ollama-cors.ts";
 import { apiKeyAuth } from "./api-key-auth.ts";
 import { bodySizeLimit } from "../http/body-size-limit.ts";
+import { createByteBudget } from "../http/byte-budget.ts";
 import { errorReply } from "./error-reply.ts";
 import { requestLog } from "./request-log.ts";
 import { ModelgateVersionHeader, modelgateVersion } from "./version.ts";
@@ -35,6 +36,8 @@ export interface AccessOptions {
   readonly apiKey?: string;
   /** Largest request body on every route but blob uploads, which stream to disk. */
   readonly maxBodyBytes: number;
+  /** Bytes of request bodies all requests may hold at once; past it, 503. Default: unbounded. */
+  readonly maxBufferedBytes?: number;
   readonly cors?: OllamaCorsOptions;
 }
 
@@ -68,11 +71,24 @@ export function createApp({ engines, models, ollama, anthropic, responses, metri
   app.use("*", ollamaCors(access.cors));
   if (access.apiKey) app.use("*", apiKeyAuth({ key: access.apiKey }));
   const tooLarge = `request body too large (limit ${access.maxBodyBytes} bytes, MODELGATE_MAX_BODY_BYTES)`;
+  const busy = `server busy: other requests' bodies fill the buffer (limit ${access.maxBufferedBytes} bytes, MODELGATE_MAX_BUFFERED_BYTES); try again`;
+  const budget = access.maxBufferedBytes === undefined ? undefined : {
+    bytes: createByteBudget(access.maxBufferedBytes),
+    onBusy: (c: Context) => {
+      const response = closing(errorReply(c.req.path, 503, busy, "server_busy"));
+      response.headers.set("Retry-After", "1");
+      return response;
+    },
+  };
   app.use(
     "*",
     except(
       blobUploads,
-      bodySizeLimit({ maxSize: access.maxBodyBytes, onError: (c) => closing(errorReply(c.req.path, 413, tooLarge, "request_too_large")) }),
+      bodySizeLimit({
+        maxSize: access.maxBodyBytes,
+        onError: (c) => closing(errorReply(c.req.path, 413, tooLarge, "request_too_large")),
+        ...(budget ? { budget } : {}),
+      }),
     ),
   );
   // Ollama clients probe this to see whether a server is up (`GET` and `HEAD`).

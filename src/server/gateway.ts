@@ -136,7 +136,7 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
       anthropic,
       responses,
       metrics: registry,
-      access: { maxBodyBytes: config.maxBodyBytes, apiKey: config.apiKey },
+      access: { maxBodyBytes: config.maxBodyBytes, maxBufferedBytes: config.maxBufferedBytes, apiKey: config.apiKey },
       logs: createLogsApp(logs),
       logger,
     }),
