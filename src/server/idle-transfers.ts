@@ -14,7 +14,6 @@ export interface IdleTransferOptions {
 interface Transfer {
   readonly request: IncomingMessage;
   readonly response: ServerResponse;
-  bytesRead: number;
   receivedAt: number;
   /** Bytes waiting to go out while the client takes none. */
   pending: number;
@@ -49,10 +48,7 @@ export function watchIdleTransfers(server: Server, options: IdleTransferOptions)
         continue;
       }
       if (receiveIdleMs > 0 && isWaitingForBody(request)) {
-        if (socket.bytesRead !== transfer.bytesRead) {
-          transfer.bytesRead = socket.bytesRead;
-          transfer.receivedAt = now;
-        } else if (now - transfer.receivedAt >= receiveIdleMs) {
+        if (now - transfer.receivedAt >= receiveIdleMs) {
           transfers.delete(transfer);
           cutReceive(socket, response, receiveIdleMs);
           options.onCut?.({ direction: "receive", method: request.method, url: request.url });
@@ -83,7 +79,13 @@ export function watchIdleTransfers(server: Server, options: IdleTransferOptions)
 
   server.on("request", (request: IncomingMessage, response: ServerResponse) => {
     const now = performance.now();
-    const transfer: Transfer = { request, response, bytesRead: request.socket.bytesRead, receivedAt: now, pending: 0, sentAt: now };
+    const transfer: Transfer = { request, response, receivedAt: now, pending: 0, sentAt: now };
+    // The HTTP parser reads the socket natively (its byte count stands still) and pushes each piece of body here.
+    const push = request.push.bind(request);
+    request.push = (chunk, encoding) => {
+      transfer.receivedAt = performance.now();
+      return push(chunk, encoding);
+    };
     transfers.add(transfer);
     response.once("close", () => transfers.delete(transfer));
     ticker ??= setInterval(check, tickMs).unref();
