@@ -141,6 +141,7 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
       metrics: registry,
       access: {
         maxBodyBytes: config.maxBodyBytes,
+        maxBufferedBytes: config.maxBufferedBytes,
         apiKey: config.apiKey,
         origins: config.origins,
         listenHostname: config.listen.hostname,
