@@ -10,6 +10,7 @@ import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type R
 import { bodySizeLimit } from "../http/body-size-limit.ts";
 import { configurationView } from "./configuration-view.ts";
 import type { EngineMetrics } from "./engine-metrics.ts";
+import { fitCompletionContext } from "./completion-context.ts";
 import { fitEmbeddingInput } from "./embedding-input.ts";
 import { bodyForEngine } from "./engine-model-name.ts";
 import { KeepAliveSchema, ModelFieldSchema, keepAliveField, parseEngineRequest } from "./engine-request.ts";
@@ -94,7 +95,7 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
 
   const infer = (path: string, mode: BackendMode) => async (c: Context) => {
     const bytes = new Uint8Array(await c.req.arrayBuffer());
-    const { model, keepAliveMs, truncate } = parseEngineRequest(bytes);
+    const { model, keepAliveMs, truncate, runnerOptions } = parseEngineRequest(bytes);
     const signal = c.req.raw.signal;
     const originHeader = c.req.header(RequestOriginHeader);
     const origin = originHeader === undefined ? "direct" : originPattern.test(originHeader) ? originHeader : "other";
@@ -106,7 +107,7 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
     }
     let lease: Lease;
     try {
-      lease = await loader.acquire({ model, backend: c.req.param("backend"), mode, keepAliveMs }, signal);
+      lease = await loader.acquire({ model, backend: c.req.param("backend"), mode, keepAliveMs, options: runnerOptions }, signal);
     } catch (error) {
       // Unknown models stay out of the labels, lest clients mint series at will.
       const label = error instanceof ModelNotFoundError ? "unknown" : normalizeModelReference(model);
@@ -116,9 +117,9 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
     void runnerMetrics?.learn(lease); // the first request to a runner makes its own metrics part of ours
     const observer = metrics?.request({ origin, model: lease.requested.name, mode });
     let body: Uint8Array = bytes;
-    if (mode === "embedding" && truncate !== undefined) {
+    if (truncate !== undefined && mode !== "reranking") {
       try {
-        body = await fitEmbeddingInput(bytes, truncate, lease, signal);
+        body = mode === "embedding" ? await fitEmbeddingInput(bytes, truncate, lease, signal) : await fitCompletionContext(path, bytes, truncate, lease, signal);
       } catch (error) {
         lease.release();
         observer?.settled?.(signal.aborted ? "cancelled" : "failed");
