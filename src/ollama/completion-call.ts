@@ -7,6 +7,7 @@ import { jsonRecord } from "../inference/untrusted-json.ts";
 import type { ReplyShape } from "./ollama-replies.ts";
 import { badRequest, ModelEntries, requiredModel } from "./request-body.ts";
 import { readRequestOptions } from "./request-options.ts";
+import type { RunnerOptions } from "../inference/runner-options.ts";
 
 export const thinkLevels = ["low", "medium", "high"] as const;
 
@@ -19,6 +20,10 @@ export const CompletionEntries = {
   options: v.nullish(jsonRecord(v.unknown())),
   keep_alive: v.nullish(v.union([v.number(), v.string()])),
   think: v.nullish(v.union([v.boolean(), v.picklist(thinkLevels)])),
+  /** Default true: a history longer than the context loses its oldest messages; false refuses it. */
+  truncate: v.nullish(v.boolean()),
+  /** Default true: generation that fills the context shifts it; false stops with `done_reason: "length"`. */
+  shift: v.nullish(v.boolean()),
 };
 
 type CompletionFields = v.InferOutput<v.ObjectSchema<typeof CompletionEntries, undefined>>;
@@ -37,8 +42,8 @@ export interface CompletionCall {
   readonly stream: boolean;
   /** As the client sent it; the engines layer reads it. */
   readonly keepAlive?: number | string;
-  /** `options.num_ctx`. */
-  readonly contextSize?: number;
+  /** The load-time options (`num_ctx`, `num_gpu`…, `shift`), as the engines layer reads them. */
+  readonly runnerOptions: RunnerOptions;
   readonly ignoredOptions: readonly string[];
   /** Absent when there is nothing to generate: the request only loads (or unloads) the model. */
   readonly engine?: EngineRequest;
@@ -59,14 +64,17 @@ export function translateCompletionFields(
     shape,
     stream: fields.stream ?? true,
     ignoredOptions: options.ignored,
+    runnerOptions: { ...options.runner, ...(fields.shift === false ? { "context-shift": false } : {}) },
     ...(fields.keep_alive == null ? {} : { keepAlive: fields.keep_alive }),
-    ...(options.contextSize === undefined ? {} : { contextSize: options.contextSize }),
   };
   const openai = {
     model: call.model,
     // Always streamed from the engine, even for `stream: false`: one path, aggregated at the end.
     stream: true,
     stream_options: { include_usage: true },
+    // Read by the engines layer, which fits the prompt to the runner's context.
+    truncate: fields.truncate ?? true,
+    ...(Object.keys(call.runnerOptions).length ? { runner_options: call.runnerOptions } : {}),
     ...options.sampling,
     ...responseFormat(fields.format),
     ...thinkFields(fields.think),

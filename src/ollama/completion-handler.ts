@@ -21,16 +21,14 @@ import { createStreamTranslator } from "./stream-translator.ts";
 export interface CompletionHandlerOptions {
   readonly engines: EnginesClient;
   readonly logger: Logger;
-  readonly ensureContextSize: (model: string, size: number) => Promise<void>;
 }
 
-export function createCompletionHandler({ engines, logger, ensureContextSize }: CompletionHandlerOptions) {
+export function createCompletionHandler({ engines, logger }: CompletionHandlerOptions) {
   return <const Schema extends v.GenericSchema>(schema: Schema, translate: (request: v.InferOutput<Schema>) => CompletionCall) =>
     async (c: Context): Promise<Response> => {
       const startedAt = performance.now();
       const call = translate(await readRequestBody(c.req, schema));
       if (call.ignoredOptions.length) logger.debug({ model: call.model, options: call.ignoredOptions }, "options ignored");
-      if (call.contextSize !== undefined) await ensureContextSize(call.model, call.contextSize);
       const keepAlive = call.keepAlive === undefined ? {} : { keep_alive: call.keepAlive };
       const formatter = replyFormatter(call.shape, call.model);
 
@@ -71,7 +69,14 @@ async function loadOrUnload(
   }
   const response = await engines.post(
     "/v1/completions",
-    { model: call.model, prompt: "", max_tokens: 0, ...(call.keepAlive === undefined ? {} : { keep_alive: call.keepAlive }) },
+    {
+      model: call.model,
+      prompt: "",
+      max_tokens: 0,
+      ...(call.keepAlive === undefined ? {} : { keep_alive: call.keepAlive }),
+      // The runner this model would serve the same options with: `num_ctx` loads one of that size.
+      ...(Object.keys(call.runnerOptions).length ? { runner_options: call.runnerOptions } : {}),
+    },
     signal,
   );
   await response.body?.cancel();

@@ -18,6 +18,8 @@ export interface Config {
   readonly keepAliveMs: number;
   /** Cap on runners loaded at once; undefined = bounded by memory only. */
   readonly maxLoadedModels?: number;
+  /** Context of a runner whose request and model set none (`num_ctx`); undefined = the engine's default. */
+  readonly contextLength?: number;
   /** Requests allowed to wait for a busy runner before 503s. */
   readonly maxQueue?: number;
   /** How long a runner may load without a word on its log before it is killed; undefined = the loader's default. */
@@ -71,6 +73,8 @@ export function loadConfig(env: Environment = process.env, overrides: ConfigOver
     keepAliveMs: keepAlive === undefined ? 5 * 60_000 : readSetting("KEEP_ALIVE", keepAlive, parseKeepAlive),
     maxLoadedModels: optionalCount("MAX_LOADED_MODELS", setting("MAX_LOADED_MODELS"), 1),
     maxQueue: optionalCount("MAX_QUEUE", setting("MAX_QUEUE"), 0),
+    // 0 is Ollama's "automatic": the engine's default.
+    contextLength: optionalCount("CONTEXT_LENGTH", setting("CONTEXT_LENGTH"), 0) || undefined,
     loadTimeoutMs: loadTimeout === undefined ? undefined : readSetting("LOAD_TIMEOUT", loadTimeout, positiveDuration),
     shutdownGraceMs: (optionalCount("SHUTDOWN_GRACE", env.MODELGATE_SHUTDOWN_GRACE, 0) ?? 10) * 1000,
     apiKey: env.MODELGATE_API_KEY ? readSetting("API_KEY", env.MODELGATE_API_KEY, apiKey) : undefined,
