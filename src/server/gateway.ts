@@ -31,6 +31,7 @@ import { prepareRunnersDir } from "../scheduling/runners-dir.ts";
 import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import type { LogBuffer } from "./log-buffer.ts";
+import { lockHome } from "./home-lock.ts";
 import { createLogsApp } from "./logs-app.ts";
 
 /** Where modelgate itself is installed (its demo models live there). */
@@ -50,6 +51,8 @@ export interface Gateway {
  * Runners' stderr goes to `logs`, with the logger's lines.
  */
 export async function createGateway(config: Config, logger: Logger, logs: LogBuffer): Promise<Gateway> {
+  // First: the runners directory below is cleaned of the sockets a previous gateway left.
+  const homeLock = await lockHome(config.home);
   const externalConfigs = await readExternalEngines(process.env, config.home);
   const store = await openModelStore({ home: config.home });
   const demoModels = ensureFixtureModels({ onProgress: (line) => logger.info({ component: "demo models" }, line) })
@@ -94,12 +97,13 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
   loader = createLoader({
     backends: [backend, vllm],
     resolver,
-    runnersDir: await prepareRunnersDir(config.home),
+    runnersDir: await prepareRunnersDir(config.home, logger),
     logger,
     memory: await detectMemoryBudget(),
     keepAliveMs: config.keepAliveMs,
     ...(config.maxLoadedModels === undefined ? {} : { maxLoadedRunners: config.maxLoadedModels }),
     ...(config.maxQueue === undefined ? {} : { maxQueue: config.maxQueue }),
+    ...(config.contextLength === undefined ? {} : { defaultContextSize: config.contextLength }),
     ...(config.loadTimeoutMs === undefined ? {} : { loadTimeoutMs: config.loadTimeoutMs }),
     onRunnerEvent: (event) => metrics.runnerEvent(event),
     configurations: { stored: await configurations.readAll(), save: configurations.write },
@@ -144,6 +148,7 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
       metrics: registry,
       access: {
         maxBodyBytes: config.maxBodyBytes,
+        maxBufferedBytes: config.maxBufferedBytes,
         apiKey: config.apiKey,
         origins: config.origins,
         listenHostname: config.listen.hostname,
@@ -159,6 +164,9 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
         [tmpdir(), "$TMPDIR"],
       ],
     }),
-    close: async () => void (await Promise.all([loader.close(), external.close()])),
+    close: async () => {
+      await Promise.all([loader.close(), external.close()]);
+      await homeLock.release();
+    },
   };
 }
