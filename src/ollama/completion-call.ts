@@ -19,6 +19,8 @@ export const CompletionEntries = {
   options: v.nullish(jsonRecord(v.unknown())),
   keep_alive: v.nullish(v.union([v.number(), v.string()])),
   think: v.nullish(v.union([v.boolean(), v.picklist(thinkLevels)])),
+  /** Answer with the prompt the request renders to, generating nothing. */
+  _debug_render_only: v.nullish(v.boolean()),
 };
 
 type CompletionFields = v.InferOutput<v.ObjectSchema<typeof CompletionEntries, undefined>>;
@@ -42,6 +44,12 @@ export interface CompletionCall {
   readonly ignoredOptions: readonly string[];
   /** Absent when there is nothing to generate: the request only loads (or unloads) the model. */
   readonly engine?: EngineRequest;
+  /** `/api/generate`'s Go template for this request, in place of the model's. */
+  readonly template?: string;
+  /** `/api/generate`'s `raw`: the prompt goes to the model as it is. */
+  readonly raw?: boolean;
+  /** `_debug_render_only`: the rendered prompt is the answer. */
+  readonly renderOnly?: boolean;
 }
 
 /**
@@ -61,6 +69,7 @@ export function translateCompletionFields(
     ignoredOptions: options.ignored,
     ...(fields.keep_alive == null ? {} : { keepAlive: fields.keep_alive }),
     ...(options.contextSize === undefined ? {} : { contextSize: options.contextSize }),
+    ...(fields._debug_render_only ? { renderOnly: true } : {}),
   };
   const openai = {
     model: call.model,

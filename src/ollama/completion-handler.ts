@@ -21,13 +21,16 @@ export interface CompletionHandlerOptions {
   readonly engines: EnginesClient;
   readonly logger: Logger;
   readonly ensureContextSize: (model: string, size: number) => Promise<void>;
+  /** The model's Modelfile layers, applied to the translated request. */
+  readonly applyModelfile: (call: CompletionCall, signal: AbortSignal) => Promise<CompletionCall>;
 }
 
-export function createCompletionHandler({ engines, logger, ensureContextSize }: CompletionHandlerOptions) {
+export function createCompletionHandler({ engines, logger, ensureContextSize, applyModelfile }: CompletionHandlerOptions) {
   return <const Schema extends v.GenericSchema>(schema: Schema, translate: (request: v.InferOutput<Schema>) => CompletionCall) =>
     async (c: Context): Promise<Response> => {
       const startedAt = performance.now();
-      const call = translate(await readRequestBody(c.req, schema));
+      const call = await applyModelfile(translate(await readRequestBody(c.req, schema)), c.req.raw.signal);
+      if (call.renderOnly) return c.json(await renderedOnly(engines, call, c.req.raw.signal));
       if (call.ignoredOptions.length) logger.debug({ model: call.model, options: call.ignoredOptions }, "options ignored");
       if (call.contextSize !== undefined) await ensureContextSize(call.model, call.contextSize);
       const keepAlive = call.keepAlive === undefined ? {} : { keep_alive: call.keepAlive };
@@ -73,6 +76,18 @@ async function loadOrUnload(
   );
   await response.body?.cancel();
   return { reason: "load", loadMs: loadDurationMs(response) };
+}
+
+/** `_debug_render_only`: the prompt the gateway rendered, or the one the engine's own template makes. */
+async function renderedOnly(engines: EnginesClient, call: CompletionCall, signal: AbortSignal) {
+  const body = call.engine?.body ?? { model: call.model, messages: [] };
+  let prompt = body.prompt;
+  if (typeof prompt !== "string") {
+    const response = await engines.post("/apply-template", body, signal);
+    prompt = ((await response.json()) as { prompt?: unknown }).prompt;
+  }
+  const images = JSON.stringify(body.messages ?? []).match(/"image_url"/g)?.length ?? 0;
+  return { model: call.model, created_at: new Date().toISOString(), debug_info: { rendered_template: String(prompt ?? ""), image_count: images } };
 }
 
 function keepAliveMs(keepAlive: number | string): number {

@@ -13,7 +13,7 @@ export const GenerateRequestSchema = v.object({
   prompt: v.nullish(v.string()),
   suffix: v.nullish(v.string()),
   system: v.nullish(v.string()),
-  /** A Go template; the engines apply the model's own, so this is accepted and not applied. */
+  /** A Go template for this request's prompt, in place of the model's (rendered by the gateway). */
   template: v.nullish(v.string()),
   /** Token ids of an earlier reply (deprecated); the gateway returns none, so there is nothing to resume. */
   context: v.nullish(v.array(v.number())),
@@ -32,7 +32,9 @@ export function translateGenerateRequest(request: GenerateRequest): CompletionCa
   if (raw && (template || system || context?.length)) {
     throw badRequest("raw mode does not support template, system, or context");
   }
-  const { call, openai } = translateCompletionFields(request, "generate");
+  const translated = translateCompletionFields(request, "generate");
+  const { openai } = translated;
+  const call = { ...translated.call, ...(template ? { template } : {}), ...(raw ? { raw } : {}) };
   // As Ollama: nothing to say means "load the model" (or unload it, with keep_alive 0).
   if (!prompt && !system && !template && !images?.length) return call;
   if (raw || suffix) {

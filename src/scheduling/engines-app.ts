@@ -38,6 +38,8 @@ const inferenceRoutes: ReadonlyArray<readonly [path: string, mode: BackendMode]>
   // llama-server's native Anthropic Messages API, which the Anthropic layer proxies to.
   ["/v1/messages", "completion"],
   ["/v1/messages/count_tokens", "completion"],
+  // llama-server renders a chat request with the model's template (Ollama's `_debug_render_only`).
+  ["/apply-template", "completion"],
   ["/v1/embeddings", "embedding"],
   ["/v1/rerank", "reranking"],
   ["/rerank", "reranking"],

@@ -108,7 +108,7 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
     logger,
     unload: async (model) => void (await loader.unload({ models: [model.id] })),
   });
-  const ollama = createOllamaApp({ engines: engines.fetch, logger });
+  const ollama = createOllamaApp({ engines: engines.fetch, models: models.fetch, logger });
   const anthropic = createAnthropicApp({ engines: engines.fetch, logger });
   const responses = createResponsesApp({
     engines: engines.fetch,
