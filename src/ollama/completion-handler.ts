@@ -1,7 +1,8 @@
 /**
  * The life of one `/api/chat` or `/api/generate` request: read and translate
  * it, have the engines run it, and answer with NDJSON as the engine streams
- * (or, for `stream: false`, with the stream folded into one object). Errors
+ * (or, for `stream: false`, with the stream folded into one object; a load or
+ * unload, with one object whatever `stream` says). Errors
  * before the engine answers are HTTP errors; after, the stream's error line.
  */
 import type { Context } from "hono";
@@ -43,7 +44,9 @@ export function createCompletionHandler({ engines, logger, ensureContextSize, ap
           total_duration: nanoseconds(performance.now() - startedAt),
           load_duration: nanoseconds(loadMs),
         });
-        return call.stream ? ndjsonResponse([reply], replyJson) : c.json(reply);
+        // Ollama answers both with one application/json object whatever `stream` says
+        // (routes.go, c.JSON): Open WebUI's unload reads it with aiohttp's strict `.json()`.
+        return c.json(reply);
       }
 
       const response = await engines.post(call.engine.path, { ...call.engine.body, ...keepAlive }, c.req.raw.signal);

@@ -4,6 +4,7 @@ import { parseKeepAlive } from "../inference/keep-alive.ts";
 import { apiKeyPattern } from "./api-key-auth.ts";
 import { parseListenAddress, type ListenAddress } from "./listen-address.ts";
 import type { LogFormat } from "./logger.ts";
+import { originsFromEnvironment } from "./origin-check.ts";
 
 /** The gateway's settings, read once at start from the environment and the command line. */
 export interface Config {
@@ -31,6 +32,12 @@ export interface Config {
   readonly responsesMaxStored: number;
   /** Responses API: how long a stored response is kept, in ms. */
   readonly responsesMaxAgeMs: number;
+  /** Web origins allowed besides the local ones: `MODELGATE_ORIGINS` and `OLLAMA_ORIGINS`. */
+  readonly origins: readonly string[];
+  /** `Host` names served besides the local ones: `MODELGATE_ALLOWED_HOSTS`. */
+  readonly allowedHosts?: readonly string[];
+  /** When set, the only hosts pulls and pushes may contact: `MODELGATE_ALLOWED_REGISTRIES`. */
+  readonly allowedRegistries?: readonly string[];
 }
 
 export interface ConfigOverrides {
@@ -64,7 +71,16 @@ export function loadConfig(env: Environment = process.env, overrides: ConfigOver
     maxBodyBytes: optionalCount("MAX_BODY_BYTES", env.MODELGATE_MAX_BODY_BYTES, 1) ?? 64 * 1024 * 1024,
     responsesMaxStored: optionalCount("RESPONSES_MAX_STORED", env.MODELGATE_RESPONSES_MAX_STORED, 0) ?? 1000,
     responsesMaxAgeMs: env.MODELGATE_RESPONSES_TTL ? readSetting("RESPONSES_TTL", env.MODELGATE_RESPONSES_TTL, duration) : 60 * 60_000,
+    origins: originsFromEnvironment(env),
+    allowedHosts: commaList(env.MODELGATE_ALLOWED_HOSTS),
+    allowedRegistries: commaList(env.MODELGATE_ALLOWED_REGISTRIES),
   };
+}
+
+/** A comma-separated list; undefined when unset or empty. */
+function commaList(value: string | undefined): string[] | undefined {
+  const items = (value ?? "").split(",").map((item) => item.trim()).filter(Boolean);
+  return items.length > 0 ? items : undefined;
 }
 
 function parseLogFormat(value: string): LogFormat {

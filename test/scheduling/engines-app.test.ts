@@ -52,7 +52,7 @@ after(async () => {
 async function setup(engine: FakeBackendOptions = {}, loaderOptions: Partial<LoaderOptions> = {}) {
   const home = await mkdtemp(join(tmpdir(), "modelgate-engines-"));
   homes.push(home);
-  const runnersDir = await prepareRunnersDir(home);
+  const runnersDir = await prepareRunnersDir(home, logger);
   const fake = createFakeBackend(engine);
   const metrics = createEngineMetrics();
   const loader = createLoader({ backends: [fake.backend], resolver, runnersDir, logger, onRunnerEvent: metrics.runnerEvent, ...loaderOptions });
@@ -342,6 +342,23 @@ describe("engines app on a stand-in engine", () => {
     assert.match(text, /modelgate_engine_requests_total\{origin="ollama\/completion",model="a:latest",mode="completion",outcome="completed"\} 1/);
     assert.match(text, /modelgate_engine_requests_total\{origin="direct",model="unknown",mode="completion",outcome="failed"\} 1/);
     assert.match(text, /modelgate_runner_events_total\{backend="fake",model="a:latest",mode="completion",event="loaded"\} 1/);
+  });
+
+  it("labels metrics only with known origins and existing models, whatever clients send", async () => {
+    const { chat, metrics } = await setup();
+    const json = { "content-type": "application/json" };
+    for (let i = 0; i < 20; i += 1) {
+      await (await chat(`minted-${i}`, {}, { headers: { ...json, "X-Request-Origin": `attacker/${i}` } })).text();
+      await (await chat(`bad name ${i}!`, {}, { headers: { ...json, "X-Request-Origin": `x${i}` } })).text();
+    }
+    await (await chat("a", {}, { headers: { ...json, "X-Request-Origin": "anthropic/messages" } })).text();
+    const text = await metrics.registry.metrics();
+    assert.doesNotMatch(text, /attacker|minted|bad name|origin="x\d/);
+    const series = text.split("\n").filter((line) => line.startsWith("modelgate_engine_requests_total{"));
+    assert.deepEqual(series.sort(), [
+      'modelgate_engine_requests_total{origin="anthropic/messages",model="a:latest",mode="completion",outcome="completed"} 1',
+      'modelgate_engine_requests_total{origin="other",model="unknown",mode="completion",outcome="failed"} 40',
+    ]);
   });
 
   it("on close, stops every runner, removes every socket and refuses new requests", async () => {
