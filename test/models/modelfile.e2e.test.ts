@@ -73,6 +73,7 @@ describe("Modelfile layers through the gateway", () => {
     registry = await startRegistry();
     gateway = await startGateway();
     ollama = new Ollama({ host: gateway.url });
+    await ollama.list(); // the demo models are registered in the background: listed once they are
   });
 
   after(async () => {
