@@ -245,6 +245,23 @@ describe("Modelfile layers through the gateway", () => {
     assert.match(((await response.json()) as { error: string }).error, /LoRA adapters .* are not supported/);
   });
 
+  it("a projector layer reaches llama-server as --mmproj: one that is not a projector fails the load in llama.cpp's words", async () => {
+    const repository = "library/with-projector";
+    const embedding = await readFile((await ensureFixtureModels()).embedding);
+    const config = { mediaType: "application/vnd.docker.container.image.v1+json", bytes: json({ model_format: "gguf" }) };
+    await pushOllamaModel(registry, repository, "latest", config, [
+      { mediaType: "application/vnd.ollama.image.model", bytes: weights },
+      { mediaType: "application/vnd.ollama.image.projector", bytes: embedding },
+    ]);
+    const model = `${registry.host}/${repository}`;
+    for await (const event of await ollama.pull({ model, insecure: true, stream: true })) void event;
+    assert.ok((await show(model)).capabilities.includes("vision"));
+    const response = await post("/api/chat", { model, messages: hello, stream: false, options: { num_predict: 1 } });
+    const body = await response.text();
+    assert.notEqual(response.status, 200, body);
+    assert.match(body, /Failed to load CLIP model/, "llama.cpp read the layer as its projector");
+  });
+
   it("/api/tags lists capabilities and the context length", async () => {
     const listed = (await (await fetch(`${gateway.url}/api/tags`)).json()) as { models: { name: string; capabilities: string[]; details: { context_length?: number } }[] };
     const terse = listed.models.find((entry) => entry.name === "terse:latest");
