@@ -89,11 +89,13 @@ function withModelMessages(messages: Record<string, unknown>[], layers: ModelLay
   return [...(opensWithSystem ? [] : system), ...seeded, ...messages];
 }
 
-function template(text: string): GoTemplate {
+export function template(text: string): GoTemplate {
   let parsed = parsedTemplates.get(text);
   if (!parsed) {
     try {
       parsed = parseGoTemplate(text);
+      // Ollama's Parse: a template that reads neither `.Messages` nor `.Response` gets `{{ .Response }}` appended.
+      if (!parsed.variables.has("messages") && !parsed.variables.has("response")) parsed = parseGoTemplate(`${text}{{ .Response }}`);
     } catch (error) {
       if (error instanceof TemplateError) throw badRequest(error.message);
       throw error;

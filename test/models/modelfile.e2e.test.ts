@@ -121,6 +121,8 @@ describe("Modelfile layers through the gateway", () => {
       assert.ok(terse.modelfile.includes(`${line}\n`), `${line} in ${terse.modelfile}`);
     }
     assert.equal(terse.model_info["general.architecture"], "llama");
+    assert.equal(terse.model_info["general.basename"], "modelgate-tiny-chat", "the GGUF's name where it has no basename");
+    assert.equal(terse.model_info["general.name"], undefined);
     assert.equal(typeof terse.model_info["llama.context_length"], "number");
     assert.deepEqual(terse.model_info["tokenizer.ggml.tokens"], [], "long arrays are elided unless verbose");
     assert.equal(terse.tensors, undefined);
