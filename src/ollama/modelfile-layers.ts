@@ -58,20 +58,34 @@ export function createModelfileLayers(models: ModelsFetch | undefined) {
  */
 export function applyModelLayers(call: CompletionCall, layers: ModelLayers | undefined): CompletionCall {
   const defaults = layers?.parameters ? readRequestOptions(layers.parameters) : undefined;
-  const contextSize = call.contextSize ?? defaults?.contextSize;
-  const sized = contextSize === undefined ? call : { ...call, contextSize };
-  if (!call.engine) return sized;
-  const body: Record<string, unknown> = { ...defaults?.sampling, ...call.engine.body };
-  if (call.raw) return { ...sized, engine: { ...call.engine, body } };
+  // Load-time parameters (`num_ctx`, `num_gpu`…) are the model's standing runner settings, under the request's.
+  const runnerOptions = { ...defaults?.runner, ...call.runnerOptions };
+  const withRunner = { ...call, runnerOptions };
+  if (!call.engine) return withRunner;
+  const body: Record<string, unknown> = {
+    ...defaults?.sampling,
+    ...call.engine.body,
+    ...(Object.keys(runnerOptions).length ? { runner_options: runnerOptions } : {}),
+  };
+  if (call.raw) return { ...withRunner, engine: { ...call.engine, body } };
   if (call.engine.path === "/v1/chat/completions") body.messages = withModelMessages(body.messages as Record<string, unknown>[], layers, call.shape);
 
   const goTemplate = call.template ?? (layers?.template_format === "go" ? (layers.template ?? undefined) : undefined);
   const engineParses = Boolean((body.tools as unknown[] | undefined)?.length || body.chat_template_kwargs);
   const render = goTemplate !== undefined && (call.template !== undefined || !layers?.chat_template || !engineParses);
-  if (!render) return { ...sized, engine: { ...call.engine, body } };
-  const { messages, tools, chat_template_kwargs, reasoning_effort, suffix, ...rest } = body;
-  const prompt = renderPrompt(template(goTemplate), { messages, tools, chat_template_kwargs, reasoning_effort, suffix, prompt: body.prompt });
-  return { ...sized, engine: { path: "/v1/completions", body: { ...rest, prompt } } };
+  if (!render) return { ...withRunner, engine: { ...call.engine, body } };
+  const infill = call.engine.path === "/infill";
+  const { messages, tools, chat_template_kwargs, reasoning_effort, input_prefix, input_suffix, ...rest } = body;
+  const prompt = renderPrompt(template(goTemplate), {
+    messages,
+    tools,
+    chat_template_kwargs,
+    reasoning_effort,
+    ...(infill ? { prompt: input_prefix, suffix: input_suffix } : { prompt: undefined, suffix: undefined }),
+  });
+  // The template lays out the fill-in-the-middle itself: the model needs no infill tokens of its own.
+  const capabilities = infill ? call.capabilities.filter((capability) => capability !== "insert") : call.capabilities;
+  return { ...withRunner, capabilities, engine: { path: "/v1/completions", body: { ...rest, prompt } } };
 }
 
 /**

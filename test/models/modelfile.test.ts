@@ -64,9 +64,9 @@ describe("a model's layers on a request", () => {
 
   it("parameters are defaults under the request's options; num_ctx is the context size unless the request sets one", () => {
     const plain = applyModelLayers(chat({ messages: [{ role: "user", content: "Hi" }] }), layers);
-    assert.deepEqual([plain.engine?.body.max_tokens, plain.engine?.body.temperature, plain.engine?.body.stop, plain.contextSize], [3, 0.1, ["END"], 1024]);
+    assert.deepEqual([plain.engine?.body.max_tokens, plain.engine?.body.temperature, plain.engine?.body.stop, plain.runnerOptions["context-size"]], [3, 0.1, ["END"], 1024]);
     const own = applyModelLayers(chat({ messages: [{ role: "user", content: "Hi" }], options: { num_predict: 9, stop: ["X"], num_ctx: 2048 } }), layers);
-    assert.deepEqual([own.engine?.body.max_tokens, own.engine?.body.temperature, own.engine?.body.stop, own.contextSize], [9, 0.1, ["X"], 2048]);
+    assert.deepEqual([own.engine?.body.max_tokens, own.engine?.body.temperature, own.engine?.body.stop, own.runnerOptions["context-size"]], [9, 0.1, ["X"], 2048]);
   });
 
   it("a Go template layer is rendered into a raw completion; the engine's template stays for tools when the GGUF has one", () => {
