@@ -67,10 +67,11 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
   let loader: Loader | undefined;
   const backend = createLlamaCppBackend({
     locateModel: async (reference) => {
-      const { paths, summary } = await resolver.resolve(reference);
+      const { paths, summary, projectorPath } = await resolver.resolve(reference);
       const [ggufPath] = paths;
       if (!ggufPath) throw new Error(`model ${reference} has no GGUF file`);
-      return { ggufPath, summary };
+      // A projector (Ollama's or Docker Model Runner's layer) goes to llama-server as --mmproj.
+      return { ggufPath, summary, ...(projectorPath ? { mmprojPath: projectorPath } : {}) };
     },
     logger,
     onLog: (line, runner) => {
@@ -121,7 +122,7 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
     distribution: createModelDistribution({ store, policy: createRemotePolicy({ allowedHosts: config.allowedRegistries }) }),
     unload: async (model) => void (await loader.unload({ models: [model.id] })),
   });
-  const ollama = createOllamaApp({ engines: engines.fetch, logger });
+  const ollama = createOllamaApp({ engines: engines.fetch, models: models.fetch, logger });
   const anthropic = createAnthropicApp({ engines: engines.fetch, logger });
   const responses = createResponsesApp({
     engines: engines.fetch,
