@@ -26,9 +26,10 @@ import { HubError } from "./huggingface/hub-client.ts";
 import { QuantizationNotFoundError } from "./huggingface/quant-selection.ts";
 import { ModelNotFoundError } from "./model-resolver.ts";
 import { SafetensorsParseError } from "./safetensors.ts";
-import { InvalidReferenceError, parseModelReference, parseNamedReference, withTag, type NamedReference } from "./reference.ts";
+import { InvalidReferenceError, parseModelReference, parseNamedReference, parseNewModelName, withTag, type NamedReference } from "./reference.ts";
 import { RegistryAuthError } from "./registry/registry-auth.ts";
 import { RegistryError } from "./registry/registry-client.ts";
+import { RemoteRefusedError } from "./remote-policy.ts";
 import { BlobSizeMismatchError, type StoredBlob } from "./store/blob-writer.ts";
 import { DigestMismatchError, InvalidDigestError, parseDigest } from "./store/digest.ts";
 import { InvalidManifestError, type Descriptor } from "./store/manifest.ts";
@@ -106,7 +107,7 @@ export function createModelsApp(options: ModelsAppOptions): Hono {
 
   app.post("/create", async (c) => {
     const request = await readJson(c, CreateRequestSchema);
-    return progressResponse(c, await planCreate(request));
+    return progressResponse(c, logger, await planCreate(request));
   });
 
   app.post("/:name{.+}/tag", async (c) => {
@@ -119,7 +120,7 @@ export function createModelsApp(options: ModelsAppOptions): Hono {
     const { insecure } = await readJson(c, PushRequestSchema, { optional: true });
     const reference = parseNamedReference(c.req.param("name"));
     await store.find(reference); // a 404 before the stream starts
-    return progressResponse(c, (onProgress, signal) => distribution.push(reference, { onProgress, signal, insecure }));
+    return progressResponse(c, logger, (onProgress, signal) => distribution.push(reference, { onProgress, signal, insecure }));
   });
 
   app.delete("/:name{.+}", async (c) => {
@@ -143,7 +144,7 @@ export function createModelsApp(options: ModelsAppOptions): Hono {
     if (request.files && Object.keys(request.files).length > 0) {
       // Ollama's rule (fs.ValidPath): a name stays inside the model's directory.
       if (Object.keys(request.files).some((file) => !isPlainRelativePath(file))) throw new HTTPException(400, { message: "file path must be relative" });
-      const name = parseNamedReference(required(request.name, "name is required with files"));
+      const name = parseNewModelName(required(request.name, "name is required with files"));
       if (Object.keys(request.files).some((file) => file.endsWith(".safetensors"))) {
         if (Object.keys(extras).length > 0) throw new HTTPException(400, { message: "template, system, parameters, license and messages apply to GGUF models only" });
         // Links and headers only, no copy: built at once, so a bad directory is an HTTP 400.
@@ -160,7 +161,7 @@ export function createModelsApp(options: ModelsAppOptions): Hono {
       };
     }
     const from = parseNamedReference(required(request.from, "from or files is required"));
-    const name = request.name ? parseNamedReference(request.name) : undefined;
+    const name = request.name ? parseNewModelName(request.name) : undefined;
     // A pull always asks the registry for the manifest (only missing blobs are fetched); a create from a model found here does not.
     if (!name) return (onProgress, signal) => distribution.pull(from, { onProgress, signal, insecure: request.insecure });
     return async (onProgress, signal) => {
@@ -182,10 +183,11 @@ type Transfer = (onProgress: ProgressListener, signal: AbortSignal) => Promise<u
 
 /**
  * NDJSON progress: each event as it happens, then `{"status":"success"}`, or
- * one `{"error"}` line. A client that leaves aborts the work (shared pulls go
+ * one `{"error"}` line (the log has the error whole, with what a remote
+ * host's reply said). A client that leaves aborts the work (shared pulls go
  * on while anyone else waits).
  */
-function progressResponse(c: Context, work: Transfer): Response {
+function progressResponse(c: Context, logger: Logger, work: Transfer): Response {
   const encoder = new TextEncoder();
   const controller = new AbortController();
   const clientSignal = c.req.raw.signal;
@@ -200,7 +202,10 @@ function progressResponse(c: Context, work: Transfer): Response {
       work(write, controller.signal)
         .then(
           () => write({ status: "success" }),
-          (error: unknown) => write({ error: (error as Error).message }),
+          (error: unknown) => {
+            if (!controller.signal.aborted) logger.warn({ err: error, path: c.req.path }, "transfer failed");
+            write({ error: (error as Error).message });
+          },
         )
         .finally(() => {
           clientSignal.removeEventListener("abort", abort);
@@ -266,9 +271,11 @@ function isPlainRelativePath(path: string): boolean {
 
 /** `?target=name:tag`, or Docker Model Runner's `?repo=name&tag=tag`. */
 function tagTarget(source: string, target: string | undefined, repo: string | undefined, tag: string | undefined): NamedReference {
-  if (target) return parseNamedReference(target);
-  if (repo) return tag ? withTag(parseNamedReference(repo), tag) : parseNamedReference(repo);
-  if (tag) return withTag(parseNamedReference(source), tag);
+  // Checked whole: `sha256` with a hex tag reads as an ID.
+  const retagged = (name: string, newTag: string) => parseNewModelName(String(withTag(parseNamedReference(name), newTag)));
+  if (target) return parseNewModelName(target);
+  if (repo) return tag ? retagged(repo, tag) : parseNewModelName(repo);
+  if (tag) return retagged(source, tag);
   throw new HTTPException(400, { message: "target (or repo and tag) is required" });
 }
 
@@ -391,6 +398,7 @@ function errorStatus(error: Error): ContentfulStatusCode {
   }
   if (error instanceof ModelNotFoundError || error instanceof QuantizationNotFoundError) return 404;
   if (error instanceof RegistryAuthError) return 401;
+  if (error instanceof RemoteRefusedError) return 403;
   if (error instanceof RegistryError || error instanceof HubError) return error.status === 404 ? 404 : 502;
   return 500;
 }

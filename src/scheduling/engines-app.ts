@@ -10,6 +10,7 @@ import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type R
 import { bodySizeLimit } from "../http/body-size-limit.ts";
 import { configurationView } from "./configuration-view.ts";
 import type { EngineMetrics } from "./engine-metrics.ts";
+import { fitCompletionContext } from "./completion-context.ts";
 import { fitEmbeddingInput } from "./embedding-input.ts";
 import { bodyForEngine } from "./engine-model-name.ts";
 import { KeepAliveSchema, ModelFieldSchema, keepAliveField, parseEngineRequest } from "./engine-request.ts";
@@ -100,7 +101,7 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
 
   const infer = (path: string, mode: BackendMode) => async (c: Context) => {
     const bytes = new Uint8Array(await c.req.arrayBuffer());
-    const { model, keepAliveMs, truncate } = parseEngineRequest(bytes);
+    const { model, keepAliveMs, truncate, runnerOptions } = parseEngineRequest(bytes);
     const signal = c.req.raw.signal;
     const originHeader = c.req.header(RequestOriginHeader);
     const origin = originHeader === undefined ? OriginDirect : knownOrigins.has(originHeader) ? originHeader : "other";
@@ -112,7 +113,7 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
     }
     let lease: Lease;
     try {
-      lease = await loader.acquire({ model, backend: c.req.param("backend"), mode, keepAliveMs }, signal);
+      lease = await loader.acquire({ model, backend: c.req.param("backend"), mode, keepAliveMs, options: runnerOptions }, signal);
     } catch (error) {
       // Only models that exist become labels, lest clients mint series at will.
       if (metrics) {
@@ -124,9 +125,9 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
     void runnerMetrics?.learn(lease); // the first request to a runner makes its own metrics part of ours
     const observer = metrics?.request({ origin, model: lease.requested.name, mode });
     let body: Uint8Array = bytes;
-    if (mode === "embedding" && truncate !== undefined) {
+    if (truncate !== undefined && mode !== "reranking") {
       try {
-        body = await fitEmbeddingInput(bytes, truncate, lease, signal);
+        body = mode === "embedding" ? await fitEmbeddingInput(bytes, truncate, lease, signal) : await fitCompletionContext(path, bytes, truncate, lease, signal);
       } catch (error) {
         lease.release();
         observer?.settled?.(signal.aborted ? "cancelled" : "failed");

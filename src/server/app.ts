@@ -5,6 +5,7 @@ import type { Registry } from "prom-client";
 import { ExperimentalEndpointsPrefix, InferencePrefix, ModelsPrefix } from "../inference/prefixes.ts";
 import { apiKeyAuth } from "./api-key-auth.ts";
 import { bodySizeLimit } from "../http/body-size-limit.ts";
+import { createByteBudget } from "../http/byte-budget.ts";
 import { errorReply } from "./error-reply.ts";
 import { hostCheck } from "./host-check.ts";
 import { originCheck } from "./origin-check.ts";
@@ -42,6 +43,8 @@ export interface AccessOptions {
   readonly listenHostname: string;
   /** `Host` names served besides the local ones (`MODELGATE_ALLOWED_HOSTS`). */
   readonly hosts?: readonly string[];
+  /** Bytes of request bodies all requests may hold at once; past it, 503. Default: unbounded. */
+  readonly maxBufferedBytes?: number;
 }
 
 /**
@@ -90,11 +93,24 @@ export function createApp({ engines, models, ollama, anthropic, responses, metri
   );
   if (access.apiKey) app.use("*", apiKeyAuth({ key: access.apiKey }));
   const tooLarge = `request body too large (limit ${access.maxBodyBytes} bytes, MODELGATE_MAX_BODY_BYTES)`;
+  const busy = `server busy: other requests' bodies fill the buffer (limit ${access.maxBufferedBytes} bytes, MODELGATE_MAX_BUFFERED_BYTES); try again`;
+  const budget = access.maxBufferedBytes === undefined ? undefined : {
+    bytes: createByteBudget(access.maxBufferedBytes),
+    onBusy: (c: Context) => {
+      const response = closing(errorReply(c.req.path, 503, busy, "server_busy"));
+      response.headers.set("Retry-After", "1");
+      return response;
+    },
+  };
   app.use(
     "*",
     except(
       blobUploads,
-      bodySizeLimit({ maxSize: access.maxBodyBytes, onError: (c) => closing(errorReply(c.req.path, 413, tooLarge, "request_too_large")) }),
+      bodySizeLimit({
+        maxSize: access.maxBodyBytes,
+        onError: (c) => closing(errorReply(c.req.path, 413, tooLarge, "request_too_large")),
+        ...(budget ? { budget } : {}),
+      }),
     ),
   );
   // Ollama clients probe this to see whether a server is up (`GET` and `HEAD`).

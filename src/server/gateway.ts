@@ -97,6 +97,7 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
     keepAliveMs: config.keepAliveMs,
     ...(config.maxLoadedModels === undefined ? {} : { maxLoadedRunners: config.maxLoadedModels }),
     ...(config.maxQueue === undefined ? {} : { maxQueue: config.maxQueue }),
+    ...(config.contextLength === undefined ? {} : { defaultContextSize: config.contextLength }),
     ...(config.loadTimeoutMs === undefined ? {} : { loadTimeoutMs: config.loadTimeoutMs }),
     onRunnerEvent: (event) => metrics.runnerEvent(event),
     configurations: { stored: await configurations.readAll(), save: configurations.write },
@@ -141,6 +142,7 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
       metrics: registry,
       access: {
         maxBodyBytes: config.maxBodyBytes,
+        maxBufferedBytes: config.maxBufferedBytes,
         apiKey: config.apiKey,
         origins: config.origins,
         listenHostname: config.listen.hostname,
