@@ -7,6 +7,7 @@ import { jsonRecord } from "../inference/untrusted-json.ts";
 import type { ReplyShape } from "./ollama-replies.ts";
 import { badRequest, ModelEntries, requiredModel } from "./request-body.ts";
 import { readRequestOptions } from "./request-options.ts";
+import type { RunnerOptions } from "../inference/runner-options.ts";
 
 /** Ollama's levels; `max` is its newest, which OpenAI engines know as `high`. */
 const thinkLevels = ["high", "medium", "low", "max"];
@@ -26,6 +27,12 @@ export const CompletionEntries = {
   think: v.nullish(v.union([v.boolean(), v.string()])),
   logprobs: v.nullish(v.boolean()),
   top_logprobs: v.nullish(v.pipe(v.number(), v.integer())),
+  /** Default true: a history longer than the context loses its oldest messages; false refuses it. */
+  truncate: v.nullish(v.boolean()),
+  /** Default true: generation that fills the context shifts it; false stops with `done_reason: "length"`. */
+  shift: v.nullish(v.boolean()),
+  /** Answer with the prompt the request renders to, generating nothing. */
+  _debug_render_only: v.nullish(v.boolean()),
 };
 
 type CompletionFields = v.InferOutput<v.ObjectSchema<typeof CompletionEntries, undefined>>;
@@ -44,8 +51,8 @@ export interface CompletionCall {
   readonly stream: boolean;
   /** As the client sent it; the engines layer reads it. */
   readonly keepAlive?: number | string;
-  /** `options.num_ctx`. */
-  readonly contextSize?: number;
+  /** The load-time options (`num_ctx`, `num_gpu`…, `shift`), as the engines layer reads them. */
+  readonly runnerOptions: RunnerOptions;
   readonly ignoredOptions: readonly string[];
   /** What the model must be able to do (`completion` first, as Ollama checks it). */
   readonly capabilities: readonly Capability[];
@@ -57,6 +64,12 @@ export interface CompletionCall {
   readonly engine?: EngineRequest;
   /** `/api/generate` through the template: the token ids of the conversation it continues (`context`), maybe none. */
   readonly conversation?: { readonly previous: readonly number[] };
+  /** `/api/generate`'s Go template for this request, in place of the model's. */
+  readonly template?: string;
+  /** `/api/generate`'s `raw`: the prompt goes to the model as it is. */
+  readonly raw?: boolean;
+  /** `_debug_render_only`: the rendered prompt is the answer. */
+  readonly renderOnly?: boolean;
 }
 
 /**
@@ -79,17 +92,21 @@ export function translateCompletionFields(
     shape,
     stream: fields.stream ?? true,
     ignoredOptions: options.ignored,
+    runnerOptions: { ...options.runner, ...(fields.shift === false ? { "context-shift": false } : {}) },
     capabilities: ["completion", ...capabilities],
     thinks: think !== undefined && think !== false,
     ...(fields.logprobs ? { logprobs: { top } } : {}),
     ...(fields.keep_alive == null ? {} : { keepAlive: fields.keep_alive }),
-    ...(options.contextSize === undefined ? {} : { contextSize: options.contextSize }),
+    ...(fields._debug_render_only ? { renderOnly: true } : {}),
   };
   const openai = {
     model: call.model,
     // Always streamed from the engine, even for `stream: false`: one path, aggregated at the end.
     stream: true,
     stream_options: { include_usage: true },
+    // Read by the engines layer, which fits the prompt to the runner's context.
+    truncate: fields.truncate ?? true,
+    ...(Object.keys(call.runnerOptions).length ? { runner_options: call.runnerOptions } : {}),
     ...options.sampling,
     ...responseFormat(fields.format),
     ...thinkFields(think),

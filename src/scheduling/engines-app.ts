@@ -4,12 +4,13 @@ import * as v from "valibot";
 import { parseBackendConfiguration } from "../inference/backend-configuration.ts";
 import { backendModes, type BackendMode } from "../inference/backend-mode.ts";
 import { LoadDurationHeader } from "../inference/load-duration.ts";
-import { RequestOriginHeader } from "../inference/origin.ts";
+import { KnownOrigins, OriginDirect, RequestOriginHeader } from "../inference/origin.ts";
 import { modelCapabilities } from "../models/capabilities.ts";
 import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type ResolvedModel } from "../models/model-resolver.ts";
 import { bodySizeLimit } from "../http/body-size-limit.ts";
 import { configurationView } from "./configuration-view.ts";
 import type { EngineMetrics } from "./engine-metrics.ts";
+import { fitCompletionContext } from "./completion-context.ts";
 import { fitEmbeddingInput } from "./embedding-input.ts";
 import { bodyForEngine } from "./engine-model-name.ts";
 import { KeepAliveSchema, ModelFieldSchema, keepAliveField, parseEngineRequest } from "./engine-request.ts";
@@ -40,7 +41,7 @@ const inferenceRoutes: ReadonlyArray<readonly [path: string, mode: BackendMode]>
   // llama-server's native Anthropic Messages API, which the Anthropic layer proxies to.
   ["/v1/messages", "completion"],
   ["/v1/messages/count_tokens", "completion"],
-  // llama-server's own: fill-in-the-middle, and the template and tokenizer the Ollama layer asks for `context`.
+  // llama-server's own: fill-in-the-middle, and the template and tokenizer the Ollama layer asks for `context` (and `_debug_render_only`).
   ["/infill", "completion"],
   ["/apply-template", "completion"],
   ["/tokenize", "completion"],
@@ -50,8 +51,8 @@ const inferenceRoutes: ReadonlyArray<readonly [path: string, mode: BackendMode]>
   ["/score", "reranking"],
 ];
 
-/** Origins become metric labels: keep them few and tame. */
-const originPattern = /^[A-Za-z0-9._/-]{1,64}$/;
+/** Origins become metric labels: only the gateway's own, the rest folded into one. */
+const knownOrigins = new Set(KnownOrigins);
 
 const UnloadSchema = v.union([
   v.strictObject({ all: v.literal(true) }),
@@ -100,10 +101,10 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
 
   const infer = (path: string, mode: BackendMode) => async (c: Context) => {
     const bytes = new Uint8Array(await c.req.arrayBuffer());
-    const { model, keepAliveMs, truncate } = parseEngineRequest(bytes);
+    const { model, keepAliveMs, truncate, runnerOptions } = parseEngineRequest(bytes);
     const signal = c.req.raw.signal;
     const originHeader = c.req.header(RequestOriginHeader);
-    const origin = originHeader === undefined ? "direct" : originPattern.test(originHeader) ? originHeader : "other";
+    const origin = originHeader === undefined ? OriginDirect : knownOrigins.has(originHeader) ? originHeader : "other";
     const forward = { method: "POST", path: path + new URL(c.req.url).search, headers: c.req.raw.headers, signal };
     const remote = await external?.route(model, c.req.param("backend"), () => knownLocally(model));
     if (remote) {
@@ -112,19 +113,21 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
     }
     let lease: Lease;
     try {
-      lease = await loader.acquire({ model, backend: c.req.param("backend"), mode, keepAliveMs }, signal);
+      lease = await loader.acquire({ model, backend: c.req.param("backend"), mode, keepAliveMs, options: runnerOptions }, signal);
     } catch (error) {
-      // Unknown models stay out of the labels, lest clients mint series at will.
-      const label = error instanceof ModelNotFoundError ? "unknown" : normalizeModelReference(model);
-      metrics?.request({ origin, model: label, mode }).settled?.(signal.aborted ? "cancelled" : "failed");
+      // Only models that exist become labels, lest clients mint series at will.
+      if (metrics) {
+        const label = await resolver.resolve(model).then((known) => known.name, () => "unknown");
+        metrics.request({ origin, model: label, mode }).settled?.(signal.aborted ? "cancelled" : "failed");
+      }
       throw error;
     }
     void runnerMetrics?.learn(lease); // the first request to a runner makes its own metrics part of ours
     const observer = metrics?.request({ origin, model: lease.requested.name, mode });
     let body: Uint8Array = bytes;
-    if (mode === "embedding" && truncate !== undefined) {
+    if (truncate !== undefined && mode !== "reranking") {
       try {
-        body = await fitEmbeddingInput(bytes, truncate, lease, signal);
+        body = mode === "embedding" ? await fitEmbeddingInput(bytes, truncate, lease, signal) : await fitCompletionContext(path, bytes, truncate, lease, signal);
       } catch (error) {
         lease.release();
         observer?.settled?.(signal.aborted ? "cancelled" : "failed");

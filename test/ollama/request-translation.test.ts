@@ -50,8 +50,8 @@ describe("options", () => {
           seed: 42,
           n_keep: 4,
         },
-        contextSize: 8192,
-        ignored: ["num_thread", "mirostat", "tfs_z", "penalize_newline"],
+        runner: { "context-size": 8192, threads: 2 },
+        ignored: ["mirostat", "tfs_z", "penalize_newline"],
       },
     );
   });
@@ -59,6 +59,7 @@ describe("options", () => {
   test("Ollama's 'no limit' and 'random' values, nulls and a lone stop string", () => {
     assert.deepEqual(readRequestOptions({ num_predict: -1, seed: -1, temperature: null, stop: "END" }), {
       sampling: { stop: ["END"] },
+      runner: {},
       ignored: [],
     });
     assert.deepEqual(readRequestOptions({ num_predict: -2 }).sampling, {});
@@ -83,7 +84,7 @@ describe("options", () => {
     assert.equal(refusal({ num_ctx: 1e308 }), 'option "num_ctx" must be of type integer');
     assert.equal(refusal({ seed: -(2 ** 60) }), 'option "seed" must be of type integer');
     assert.equal(refusal({ temperature: 1e39 }), 'option "temperature" must be of type float32');
-    assert.equal(readRequestOptions({ num_ctx: 2 ** 31, temperature: -3.4e38 }).contextSize, 2 ** 31);
+    assert.equal(readRequestOptions({ num_ctx: 2 ** 31, temperature: -3.4e38 }).runner["context-size"], 2 ** 31 - 1);
   });
 });
 
@@ -92,10 +93,10 @@ describe("/api/chat translation", () => {
     const call = chat({ model: "tiny", messages: hi, stream: false, keep_alive: "5m", options: { num_ctx: 2048 } });
     assert.equal(call.stream, false);
     assert.equal(call.keepAlive, "5m");
-    assert.equal(call.contextSize, 2048);
+    assert.deepEqual(call.runnerOptions, { "context-size": 2048 });
     assert.deepEqual(call.engine, {
       path: "/v1/chat/completions",
-      body: { model: "tiny", stream: true, stream_options: { include_usage: true }, messages: hi },
+      body: { model: "tiny", stream: true, stream_options: { include_usage: true }, truncate: true, runner_options: { "context-size": 2048 }, messages: hi },
     });
     assert.equal(chat({ model: "tiny", messages: hi }).stream, true, "stream absent means streaming");
     assert.equal(chat({ name: "tiny", messages: hi }).model, "tiny", "name stands for model");
@@ -218,7 +219,7 @@ describe("/api/generate translation", () => {
   test("raw is a plain completion of the prompt as is; a suffix is the engine's infill, and needs the insert capability", () => {
     assert.deepEqual(generate({ model: "m", prompt: "<s>[INST] x", raw: true }).engine, {
       path: "/v1/completions",
-      body: { model: "m", stream: true, stream_options: { include_usage: true }, prompt: "<s>[INST] x" },
+      body: { model: "m", stream: true, stream_options: { include_usage: true }, truncate: true, prompt: "<s>[INST] x" },
     });
     const infill = generate({ model: "m", prompt: "def f(", suffix: "    return x" });
     assert.equal(infill.engine?.path, "/infill");
