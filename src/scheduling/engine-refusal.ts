@@ -18,6 +18,14 @@ const codeOfEngineType: Readonly<Record<string, string>> = {
 /** An error body is a few hundred bytes; more than this is not read. */
 const maxRefusalBytes = 64 * 1024;
 
+/** A request the engine refused, in OpenAI's words, thrown where the gateway asked the engine on its own account. */
+export class EngineRefusalError extends Error {
+  override readonly name = "EngineRefusalError";
+  constructor(readonly refusal: OpenAIError) {
+    super(refusal.message);
+  }
+}
+
 /** Reads a runner's non-2xx response (its body, up to a bound) as an OpenAI error. */
 export async function engineRefusal(response: Response): Promise<OpenAIError> {
   return describeEngineRefusal(response.status, await boundedText(response));

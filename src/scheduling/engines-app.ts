@@ -5,7 +5,7 @@ import { parseBackendConfiguration } from "../inference/backend-configuration.ts
 import { backendModes, type BackendMode } from "../inference/backend-mode.ts";
 import { LoadDurationHeader } from "../inference/load-duration.ts";
 import { KnownOrigins, OriginDirect, RequestOriginHeader } from "../inference/origin.ts";
-import { modelCapabilities } from "../models/capabilities.ts";
+import { modelCapabilities, type Capability } from "../models/capabilities.ts";
 import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type ResolvedModel } from "../models/model-resolver.ts";
 import { bodySizeLimit } from "../http/body-size-limit.ts";
 import { configurationView } from "./configuration-view.ts";
@@ -19,7 +19,7 @@ import { parseJsonBody, parseRequestInput } from "./json-body.ts";
 import { BackendNotFoundError, type Lease, type Loader, type UnloadSelector } from "./loader.ts";
 import { engineRefusal } from "./engine-refusal.ts";
 import { echoRequestedModel } from "./model-echo.ts";
-import { openAIErrorResponse, toOpenAIError } from "./openai-error.ts";
+import { BadRequestError, openAIErrorResponse, toOpenAIError } from "./openai-error.ts";
 import { createRunnerMetrics } from "./runner-metrics.ts";
 import { forwardToRunner } from "./runner-proxy.ts";
 
@@ -50,6 +50,14 @@ const inferenceRoutes: ReadonlyArray<readonly [path: string, mode: BackendMode]>
   ["/rerank", "reranking"],
   ["/score", "reranking"],
 ];
+
+/** Routes that generate text, and the word Ollama's refusal uses for each (its `/v1/completions` is its generate). */
+const generatingRoutes: Readonly<Record<string, string>> = {
+  "/v1/chat/completions": "chat",
+  "/v1/messages": "chat",
+  "/v1/completions": "generate",
+  "/infill": "generate",
+};
 
 /** Origins become metric labels: only the gateway's own, the rest folded into one. */
 const knownOrigins = new Set(KnownOrigins);
@@ -113,6 +121,8 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
     }
     let lease: Lease;
     try {
+      const generates = generatingRoutes[path];
+      if (generates) await refuseWithoutCompletion(model, generates);
       lease = await loader.acquire({ model, backend: c.req.param("backend"), mode, keepAliveMs, options: runnerOptions }, signal);
     } catch (error) {
       // Only models that exist become labels, lest clients mint series at will.
@@ -149,6 +159,11 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
   for (const [path, mode] of inferenceRoutes) app.post(path, limit, infer(path, mode));
   // After the plain paths, so `/v1/rerank` is never read as backend "v1".
   for (const [path, mode] of inferenceRoutes) app.post(`/:backend${path}`, limit, infer(path, mode));
+
+  /** Ollama refuses a chat with an embedding model before loading it (a 400 in its words), rather than fail in the engine. */
+  const refuseWithoutCompletion = async (model: string, word: string) => {
+    if (!capabilitiesOf(await resolver.resolve(model)).includes("completion")) throw new BadRequestError(`${JSON.stringify(model)} does not support ${word}`);
+  };
 
   const knownLocally = (reference: string) =>
     resolver.resolve(reference).then(
@@ -289,13 +304,17 @@ function openAIModel(model: ResolvedModel) {
     parameters: summary.parameterCount ?? null,
     quantization: summary.quantization ?? null,
     size: model.size,
-    capabilities: modelCapabilities({
-      architecture: summary.architecture,
-      ...(summary.poolingType === undefined ? {} : { poolingType: summary.poolingType }),
-      ...(summary.chatTemplate === undefined ? {} : { chatTemplate: summary.chatTemplate }),
-      fillInTheMiddle: summary.fillInTheMiddle ?? false,
-      projector: model.projectorPath !== undefined,
-    }),
+    capabilities: capabilitiesOf(model),
     template: summary.chatTemplate ?? null,
   };
+}
+
+function capabilitiesOf({ summary, projectorPath }: ResolvedModel): Capability[] {
+  return modelCapabilities({
+    architecture: summary.architecture,
+    ...(summary.poolingType === undefined ? {} : { poolingType: summary.poolingType }),
+    ...(summary.chatTemplate === undefined ? {} : { chatTemplate: summary.chatTemplate }),
+    fillInTheMiddle: summary.fillInTheMiddle ?? false,
+    projector: projectorPath !== undefined,
+  });
 }

@@ -4,6 +4,7 @@
  */
 import { request, type Dispatcher } from "undici";
 import * as v from "valibot";
+import { describeEngineRefusal, EngineRefusalError } from "./engine-refusal.ts";
 
 const TokenizeResponseSchema = v.object({ tokens: v.array(v.number()) });
 const ApplyTemplateResponseSchema = v.object({ prompt: v.string() });
@@ -30,6 +31,8 @@ export async function tokenize(dispatcher: Dispatcher, content: string, signal: 
 export async function applyChatTemplate(dispatcher: Dispatcher, chat: Readonly<Record<string, unknown>>, signal: AbortSignal): Promise<string | null> {
   const json = await postJson(dispatcher, "/apply-template", chat, signal);
   if (json.status === 404) return null;
+  // The request's own fault (a schema the engine cannot turn into a grammar): the engine's words and status.
+  if (json.status >= 400 && json.status < 500) throw new EngineRefusalError(describeEngineRefusal(json.status, JSON.stringify(json.body ?? null)));
   const result = v.safeParse(ApplyTemplateResponseSchema, json.body);
   if (json.status !== 200 || !result.success) throw new Error(`the engine could not apply the chat template (status ${json.status})`);
   return result.output.prompt;

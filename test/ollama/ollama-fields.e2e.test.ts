@@ -59,6 +59,17 @@ describe("capabilities, in Ollama's words", () => {
     await assertRefused("/api/chat", { model: "tiny-embed", messages: [{ role: "user", content: "hi" }] }, 400, '"tiny-embed" does not support chat');
   });
 
+  test("the same on /v1: OpenAI's error object in Ollama's words, before anything loads", async () => {
+    for (const [path, body, word] of [
+      ["/v1/chat/completions", { model: "tiny-embed", messages: [{ role: "user", content: "hi" }] }, "chat"],
+      ["/v1/completions", { model: "tiny-embed", prompt: "hi" }, "generate"],
+    ] as const) {
+      const reply = await post(path, body);
+      assert.equal(reply.status, 400, reply.text);
+      assert.deepEqual(reply.json.error, { message: `"tiny-embed" does not support ${word}`, type: "invalid_request_error", code: null });
+    }
+  });
+
   test("TestGenerate/missing capabilities generate: an embedding model cannot generate", async () => {
     await assertRefused("/api/generate", { model: "tiny-embed" }, 400, '"tiny-embed" does not support generate');
     await assertRefused("/api/generate", { model: "tiny-embed", prompt: "hi" }, 400, '"tiny-embed" does not support generate');
@@ -110,8 +121,8 @@ describe("capabilities, in Ollama's words", () => {
 describe("errors: the engine's message, its status, never its JSON in a string", () => {
   const tooLong = "hello ".repeat(6000);
 
-  test("a prompt beyond the context: 400 with the engine's words on /api/generate", async () => {
-    const reply = await post("/api/generate", { model: "tiny", prompt: tooLong, raw: true, stream: false });
+  test("a prompt beyond the context with truncate false: a plain 400 on /api/generate", async () => {
+    const reply = await post("/api/generate", { model: "tiny", prompt: tooLong, raw: true, truncate: false, stream: false });
     assert.equal(reply.status, 400, reply.text);
     const error = reply.json.error;
     assert.equal(typeof error, "string");
@@ -120,13 +131,38 @@ describe("errors: the engine's message, its status, never its JSON in a string",
   });
 
   test("the same on /v1/chat/completions: OpenAI's error object with a string code", async () => {
-    const reply = await post("/v1/chat/completions", { model: "tiny", messages: [{ role: "user", content: tooLong }] });
+    const reply = await post("/v1/chat/completions", { model: "tiny", messages: [{ role: "user", content: tooLong }], truncate: false });
     assert.equal(reply.status, 400, reply.text);
     const error = reply.json.error as Record<string, unknown>;
     assert.equal(error.type, "invalid_request_error");
     assert.equal(error.code, "context_length_exceeded");
     assert.equal(typeof error.message, "string");
     assert.ok(!(error.message as string).startsWith("{"));
+  });
+
+  test("the engine's own refusal (a schema it cannot compile): its message and its 400, on /api/chat and /v1", async () => {
+    const format = { type: "object", properties: { a: { $ref: "#/definitions/missing" } } };
+    const messages = [{ role: "user", content: "hi" }];
+    const chat = await post("/api/chat", { model: "tiny", messages, format, stream: false, options: { num_predict: 2 } });
+    assert.equal(chat.status, 400, chat.text);
+    assert.match(chat.json.error as string, /\$ref/);
+    assert.ok(!(chat.json.error as string).includes('{"'), chat.text);
+    const response_format = { type: "json_schema", json_schema: { name: "x", schema: format } };
+    const openai = await post("/v1/chat/completions", { model: "tiny", messages, max_tokens: 2, response_format });
+    assert.equal(openai.status, 400, openai.text);
+    const error = openai.json.error as Record<string, unknown>;
+    assert.match(error.message as string, /\$ref/);
+    assert.ok(error.code === null || typeof error.code === "string", openai.text);
+  });
+
+  test("llama-server's numeric code, straight from the engine: infill on a model without FIM tokens", async () => {
+    const reply = await post("/engines/infill", { model: "tiny-tools", input_prefix: "a", input_suffix: "b", max_tokens: 2 });
+    assert.equal(reply.status, 501, reply.text);
+    assert.deepEqual(reply.json.error, {
+      message: "Infill is not supported by this model: prefix token is missing. suffix token is missing. middle token is missing. ",
+      type: "server_error",
+      code: "not_supported",
+    });
   });
 
   test("a tool call cut off by num_predict: the text produced, done_reason length, no 500", async () => {
