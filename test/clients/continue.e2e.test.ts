@@ -150,7 +150,6 @@ describe("Continue's Ollama provider, replayed (core/llm/llms/Ollama.ts)", () =>
 
   test(
     "_streamFim: the suffix reaches the model (a longer suffix, more prompt tokens), as Ollama renders it into the template's <SUF>",
-    { todo: "needs issue 14 (ollama-fields branch: suffix/FIM) and issue 15 (modelfile branch: the template layer applied)" },
     async () => {
       const promptTokens = async (suffix: string) => {
         const response = await fetch(`${gateway.url}/api/generate`, {
