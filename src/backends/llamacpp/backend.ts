@@ -76,7 +76,8 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
       const binary = await server(signal);
       const located = await locateModel(model);
       const draft = config?.speculative ? await locateModel(config.speculative.draft_model) : undefined;
-      const shape = await shapeOf(located);
+      // A file that is no GGUF is the engine's to name, as it fails to load.
+      const shape = await shapeOf(located).catch(() => undefined);
       const args = llamaServerArguments({
         model: located,
         draft,
@@ -85,8 +86,8 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
         mode,
         config,
         gpu: binary.variant === "cuda",
-        modelDeclaresPooling: shape.declaresPooling,
-        trainedContext: shape.trainedContext,
+        modelDeclaresPooling: shape?.declaresPooling,
+        trainedContext: shape?.trainedContext,
       });
       const runner: EngineRunner = { model, modelRef, mode, socket };
 
