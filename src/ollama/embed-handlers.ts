@@ -10,7 +10,7 @@ import { jsonRecord } from "../inference/untrusted-json.ts";
 import { loadDurationMs, type EnginesClient } from "./engines-client.ts";
 import { nanoseconds } from "./ollama-replies.ts";
 import { ModelEntries, readRequestBody, requiredModel } from "./request-body.ts";
-import { runnerOptionsField } from "./request-options.ts";
+import { readRequestOptions, runnerOptionsField } from "./request-options.ts";
 
 const CommonEntries = {
   ...ModelEntries,
@@ -61,7 +61,7 @@ export function createEmbedHandlers(engines: EnginesClient) {
       const extra = {
         truncate: request.truncate ?? true,
         ...(request.keep_alive == null ? {} : { keep_alive: request.keep_alive }),
-        ...runnerOptionsField(request.options),
+        ...runnerOptionsField(readRequestOptions(request.options ?? undefined).runner),
       };
       const { vectors, promptTokens, loadMs } =
         input.length === 0 ? await nothing(model, c.req.raw.signal) : await embed(model, input, extra, c.req.raw.signal);
@@ -79,7 +79,7 @@ export function createEmbedHandlers(engines: EnginesClient) {
       const request = await readRequestBody(c.req, EmbeddingsRequestSchema);
       const model = requiredModel(request);
       if (!request.prompt) return c.json({ embedding: (await nothing(model, c.req.raw.signal)).vectors });
-      const keepAlive = { ...(request.keep_alive == null ? {} : { keep_alive: request.keep_alive }), ...runnerOptionsField(request.options) };
+      const keepAlive = { ...(request.keep_alive == null ? {} : { keep_alive: request.keep_alive }), ...runnerOptionsField(readRequestOptions(request.options ?? undefined).runner) };
       // llama-server normalises unless told not to; the legacy endpoint answers the model's raw vector.
       const { vectors } = await embed(model, [request.prompt], { ...keepAlive, truncate: true, embd_normalize: -1 }, c.req.raw.signal);
       return c.json({ embedding: vectors[0] ?? [] });

@@ -137,13 +137,7 @@ function runnerOptions(options: v.InferOutput<typeof OptionsSchema>): RunnerOpti
 
 const minimumContext = 4;
 
-/**
- * The engines' `runner_options` of a request whose other options mean
- * nothing to its engine (an embedding's sampling), checked all the same.
- *
- * @throws InvalidOptionError when a known option has the wrong type
- */
-export function runnerOptionsField(options: Record<string, unknown> | null | undefined): { runner_options?: RunnerOptions } {
-  const { runner } = readRequestOptions(options ?? undefined);
+/** The engines' `runner_options` field, absent when there are none (the runner of the defaults). */
+export function runnerOptionsField(runner: RunnerOptions): { runner_options?: RunnerOptions } {
   return Object.keys(runner).length ? { runner_options: runner } : {};
 }
