@@ -59,7 +59,8 @@ export function llamaServerArguments(input: LlamaServerArgumentsInput): string[]
   validateRuntimeFlags(runtimeFlags);
   checkLlamaCppTuningFlags(runtimeFlags);
 
-  const args = ["--metrics"];
+  // Verbosity 4 logs each buffer's size by device: what the runner reports it allocated and offloaded.
+  const args = ["--metrics", "-lv", "4"];
   if (gpu && !hasFlag(runtimeFlags, gpuLayersFlags)) args.push("-ngl", "999");
   args.push("--model", model.ggufPath, "--host", socket);
   if (alias !== undefined) args.push("--alias", alias);

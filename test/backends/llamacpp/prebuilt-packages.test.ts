@@ -19,7 +19,7 @@ before(async () => {
   for (const name of names) contents.set(name, await ensurePrebuiltPackage(name, progress));
 }, { timeout: 16 * 60_000 });
 
-function host(facts: Partial<GpuHost> & { libraries?: Record<string, string> } = {}): GpuHost {
+function host(facts: Partial<Omit<GpuHost, "libraries">> & { libraries?: Record<string, string> } = {}): GpuHost {
   return {
     platform: "linux",
     arch: "x64",
