@@ -52,7 +52,7 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
   const reports = new Map<string, () => OffloadReport | undefined>();
   let lastReport: OffloadReport | undefined;
   /** The ggml backends the last runner to load a model mapped: which CPU variant, whether CUDA or Vulkan loaded. */
-  let loadedBackends: string[] = [];
+  let loadedBackends: string[] | undefined;
 
   /**
    * Each caller resolves with its own signal: concurrent callers share one
@@ -194,10 +194,11 @@ async function shapeOf(located: LocatedModel): Promise<ModelShape> {
  *
  * @example "llama-server (prebuilt, llama.cpp de3ff81) at …/bin/llama-server; GPU devices: none; ggml backends loaded: libggml-cpu-icelake.so"
  */
-function describeEngine({ server, devices }: Engine, backends: readonly string[], report: OffloadReport | undefined): string {
+function describeEngine({ server, devices }: Engine, backends: readonly string[] | undefined, report: OffloadReport | undefined): string {
   const origin = [server.provisioning, server.commit && `llama.cpp ${server.commit.slice(0, 7)}`].filter(Boolean).join(", ");
   const parts = [`llama-server (${origin}) at ${server.path}`, `GPU devices: ${devices.join(", ") || "none"}`];
-  parts.push(`ggml backends loaded: ${backends.join(", ") || "none yet (no model loaded)"}`);
+  // A source build links its backends in statically: nothing to map.
+  parts.push(`ggml backends loaded: ${backends === undefined ? "not known until a model loads" : backends.join(", ") || "built into the binary"}`);
   if (report?.layers) parts.push(`last model: ${report.layers.offloaded}/${report.layers.total} layers offloaded`);
   return parts.join("; ");
 }
