@@ -100,7 +100,7 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
       const engine = await server(signal);
       const located = await locateModel(model);
       const draft = config?.speculative ? await locateModel(config.speculative.draft_model) : undefined;
-      const shape = mode === "completion" ? undefined : await shapeOf(located);
+      const shape = await shapeOf(located);
       const args = llamaServerArguments({
         model: located,
         draft,
@@ -109,8 +109,8 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
         mode,
         config,
         gpu: engine.gpu,
-        modelDeclaresPooling: shape?.declaresPooling,
-        trainedContext: shape?.trainedContext,
+        modelDeclaresPooling: shape.declaresPooling,
+        trainedContext: shape.trainedContext,
       });
       const runner: EngineRunner = { model, modelRef, mode, socket };
       const offload = offloadReader();
