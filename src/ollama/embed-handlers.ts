@@ -11,6 +11,7 @@ import { loadDurationMs, type EnginesClient } from "./engines-client.ts";
 import { nanoseconds } from "./ollama-replies.ts";
 import { ModelEntries, readRequestBody, requiredModel } from "./request-body.ts";
 import { readRequestOptions, runnerOptionsField } from "./request-options.ts";
+import { asksToUnload } from "./unload-request.ts";
 
 const CommonEntries = {
   ...ModelEntries,
@@ -45,9 +46,10 @@ export function createEmbedHandlers(engines: EnginesClient) {
     return { vectors, promptTokens: result.output.usage?.prompt_tokens ?? 0, loadMs: loadDurationMs(response) };
   };
 
-  /** Nothing to embed: still a 404 for a model that does not exist, as on Ollama. */
-  const nothing = async (model: string, signal: AbortSignal) => {
+  /** Nothing to embed: still a 404 for a model that does not exist, and with `keep_alive: 0` an unload, as on Ollama. */
+  const nothing = async (model: string, keepAlive: number | string | null | undefined, signal: AbortSignal) => {
     await engines.get(`/v1/models/${encodeURIComponent(model)}`, v.unknown(), signal);
+    if (asksToUnload(keepAlive)) await engines.post("/unload", { models: [model] }, signal);
     return { vectors: [], promptTokens: 0, loadMs: 0 };
   };
 
@@ -64,7 +66,7 @@ export function createEmbedHandlers(engines: EnginesClient) {
         ...runnerOptionsField(readRequestOptions(request.options ?? undefined).runner),
       };
       const { vectors, promptTokens, loadMs } =
-        input.length === 0 ? await nothing(model, c.req.raw.signal) : await embed(model, input, extra, c.req.raw.signal);
+        input.length === 0 ? await nothing(model, request.keep_alive, c.req.raw.signal) : await embed(model, input, extra, c.req.raw.signal);
       const dimensions = request.dimensions ?? undefined;
       return c.json({
         model,
@@ -78,7 +80,7 @@ export function createEmbedHandlers(engines: EnginesClient) {
     async embeddings(c: Context): Promise<Response> {
       const request = await readRequestBody(c.req, EmbeddingsRequestSchema);
       const model = requiredModel(request);
-      if (!request.prompt) return c.json({ embedding: (await nothing(model, c.req.raw.signal)).vectors });
+      if (!request.prompt) return c.json({ embedding: (await nothing(model, request.keep_alive, c.req.raw.signal)).vectors });
       const keepAlive = { ...(request.keep_alive == null ? {} : { keep_alive: request.keep_alive }), ...runnerOptionsField(readRequestOptions(request.options ?? undefined).runner) };
       // llama-server normalises unless told not to; the legacy endpoint answers the model's raw vector.
       const { vectors } = await embed(model, [request.prompt], { ...keepAlive, truncate: true, embd_normalize: -1 }, c.req.raw.signal);

@@ -102,6 +102,8 @@ export interface Lease {
   readonly config?: BackendConfiguration;
   /** Idempotent. */
   release(): void;
+  /** The runner's socket does not answer though the engine lives: stop it, so the next request gets a fresh one. */
+  unreachable(): void;
 }
 
 /** A runner as `/engines/ps` shows it. */
@@ -322,6 +324,7 @@ export function createLoader(options: LoaderOptions): Loader {
     const process = startRunnerProcess({
       backend: prepared.backend,
       socket,
+      logger,
       model: prepared.model.id,
       modelRef: prepared.model.name,
       mode: prepared.mode,
@@ -360,6 +363,11 @@ export function createLoader(options: LoaderOptions): Loader {
         released = true;
         // Once the runner is gone its requests no longer count, and the slot may serve another.
         if (live.get(slot) === runner) dispatch({ type: "released", slot });
+      },
+      unreachable: () => {
+        if (live.get(slot) !== runner) return;
+        logger.warn({ slot, model: runner.prepared.model.name, socket: runner.socket }, "the runner cannot be reached: stopping it");
+        dispatch({ type: "unreachable", slot });
       },
     };
   };
@@ -533,7 +541,8 @@ export function createLoader(options: LoaderOptions): Loader {
           lastUsed: new Date(runner.lastUsed),
           keepAliveMs: runner.keepAliveMs,
           expiresAt: runner.expiresAt === null ? null : new Date(runner.expiresAt),
-          memory: runner.memory,
+          // What the engine reports it allocated, once it has; the estimate until then.
+          memory: prepared.backend.runnerMemory?.(running.socket) ?? runner.memory,
           contextSize: running.contextSize,
           dispatcher: running.process.dispatcher,
         }];

@@ -1,4 +1,6 @@
 import type { Hono } from "hono";
+import { homedir, tmpdir } from "node:os";
+import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { ensureFixtureModels } from "../../fixtures/generate.ts";
@@ -7,8 +9,11 @@ import { createResponsesApp } from "../responses/responses-app.ts";
 import { createLlamaCppBackend } from "../backends/llamacpp/backend.ts";
 import { describeInstallProgress } from "../backends/llamacpp/install.ts";
 import { createVllmBackend } from "../backends/vllm/backend.ts";
+import { engineCacheDir } from "../backends/cache-dir.ts";
 import type { ModelResolver } from "../models/model-resolver.ts";
 import { createModelsApp } from "../models/models-app.ts";
+import { createRemotePolicy } from "../models/remote-policy.ts";
+import { createModelDistribution } from "../models/store/model-distribution.ts";
 import { registerDemoModels } from "../models/store/demo-models.ts";
 import { createModelConfigurations } from "../models/store/model-configurations.ts";
 import { openModelStore } from "../models/store/model-store.ts";
@@ -26,7 +31,11 @@ import { prepareRunnersDir } from "../scheduling/runners-dir.ts";
 import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import type { LogBuffer } from "./log-buffer.ts";
+import { lockHome } from "./home-lock.ts";
 import { createLogsApp } from "./logs-app.ts";
+
+/** Where modelgate itself is installed (its demo models live there). */
+const installDirectory = fileURLToPath(new URL("../..", import.meta.url));
 
 export interface Gateway {
   readonly app: Hono;
@@ -42,6 +51,8 @@ export interface Gateway {
  * Runners' stderr goes to `logs`, with the logger's lines.
  */
 export async function createGateway(config: Config, logger: Logger, logs: LogBuffer): Promise<Gateway> {
+  // First: the runners directory below is cleaned of the sockets a previous gateway left.
+  const homeLock = await lockHome(config.home);
   const externalConfigs = await readExternalEngines(process.env, config.home);
   const store = await openModelStore({ home: config.home });
   const demoModels = ensureFixtureModels({ onProgress: (line) => logger.info({ component: "demo models" }, line) })
@@ -56,10 +67,11 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
   let loader: Loader | undefined;
   const backend = createLlamaCppBackend({
     locateModel: async (reference) => {
-      const { paths, summary } = await resolver.resolve(reference);
+      const { paths, summary, projectorPath } = await resolver.resolve(reference);
       const [ggufPath] = paths;
       if (!ggufPath) throw new Error(`model ${reference} has no GGUF file`);
-      return { ggufPath, summary };
+      // A projector (Ollama's or Docker Model Runner's layer) goes to llama-server as --mmproj.
+      return { ggufPath, summary, ...(projectorPath ? { mmprojPath: projectorPath } : {}) };
     },
     logger,
     onLog: (line, runner) => {
@@ -86,7 +98,7 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
   loader = createLoader({
     backends: [backend, vllm],
     resolver,
-    runnersDir: await prepareRunnersDir(config.home),
+    runnersDir: await prepareRunnersDir(config.home, logger),
     logger,
     memory: await detectMemoryBudget(),
     keepAliveMs: config.keepAliveMs,
@@ -107,9 +119,10 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
   const models = createModelsApp({
     store,
     logger,
+    distribution: createModelDistribution({ store, policy: createRemotePolicy({ allowedHosts: config.allowedRegistries }) }),
     unload: async (model) => void (await loader.unload({ models: [model.id] })),
   });
-  const ollama = createOllamaApp({ engines: engines.fetch, logger });
+  const ollama = createOllamaApp({ engines: engines.fetch, models: models.fetch, logger });
   const anthropic = createAnthropicApp({ engines: engines.fetch, logger });
   const responses = createResponsesApp({
     engines: engines.fetch,
@@ -134,10 +147,27 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
       anthropic,
       responses,
       metrics: registry,
-      access: { maxBodyBytes: config.maxBodyBytes, apiKey: config.apiKey },
+      access: {
+        maxBodyBytes: config.maxBodyBytes,
+        maxBufferedBytes: config.maxBufferedBytes,
+        apiKey: config.apiKey,
+        origins: config.origins,
+        listenHostname: config.listen.hostname,
+        hosts: config.allowedHosts,
+      },
       logs: createLogsApp(logs),
       logger,
+      privateDirectories: [
+        [config.home, "$MODELGATE_HOME"],
+        [engineCacheDir(), "$ENGINE_CACHE"],
+        [installDirectory, "$MODELGATE_INSTALL"],
+        [homedir(), "~"],
+        [tmpdir(), "$TMPDIR"],
+      ],
     }),
-    close: async () => void (await Promise.all([loader.close(), external.close()])),
+    close: async () => {
+      await Promise.all([loader.close(), external.close()]);
+      await homeLock.release();
+    },
   };
 }

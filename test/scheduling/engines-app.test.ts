@@ -50,7 +50,7 @@ after(async () => {
 async function setup(engine: FakeBackendOptions = {}, loaderOptions: Partial<LoaderOptions> = {}) {
   const home = await mkdtemp(join(tmpdir(), "modelgate-engines-"));
   homes.push(home);
-  const runnersDir = await prepareRunnersDir(home);
+  const runnersDir = await prepareRunnersDir(home, logger);
   const fake = createFakeBackend(engine);
   const metrics = createEngineMetrics();
   const loader = createLoader({ backends: [fake.backend], resolver, runnersDir, logger, onRunnerEvent: metrics.runnerEvent, ...loaderOptions });
@@ -158,9 +158,9 @@ describe("engines app on a stand-in engine", () => {
     fake.crash("sha256:a", "GGML_ASSERT(n_tokens > 0) failed");
     let text = "";
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += new TextDecoder().decode(chunk.value);
-    const last = JSON.parse(dataLines(text).at(-1)!.slice("data: ".length)) as { error: { message: string; code: number } };
+    const last = JSON.parse(dataLines(text).at(-1)!.slice("data: ".length)) as { error: { message: string; code: string } };
     assert.match(last.error.message, /GGML_ASSERT\(n_tokens > 0\) failed/);
-    assert.equal(last.error.code, 500);
+    assert.equal(last.error.code, "engine_failure"); // OpenAI's codes are strings
 
     const again = await chat("a");
     assert.equal(again.status, 200);
@@ -352,6 +352,23 @@ describe("engines app on a stand-in engine", () => {
     assert.match(text, /modelgate_engine_requests_total\{origin="ollama\/completion",model="a:latest",mode="completion",outcome="completed"\} 1/);
     assert.match(text, /modelgate_engine_requests_total\{origin="direct",model="unknown",mode="completion",outcome="failed"\} 1/);
     assert.match(text, /modelgate_runner_events_total\{backend="fake",model="a:latest",mode="completion",event="loaded"\} 1/);
+  });
+
+  it("labels metrics only with known origins and existing models, whatever clients send", async () => {
+    const { chat, metrics } = await setup();
+    const json = { "content-type": "application/json" };
+    for (let i = 0; i < 20; i += 1) {
+      await (await chat(`minted-${i}`, {}, { headers: { ...json, "X-Request-Origin": `attacker/${i}` } })).text();
+      await (await chat(`bad name ${i}!`, {}, { headers: { ...json, "X-Request-Origin": `x${i}` } })).text();
+    }
+    await (await chat("a", {}, { headers: { ...json, "X-Request-Origin": "anthropic/messages" } })).text();
+    const text = await metrics.registry.metrics();
+    assert.doesNotMatch(text, /attacker|minted|bad name|origin="x\d/);
+    const series = text.split("\n").filter((line) => line.startsWith("modelgate_engine_requests_total{"));
+    assert.deepEqual(series.sort(), [
+      'modelgate_engine_requests_total{origin="anthropic/messages",model="a:latest",mode="completion",outcome="completed"} 1',
+      'modelgate_engine_requests_total{origin="other",model="unknown",mode="completion",outcome="failed"} 40',
+    ]);
   });
 
   it("on close, stops every runner, removes every socket and refuses new requests", async () => {

@@ -419,4 +419,17 @@ describe("loader state machine", () => {
     m.request("d");
     assert.equal(m.state.runners.find((r) => r.key.model === "d")?.slot, 1);
   });
+
+  it("stops a ready runner that cannot be reached, busy or not, and starts a fresh one for the next request", () => {
+    const m = machine();
+    const { slot } = m.load("a");
+    const effects = m.send({ type: "unreachable", slot });
+    assert.deepEqual(effects.filter((e) => e.type === "stopRunner"), [{ type: "stopRunner", slot }]);
+    assert.equal(m.runner(slot)?.phase, "stopping");
+    const next = m.request("a");
+    assert.equal(next.effects.filter((e) => e.type === "grant").length, 0, "the unreachable runner is not granted again");
+    m.send({ type: "released", slot });
+    const restarted = m.send({ type: "exited", slot, error: null });
+    assert.ok(restarted.some((e) => e.type === "startRunner"), "a fresh runner starts once the old one is gone");
+  });
 });

@@ -53,6 +53,18 @@ describe("loadConfig: load timeout", () => {
       assert.throws(() => loadConfig({ MODELGATE_LOAD_TIMEOUT: value }), /MODELGATE_LOAD_TIMEOUT/);
     }
   });
+
+  it("bounds buffered bodies (256 MiB) and idle transfers (60 s each) by default, configurable", () => {
+    const defaults = loadConfig({});
+    assert.equal(defaults.maxBufferedBytes, 256 * 1024 * 1024);
+    assert.equal(defaults.bodyIdleTimeoutMs, 60_000);
+    assert.equal(defaults.sendIdleTimeoutMs, 60_000);
+    const set = loadConfig({ MODELGATE_MAX_BUFFERED_BYTES: "1048576", MODELGATE_MAX_BODY_BYTES: "1024", MODELGATE_BODY_TIMEOUT: "2m", MODELGATE_SEND_TIMEOUT: "2s" });
+    assert.deepEqual([set.maxBufferedBytes, set.bodyIdleTimeoutMs, set.sendIdleTimeoutMs], [1048576, 120_000, 2_000]);
+    assert.equal(loadConfig({ MODELGATE_SEND_TIMEOUT: "0" }).sendIdleTimeoutMs, 0, "0 turns it off");
+    assert.throws(() => loadConfig({ MODELGATE_SEND_TIMEOUT: "-1s" }), /MODELGATE_SEND_TIMEOUT/);
+    assert.throws(() => loadConfig({ MODELGATE_MAX_BUFFERED_BYTES: "1024" }), /MODELGATE_MAX_BUFFERED_BYTES \(1024\) must be at least MODELGATE_MAX_BODY_BYTES/);
+  });
 });
 
 describe("loadConfig: default context length", () => {
