@@ -95,7 +95,8 @@ describe("Continue's Ollama provider, replayed (core/llm/llms/Ollama.ts)", () =>
     assert.ok(messages.map((message) => message.content).join("").length > 0);
     const sent = continueOllama.requests.find((request) => request.path === "api/chat")!.body;
     const numCtx = continueOllama.contextLength ?? continueDefaultContextLength;
-    assert.deepEqual(sent.options, { num_predict: 6, num_ctx: numCtx });
+    // Continue adds the stop words it read from /api/show's parameters (the model's params layer).
+    assert.deepEqual(JSON.parse(JSON.stringify(sent.options)), { num_predict: 6, num_ctx: numCtx, stop: ["<EOT>"] });
     assert.equal(sent.keep_alive, 1800);
 
     const { models } = (await (await fetch(`${gateway.url}/api/ps`)).json()) as { models: { name: string; context_length?: number }[] };
