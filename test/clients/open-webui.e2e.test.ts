@@ -234,7 +234,6 @@ describe("Open WebUI, replayed (backend/open_webui/routers/ollama.py)", () => {
 
   test(
     "Update All Models: the tag moved in the registry; re-pulling it lists the new manifest",
-    { todo: "needs issue 15 (modelfile branch): pull re-fetching manifests" },
     async () => {
       await pullWithProgress(coder);
       const moved = await pushFimModel(registry.url, "fim", { ...fimParams, num_ctx: 1024 });
@@ -256,7 +255,6 @@ describe("Open WebUI, replayed (backend/open_webui/routers/ollama.py)", () => {
 
   test(
     "create_model: the system prompt is kept and shown",
-    { todo: "needs issue 15 (modelfile branch): Modelfile layers stored and shown" },
     async () => {
       const shown = (await requestsJson(await requestsCall("POST", "/api/show", { model: "pirate:latest" }))) as Json;
       assert.equal(shown.system, "You are a pirate.");
