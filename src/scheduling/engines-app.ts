@@ -293,7 +293,7 @@ function openAIModel(model: ResolvedModel) {
       architecture: summary.architecture,
       ...(summary.poolingType === undefined ? {} : { poolingType: summary.poolingType }),
       ...(summary.chatTemplate === undefined ? {} : { chatTemplate: summary.chatTemplate }),
-      fillInTheMiddle: model.fillInTheMiddle ?? false,
+      fillInTheMiddle: summary.fillInTheMiddle ?? false,
       projector: model.projectorPath !== undefined,
     }),
     template: summary.chatTemplate ?? null,
