@@ -1,4 +1,5 @@
 import { InvalidConfigurationError } from "../inference/invalid-configuration-error.ts";
+import { UnsupportedRequestError } from "../inference/unsupported-request-error.ts";
 import { ModelNotFoundError } from "../models/model-resolver.ts";
 import { InvalidReferenceError } from "../models/reference.ts";
 import {
@@ -34,6 +35,7 @@ export function toOpenAIError(error: unknown, signal?: AbortSignal): OpenAIError
   if (error instanceof BadRequestError || error instanceof InvalidConfigurationError || error instanceof InvalidReferenceError) {
     return is("invalid_request_error", 400, null);
   }
+  if (error instanceof UnsupportedRequestError) return is("invalid_request_error", 400, "unsupported_request");
   if (error instanceof UnsupportedModelFormatError) return is("invalid_request_error", 400, "unsupported_model_format");
   if (error instanceof ModelNotFoundError) return is("not_found_error", 404, "model_not_found");
   if (error instanceof BackendNotFoundError) return is("not_found_error", 404, "backend_not_found");

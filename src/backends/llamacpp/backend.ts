@@ -97,7 +97,7 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
         args,
         env: engineEnvironment(process.env),
         stopGraceMs: options.stopGraceMs,
-        diagnose: diagnoseLlamaServerExit,
+        diagnosis: diagnoseLlamaServerExit,
         onSpawn: (pid) => options.onSpawn?.({ ...runner, pid }),
         onStderrLine: (line) => options.onLog?.(line, runner),
       });
