@@ -29,19 +29,47 @@ async function acquire(path: string, token: string, options: FileLockOptions): P
   let reportedHolder: number | undefined;
   for (;;) {
     options.signal?.throwIfAborted();
-    if (await tryCreate(path, token)) return;
-    const holder = await readHolder(path);
-    if (holder === undefined) continue; // released (or half-written) in between: try again at once
-    if (!isAlive(holder.pid)) {
-      await breakStaleLock(path, holder.content);
-      continue;
-    }
-    if (reportedHolder !== holder.pid) {
-      reportedHolder = holder.pid;
-      options.onWait?.(holder.pid);
+    const holder = await takeOrFindHolder(path, token);
+    if (holder === undefined) return;
+    if (reportedHolder !== holder) {
+      reportedHolder = holder;
+      options.onWait?.(holder);
     }
     // An aborted sleep rejects with a generic AbortError; the caller's reason is more useful.
     await sleep(options.pollMs ?? 250, undefined, { signal: options.signal }).catch(() => options.signal?.throwIfAborted());
+  }
+}
+
+/** A lock held until released or until the process ends. */
+export interface HeldFileLock {
+  /** Removes the lock file if it is still ours. */
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the lock at `path` for as long as the process needs it, without
+ * waiting: resolves with the live holder's pid when another process has it.
+ * For locks a process takes once (a data directory's): a lock naming this
+ * very pid was left by an earlier process that had it (a restarted
+ * container), and is broken like any stale lock.
+ */
+export async function tryFileLock(path: string): Promise<HeldFileLock | { readonly heldBy: number }> {
+  const token = `${process.pid} ${randomUUID()}`;
+  const holder = await takeOrFindHolder(path, token, { ownPidIsStale: true });
+  return holder === undefined ? { release: () => releaseIfOurs(path, token) } : { heldBy: holder };
+}
+
+/** Takes the lock (breaking a stale one), or returns the pid of the live process holding it. */
+async function takeOrFindHolder(path: string, token: string, { ownPidIsStale = false } = {}): Promise<number | undefined> {
+  for (;;) {
+    if (await tryCreate(path, token)) return undefined;
+    const holder = await readHolder(path);
+    if (holder === undefined) continue; // released (or half-written) in between: try again at once
+    if (!isAlive(holder.pid) || (ownPidIsStale && holder.pid === process.pid)) {
+      await breakStaleLock(path, holder.content);
+      continue;
+    }
+    return holder.pid;
   }
 }
 

@@ -1,8 +1,8 @@
-import { rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
 import type { BackendMode } from "../inference/index.ts";
 import { runEngineProcess, type RunEngineOptions } from "./engine-process.ts";
+import { clearSocketPath } from "./socket-path.ts";
 
 /** Which runner a log line or a process belongs to. */
 export interface EngineRunner {
@@ -29,12 +29,20 @@ export interface SocketEngineOptions extends Omit<RunEngineOptions, "cwd"> {
 
 /**
  * Runs an engine serving on the Unix socket `socket` (see `runEngineProcess`),
- * in the socket's directory, with a stale socket removed before (it would stop
- * the engine binding) and the socket removed after.
+ * in the socket's directory, with whatever stands at the socket's path
+ * cleared before (it would stop the engine binding) and the socket removed
+ * after. A path that cannot be cleared fails the run; one that cannot be
+ * removed after is logged.
  */
 export async function runSocketEngine(signal: AbortSignal, socket: string, options: SocketEngineOptions): Promise<void> {
   const { logger: log, engine } = options;
-  await rm(socket, { force: true });
+  try {
+    const aside = await clearSocketPath(socket);
+    if (aside) log.warn({ socket, movedTo: aside }, "a directory stood at the runner's socket path: moved aside");
+  } catch (error) {
+    log.error({ err: error, socket }, "cannot clear the runner's socket path");
+    throw new Error(`${engine} cannot start: its socket path cannot be cleared (${(error as NodeJS.ErrnoException).code ?? "error"})`, { cause: error });
+  }
   log.info({ binary: options.command, args: options.args }, `starting ${engine}`);
   try {
     await runEngineProcess(signal, {
@@ -50,6 +58,6 @@ export async function runSocketEngine(signal: AbortSignal, socket: string, optio
     log.error({ err: error }, `${engine} failed`);
     throw error;
   } finally {
-    await rm(socket, { force: true });
+    await clearSocketPath(socket).catch((error: unknown) => log.error({ err: error, socket }, "cannot remove the runner's socket"));
   }
 }

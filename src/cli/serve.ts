@@ -10,7 +10,8 @@ export const serveCommand: Command = {
 
 Starts the gateway. Environment: MODELGATE_HOST (or OLLAMA_HOST), MODELGATE_HOME,
 MODELGATE_KEEP_ALIVE, MODELGATE_MAX_LOADED_MODELS, MODELGATE_MAX_QUEUE,
-MODELGATE_LOG_LEVEL, MODELGATE_LOG_FORMAT (see README).
+MODELGATE_LOG_LEVEL, MODELGATE_LOG_FORMAT, MODELGATE_BODY_TIMEOUT, MODELGATE_SEND_TIMEOUT,
+MODELGATE_MAX_BUFFERED_BYTES (see README).
 
 Options:
   --host HOST[:PORT]   listen address (default 127.0.0.1:11434)
@@ -26,7 +27,12 @@ async function serve(args: string[]): Promise<void> {
   const format = config.logFormat ?? (process.stderr.isTTY ? "pretty" : "json");
   const logger = createLogger({ level: config.logLevel, format, buffer: logs });
   const gateway = await createGateway(config, logger, logs);
-  const server = await listen(gateway.app, config.listen);
+  const server = await listen(gateway.app, config.listen, {
+    receiveIdleMs: config.bodyIdleTimeoutMs,
+    sendIdleMs: config.sendIdleTimeoutMs,
+    onCut: ({ direction, method, url }) =>
+      logger.warn({ method, path: url }, direction === "send" ? "client stopped reading: response cut" : "request body stalled: cut with 408"),
+  });
   logger.info({ url: server.url, home: config.home }, `modelgate listening on ${server.url}`);
 
   let stopping = false;

@@ -21,4 +21,5 @@ export { UnsupportedRequestError } from "./unsupported-request-error.ts";
 export { parseKeepAlive } from "./keep-alive.ts";
 export { LoadDurationHeader } from "./load-duration.ts";
 export { validateRuntimeFlags } from "./runtime-flags.ts";
+export { parseRunnerOptions, refuseLlamaCppSettings, RunnerOptionsSchema, withRunnerOptions, type RunnerOptions } from "./runner-options.ts";
 export { validateHFOverrides, type HFOverrides, type HFOverrideValue } from "./hf-overrides.ts";

@@ -11,3 +11,13 @@ export const OriginOllamaCompletion = "ollama/completion";
 export const OriginAnthropicMessages = "anthropic/messages";
 /** The request came from the OpenAI Responses API (`/v1/responses`). */
 export const OriginOpenAIResponses = "openai/responses";
+
+/** Requests without the header: a client of the engines API itself. */
+export const OriginDirect = "direct";
+
+/**
+ * Every origin the gateway's own layers set. Metrics label a request with
+ * one of these (or `direct`); any other value a client sends counts as one,
+ * lest clients mint label values at will.
+ */
+export const KnownOrigins: readonly string[] = [OriginOllamaCompletion, OriginAnthropicMessages, OriginOpenAIResponses, OriginDirect];

@@ -117,6 +117,25 @@ export function parseNamedReference(input: string): NamedReference {
   return namedReference(registry, repository, validTag(input, tag || defaultTag), digest);
 }
 
+/**
+ * A name to give a model (a tag, a copy, a create), refused where Docker
+ * refuses it: with a digest (the tag would name what it cannot pin, and no
+ * name could remove it), or looking like an ID (`sha256:<64 hex>`, 64 or 12
+ * bare hex digits), which lookups by ID would shadow.
+ *
+ * @throws InvalidReferenceError
+ */
+export function parseNewModelName(input: string): NamedReference {
+  const reference = parseNamedReference(input);
+  if (reference.digest) throw new InvalidReferenceError(input, "a new name cannot have a digest (@sha256:…)");
+  const trimmed = input.trim().toLowerCase();
+  const name = String(reference).slice(0, -`:${reference.tag}`.length);
+  if (trimmed.startsWith("sha256:") || hexDigestPattern.test(name) || shortIdPattern.test(name)) {
+    throw new InvalidReferenceError(input, "a name cannot look like a model ID (sha256:<64 hex>, or 64 or 12 hex digits)");
+  }
+  return reference;
+}
+
 /** The same repository with another tag (push targets, HF quantizations). */
 export function withTag(reference: NamedReference, tag: string): NamedReference {
   return namedReference(reference.registry, reference.repository, validTag(tag, tag));

@@ -24,24 +24,10 @@ export interface EnginesClient {
   get<const Schema extends v.GenericSchema>(path: string, schema: Schema, signal?: AbortSignal): Promise<v.InferOutput<Schema>>;
 }
 
-/** An error code: OpenAI's are words, vLLM's the HTTP status (`"code": 404`). */
-const ErrorCodeSchema = v.nullish(v.union([v.string(), v.number()]));
-
-/**
- * An engine's error, in the shapes engines answer with: OpenAI's
- * `{error: {message, code}}` (vLLM since 0.10.1, vllm/entrypoints/openai/protocol.py
- * ErrorResponse, code an integer), a bare `{error: "..."}`, vLLM's older flat
- * `{object: "error", message, code}`, and FastAPI's `{detail: ...}` for a
- * route the engine does not have or a body its schema refuses.
- */
-const ErrorBodySchema = v.union([
-  v.object({ error: v.union([v.string(), v.looseObject({ message: v.string(), code: ErrorCodeSchema })]) }),
-  v.pipe(
-    v.looseObject({ object: v.literal("error"), message: v.string(), code: ErrorCodeSchema }),
-    v.transform(({ message, code }) => ({ error: { message, code } })),
-  ),
-]);
-const FastApiErrorSchema = v.object({ detail: v.unknown() });
+/** OpenAI's `{error: {message}}`, or a bare `{error: "..."}`. */
+const ErrorBodySchema = v.object({
+  error: v.union([v.string(), v.looseObject({ message: v.string(), code: v.unknown() })]),
+});
 
 // Never sent anywhere: the engines app reads only the path.
 const internalUrl = "http://engines.internal";
@@ -52,7 +38,7 @@ export function createEnginesClient(engines: EnginesFetch, origin: string = Orig
     headers.set(RequestOriginHeader, origin);
     const response = await engines(new Request(internalUrl + path, { ...init, headers }));
     if (response.ok) return response;
-    throw await refusal(response, path.split("?")[0]!, model);
+    throw await refusal(response, model);
   };
   return {
     post: (path, body, signal) => {
@@ -76,41 +62,23 @@ export function loadDurationMs(response: Response): number {
   return Number.isFinite(value) && value > 0 ? value : 0;
 }
 
-async function refusal(response: Response, path: string, model: string | undefined): Promise<HTTPException> {
+async function refusal(response: Response, model: string | undefined): Promise<HTTPException> {
   const status = response.status as ContentfulStatusCode;
   const text = await response.text();
-  let json: unknown;
+  let parsed: v.InferOutput<typeof ErrorBodySchema> | undefined;
   try {
-    json = JSON.parse(text);
+    const result = v.safeParse(ErrorBodySchema, JSON.parse(text));
+    if (result.success) parsed = result.output;
   } catch {
     // Not JSON: the text itself is the message.
   }
-  const fastApi = v.safeParse(FastApiErrorSchema, json);
-  if (fastApi.success) {
-    const { detail } = fastApi.output;
-    // FastAPI's answer for a route the engine lacks is not a missing model.
-    if (status === 404) return new HTTPException(404, { message: `the engine serving this model has no ${path}` });
-    return new HTTPException(status, { message: `the engine refused the request: ${fastApiDetail(detail)}` });
-  }
-  const parsed = v.safeParse(ErrorBodySchema, json);
-  const error = parsed.success ? parsed.output.error : undefined;
-  const code = typeof error === "object" ? error.code : undefined;
+  const error = parsed?.error;
+  // A code that is not a string (an engine's number) says nothing Ollama's words depend on.
+  const code = typeof error === "object" ? (typeof error.code === "string" ? error.code : error.code === undefined ? undefined : null) : undefined;
   // Ollama's words for an unknown model; a 404 for an unknown backend or route keeps its own.
-  if (status === 404 && model !== undefined && (code === "model_not_found" || code === 404 || code === undefined)) {
+  if (status === 404 && model !== undefined && (code === "model_not_found" || code === undefined)) {
     return new HTTPException(404, { message: `model "${model}" not found, try pulling it first` });
   }
   const message = typeof error === "string" ? error : (error?.message ?? (text || response.statusText));
   return new HTTPException(status, { message });
-}
-
-/** FastAPI's `detail`: a sentence, or pydantic's list of `{loc, msg}` (a 422). */
-function fastApiDetail(detail: unknown): string {
-  if (typeof detail === "string") return detail.slice(0, 500);
-  const issues = Array.isArray(detail) ? detail : [detail];
-  const messages = issues.map((issue) => {
-    const { msg, loc } = (issue ?? {}) as { msg?: unknown; loc?: unknown };
-    const where = Array.isArray(loc) ? `${loc.join(".")}: ` : "";
-    return typeof msg === "string" ? `${where}${msg}` : "invalid request";
-  });
-  return messages.join("; ").slice(0, 500);
 }

@@ -87,8 +87,7 @@ export function createModelViews(engines: EnginesClient) {
       const [runners, models] = await Promise.all([engines.get("/ps", v.array(EngineRunnerSchema), signal), listModels(signal)]);
       const byName = new Map(models.map((model) => [model.id, model]));
       return c.json({
-        models: runners
-          .filter((runner) => !runner.stopping)
+        models: oneEntryPerModel(runners.filter((runner) => !runner.stopping))
           .map((runner) => {
             // A model untagged while its runner lives is still shown, from what the runner knows.
             const model = byName.get(runner.model_name);
@@ -108,8 +107,41 @@ export function createModelViews(engines: EnginesClient) {
   };
 }
 
+type EngineRunner = v.InferOutput<typeof EngineRunnerSchema>;
+
+/**
+ * Ollama runs a model once; the engines may run it in several modes (chat
+ * and embeddings) at once. It is listed once: the memory of all its runners,
+ * the latest expiry, the completion runner's context.
+ */
+function oneEntryPerModel(runners: readonly EngineRunner[]): EngineRunner[] {
+  const byModel = new Map<string, EngineRunner>();
+  for (const runner of runners) {
+    const seen = byModel.get(runner.model_name);
+    if (!seen) {
+      byModel.set(runner.model_name, runner);
+      continue;
+    }
+    const main = seen.mode === "completion" ? seen : runner;
+    byModel.set(runner.model_name, {
+      ...main,
+      size: seen.size + runner.size,
+      vram: seen.vram + runner.vram,
+      expires_at: latestExpiry(seen, runner),
+      keep_alive_ms: seen.keep_alive_ms < 0 || runner.keep_alive_ms < 0 ? -1 : Math.max(seen.keep_alive_ms, runner.keep_alive_ms),
+    });
+  }
+  return [...byModel.values()];
+}
+
+/** null (busy, not yet counting down) outlasts any date. */
+function latestExpiry(a: EngineRunner, b: EngineRunner): string | null {
+  if (!a.expires_at || !b.expires_at) return null;
+  return Date.parse(a.expires_at) >= Date.parse(b.expires_at) ? a.expires_at : b.expires_at;
+}
+
 /** A busy runner's idle clock has not started: it expires a keep-alive after now at the earliest. */
-function expiry(runner: v.InferOutput<typeof EngineRunnerSchema>): Date {
+function expiry(runner: EngineRunner): Date {
   if (runner.expires_at) return new Date(runner.expires_at);
   return runner.keep_alive_ms < 0 ? forever : new Date(Date.now() + runner.keep_alive_ms);
 }

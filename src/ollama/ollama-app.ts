@@ -4,7 +4,6 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "pino";
 import { ChatRequestSchema, translateChatRequest } from "./chat-request.ts";
 import { createCompletionHandler } from "./completion-handler.ts";
-import { createContextSizer } from "./context-size.ts";
 import { createEmbedHandlers } from "./embed-handlers.ts";
 import { createEnginesClient, type EnginesFetch } from "./engines-client.ts";
 import { GenerateRequestSchema, translateGenerateRequest } from "./generate-request.ts";
@@ -32,7 +31,7 @@ export function createOllamaApp(options: OllamaAppOptions): Hono {
   const logger = options.logger.child({ component: "ollama" });
   const engines = createEnginesClient(options.engines);
   const version = options.version ?? defaultOllamaVersion;
-  const completion = createCompletionHandler({ engines, logger, ensureContextSize: createContextSizer(engines, logger) });
+  const completion = createCompletionHandler({ engines, logger });
   const embeddings = createEmbedHandlers(engines);
   const views = createModelViews(engines);
 

@@ -12,8 +12,17 @@
  * `{error}` object instead.
  */
 import { createParser, type EventSourceMessage, type ParseError } from "eventsource-parser";
-import { isEngineChunk, type EngineChunk, type Timings, type Usage } from "./engine-chunk.ts";
-import { nanoseconds, type DoneMetrics, type DoneReason, type OllamaStreamLine, type ReplyFormatter, type ToolCall } from "./ollama-replies.ts";
+import { isEngineChunk, type Choice, type EngineChunk, type EngineLogprob, type Timings, type Usage } from "./engine-chunk.ts";
+import {
+  nanoseconds,
+  type DoneMetrics,
+  type DoneReason,
+  type Logprob,
+  type OllamaStreamLine,
+  type ReplyFormatter,
+  type TokenLogprob,
+  type ToolCall,
+} from "./ollama-replies.ts";
 import { newToolCallId } from "./tool-call-id.ts";
 
 export interface StreamTranslatorOptions {
@@ -25,6 +34,8 @@ export interface StreamTranslatorOptions {
   /** A monotonic clock in milliseconds. */
   readonly now?: () => number;
   readonly newToolCallId?: () => string;
+  /** Set when the client asked for log probabilities: how many alternatives each token keeps. */
+  readonly topLogprobs?: number;
 }
 
 export interface StreamTranslator {
@@ -47,7 +58,7 @@ interface PendingToolCall {
 type Phase = "streaming" | "finished" | "closed";
 
 export function createStreamTranslator(options: StreamTranslatorOptions): StreamTranslator {
-  const { formatter, startedAt, loadDurationMs = 0, now = () => performance.now() } = options;
+  const { formatter, startedAt, loadDurationMs = 0, now = () => performance.now(), topLogprobs } = options;
   const makeId = options.newToolCallId ?? newToolCallId;
 
   let phase: Phase = "streaming";
@@ -107,13 +118,15 @@ export function createStreamTranslator(options: StreamTranslatorOptions): Stream
     if (chunk.timings) timings = chunk.timings;
     if (chunk.usage) usage = chunk.usage;
     // Only the first choice: Ollama has no `n`.
-    const choice = chunk.choices?.[0];
+    const choice = chunk.choices?.[0] ?? nativeChoice(chunk);
     if (!choice || phase !== "streaming") return;
     const content = choice.delta?.content ?? choice.text ?? "";
     const thinking = choice.delta?.reasoning_content ?? choice.delta?.reasoning ?? "";
-    if (content || thinking) {
-      noteOutput();
-      out.push(formatter.chunk(thinking ? { content, thinking } : { content }));
+    const logprobs = topLogprobs === undefined ? undefined : ollamaLogprobs(choice.logprobs?.content, topLogprobs);
+    // A piece of a tool call shows no text, but its tokens' probabilities go out as they come, as in Ollama.
+    if (content || thinking || logprobs) {
+      if (content || thinking) noteOutput();
+      out.push(formatter.chunk({ content, ...(thinking ? { thinking } : {}), ...(logprobs ? { logprobs } : {}) }));
     }
     for (const delta of choice.delta?.tool_calls ?? []) {
       noteOutput();
@@ -168,6 +181,29 @@ export function readEngineEvent(event: EventSourceMessage): "done" | { readonly 
   if (!isEngineChunk(json)) return { failure: `the engine sent an unreadable event: ${event.data.slice(0, 200)}` };
   if (json.error !== undefined) return { failure: errorMessage(json.error) };
   return { chunk: json };
+}
+
+/** llama-server's native chunk (`/infill`) read as a choice: its text, and `stop` with why. */
+function nativeChoice(chunk: EngineChunk): Choice | undefined {
+  if (typeof chunk.content !== "string" && !chunk.stop) return undefined;
+  return {
+    text: chunk.content ?? "",
+    finish_reason: chunk.stop ? (chunk.stop_type === "limit" ? "length" : "stop") : null,
+    logprobs: { content: chunk.completion_probabilities ?? null },
+  };
+}
+
+/** The engine's probabilities in Ollama's shape; the engine computes at least one alternative, `top` keeps as many as asked. */
+function ollamaLogprobs(content: readonly EngineLogprob[] | null | undefined, top: number): Logprob[] | undefined {
+  if (!content?.length) return undefined;
+  return content.map((item) => ({
+    ...tokenLogprob(item),
+    ...(top > 0 && item.top_logprobs?.length ? { top_logprobs: item.top_logprobs.slice(0, top).map(tokenLogprob) } : {}),
+  }));
+}
+
+function tokenLogprob({ token, logprob, bytes }: EngineLogprob): TokenLogprob {
+  return { token, logprob, ...(bytes ? { bytes } : {}) };
 }
 
 function parseJson(text: string): unknown {

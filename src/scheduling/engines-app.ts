@@ -4,18 +4,21 @@ import * as v from "valibot";
 import { parseBackendConfiguration } from "../inference/backend-configuration.ts";
 import { backendModes, type BackendMode } from "../inference/backend-mode.ts";
 import { LoadDurationHeader } from "../inference/load-duration.ts";
-import { RequestOriginHeader } from "../inference/origin.ts";
+import { KnownOrigins, OriginDirect, RequestOriginHeader } from "../inference/origin.ts";
 import { modelCapabilities } from "../models/capabilities.ts";
 import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type ResolvedModel } from "../models/model-resolver.ts";
 import { bodySizeLimit } from "../http/body-size-limit.ts";
 import { configurationView } from "./configuration-view.ts";
 import type { EngineMetrics } from "./engine-metrics.ts";
+import { fitCompletionContext } from "./completion-context.ts";
 import { fitEmbeddingInput } from "./embedding-input.ts";
 import { bodyForEngine } from "./engine-model-name.ts";
 import { KeepAliveSchema, ModelFieldSchema, keepAliveField, parseEngineRequest } from "./engine-request.ts";
 import type { ExternalEngines } from "./external/external-engines.ts";
 import { parseJsonBody, parseRequestInput } from "./json-body.ts";
 import { BackendNotFoundError, type Lease, type Loader, type UnloadSelector } from "./loader.ts";
+import { engineRefusal } from "./engine-refusal.ts";
+import { echoRequestedModel } from "./model-echo.ts";
 import { openAIErrorResponse, toOpenAIError } from "./openai-error.ts";
 import { createRunnerMetrics } from "./runner-metrics.ts";
 import { forwardToRunner } from "./runner-proxy.ts";
@@ -38,14 +41,18 @@ const inferenceRoutes: ReadonlyArray<readonly [path: string, mode: BackendMode]>
   // llama-server's native Anthropic Messages API, which the Anthropic layer proxies to.
   ["/v1/messages", "completion"],
   ["/v1/messages/count_tokens", "completion"],
+  // llama-server's own: fill-in-the-middle, and the template and tokenizer the Ollama layer asks for `context`.
+  ["/infill", "completion"],
+  ["/apply-template", "completion"],
+  ["/tokenize", "completion"],
   ["/v1/embeddings", "embedding"],
   ["/v1/rerank", "reranking"],
   ["/rerank", "reranking"],
   ["/score", "reranking"],
 ];
 
-/** Origins become metric labels: keep them few and tame. */
-const originPattern = /^[A-Za-z0-9._/-]{1,64}$/;
+/** Origins become metric labels: only the gateway's own, the rest folded into one. */
+const knownOrigins = new Set(KnownOrigins);
 
 const UnloadSchema = v.union([
   v.strictObject({ all: v.literal(true) }),
@@ -97,23 +104,25 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
 
   const infer = (path: string, mode: BackendMode) => async (c: Context) => {
     const bytes = new Uint8Array(await c.req.arrayBuffer());
-    const { model, keepAliveMs, truncate } = parseEngineRequest(bytes);
+    const { model, keepAliveMs, truncate, runnerOptions } = parseEngineRequest(bytes);
     const signal = c.req.raw.signal;
     const originHeader = c.req.header(RequestOriginHeader);
-    const origin = originHeader === undefined ? "direct" : originPattern.test(originHeader) ? originHeader : "other";
+    const origin = originHeader === undefined ? OriginDirect : knownOrigins.has(originHeader) ? originHeader : "other";
     const forward = { method: "POST", path: path + new URL(c.req.url).search, headers: c.req.raw.headers, signal };
     const remote = await external?.route(model, c.req.param("backend"), () => knownLocally(model));
     if (remote) {
       const observer = metrics?.request({ origin, model: remote.model, mode });
-      return remote.forward({ ...forward, body: bytes, ...(observer ? { observer } : {}) });
+      return inOpenAIWords(await remote.forward({ ...forward, body: bytes, ...(observer ? { observer } : {}) }));
     }
     let lease: Lease;
     try {
-      lease = await loader.acquire({ model, backend: c.req.param("backend"), mode, keepAliveMs }, signal);
+      lease = await loader.acquire({ model, backend: c.req.param("backend"), mode, keepAliveMs, options: runnerOptions }, signal);
     } catch (error) {
-      // Unknown models stay out of the labels, lest clients mint series at will.
-      const label = error instanceof ModelNotFoundError ? "unknown" : normalizeModelReference(model);
-      metrics?.request({ origin, model: label, mode }).settled?.(signal.aborted ? "cancelled" : "failed");
+      // Only models that exist become labels, lest clients mint series at will.
+      if (metrics) {
+        const label = await resolver.resolve(model).then((known) => known.name, () => "unknown");
+        metrics.request({ origin, model: label, mode }).settled?.(signal.aborted ? "cancelled" : "failed");
+      }
       throw error;
     }
     void runnerMetrics?.learn(lease); // the first request to a runner makes its own metrics part of ours
@@ -124,8 +133,8 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
       if (backend?.adaptRequest) {
         const adapted = backend.adaptRequest({ path, model: lease.model.id, contextSize: lease.contextSize }, parseJsonBody(JsonObjectSchema, bytes));
         body = new TextEncoder().encode(JSON.stringify(adapted));
-      } else if (mode === "embedding" && truncate !== undefined) {
-        body = await fitEmbeddingInput(bytes, truncate, lease, signal);
+      } else if (truncate !== undefined && mode !== "reranking") {
+        body = mode === "embedding" ? await fitEmbeddingInput(bytes, truncate, lease, signal) : await fitCompletionContext(path, bytes, truncate, lease, signal);
       }
     } catch (error) {
       lease.release();
@@ -139,8 +148,9 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
       reuseConnections: true,
       ...(observer ? { observer } : {}),
     });
+    if (!response.ok) return inOpenAIWords(response);
     response.headers.set(LoadDurationHeader, lease.loadDurationMs.toFixed(3));
-    return response;
+    return model === lease.model.name ? response : echoingModel(response, lease.model.name, model);
   };
 
   for (const [path, mode] of inferenceRoutes) app.post(path, limit, infer(path, mode));
@@ -252,6 +262,19 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
   app.get("/:backend/_configure", showConfiguration);
 
   return app;
+}
+
+/** A runner's refusal, whatever the engine's shape, as OpenAI's error object. */
+async function inOpenAIWords(response: Response): Promise<Response> {
+  return response.ok ? response : openAIErrorResponse(await engineRefusal(response));
+}
+
+/** The response with the model named as the client named it (its length changes with it). */
+function echoingModel(response: Response, served: string, requested: string): Response {
+  if (!response.body) return response;
+  const headers = new Headers(response.headers);
+  headers.delete("content-length");
+  return new Response(echoRequestedModel(response.body, served, requested), { status: response.status, headers });
 }
 
 /**

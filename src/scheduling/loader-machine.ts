@@ -73,6 +73,8 @@ export type LoaderEvent =
   | { readonly type: "progressed"; readonly slot: number }
   /** The runner's process is gone; `error` when it failed rather than was stopped. */
   | { readonly type: "exited"; readonly slot: number; readonly error: Error | null }
+  /** A request could not reach the ready runner (its socket gone): it is stopped, to be replaced. */
+  | { readonly type: "unreachable"; readonly slot: number }
   | { readonly type: "timerFired"; readonly timer: TimerId }
   | { readonly type: "unloadRequested"; readonly match: (key: RunnerKey) => boolean }
   | { readonly type: "closeRequested" };
@@ -137,6 +139,11 @@ function apply(draft: Draft, event: LoaderEvent): void {
       return;
     case "exited":
       return exited(draft, event.slot, event.error);
+    case "unreachable": {
+      const runner = find(draft, event.slot);
+      if (runner?.phase === "ready") stop(draft, runner); // busy or not: its requests fail as this one did
+      return;
+    }
     case "timerFired":
       return timerFired(draft, event.timer);
     case "unloadRequested":

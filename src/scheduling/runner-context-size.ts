@@ -1,5 +1,6 @@
-import { request, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { field } from "./json-field.ts";
+import { getRunnerJson } from "./runner-json.ts";
 
 /**
  * The context a runner gives each request, as the engine itself reports it:
@@ -10,27 +11,13 @@ import { field } from "./json-field.ts";
  * @throws the signal's reason once it is aborted
  */
 export async function queryRunnerContextSize(dispatcher: Dispatcher, signal: AbortSignal): Promise<number | null> {
-  const props = await getJson(dispatcher, "/props", signal);
+  const props = await getRunnerJson(dispatcher, "/props", signal);
   const nCtx = field(field(props, "default_generation_settings"), "n_ctx");
   if (isPositiveInteger(nCtx)) return nCtx;
-  const models = await getJson(dispatcher, "/v1/models", signal);
+  const models = await getRunnerJson(dispatcher, "/v1/models", signal);
   const data = field(models, "data");
   const maxModelLen = Array.isArray(data) ? field(data[0], "max_model_len") : undefined;
   return isPositiveInteger(maxModelLen) ? maxModelLen : null;
-}
-
-async function getJson(dispatcher: Dispatcher, path: string, signal: AbortSignal): Promise<unknown> {
-  try {
-    const { statusCode, body } = await request(`http://runner${path}`, { dispatcher, signal, headersTimeout: 5_000, bodyTimeout: 5_000 });
-    if (statusCode !== 200) {
-      await body.dump();
-      return undefined;
-    }
-    return await body.json();
-  } catch (error) {
-    if (signal.aborted) throw signal.reason;
-    return undefined; // an engine without this endpoint, or a body that is not JSON
-  }
 }
 
 function isPositiveInteger(value: unknown): value is number {

@@ -1,14 +1,18 @@
-import { rm } from "node:fs/promises";
+import type { Logger } from "pino";
 import { Agent, type Dispatcher } from "undici";
 import type { BackendConfiguration } from "../inference/backend-configuration.ts";
 import type { BackendMode } from "../inference/backend-mode.ts";
 import type { Backend } from "../inference/backend.ts";
 import { waitUntilHealthy } from "./health-check.ts";
 import { queryRunnerContextSize } from "./runner-context-size.ts";
+import { checkRunnerServes, ForeignRunnerError } from "./runner-identity.ts";
+import { clearRunnerSocket } from "./runners-dir.ts";
 
 export interface RunnerProcessOptions {
   readonly backend: Backend;
   readonly socket: string;
+  /** Hears what goes wrong around the engine: a socket that cannot be removed, a foreign engine. */
+  readonly logger: Logger;
   /** The model's id, as the backend locates it. */
   readonly model: string;
   readonly modelRef: string;
@@ -36,12 +40,15 @@ export interface RunnerProcess {
 
 /**
  * Starts a backend on a Unix socket and watches it: ready once `/health`
- * answers (and the engine has said what context it gives), exited once the backend's one-shot `run` settles, socket removed.
+ * answers, the engine there says it serves this model (else it is stopped
+ * and fails as foreign) and what context it gives; exited once the
+ * backend's one-shot `run` settles, socket removed.
  */
 export function startRunnerProcess(options: RunnerProcessOptions): RunnerProcess {
   const { backend, socket } = options;
   const stopper = new AbortController();
   const lifetime = new AbortController(); // ends health polling
+  let refused: Error | undefined; // why the runner was stopped before it became ready
   // Idle connections are dropped well before llama-server's own 5 s keep-alive ends them.
   const dispatcher = new Agent({ connect: { socketPath: socket }, keepAliveTimeout: 2_000, keepAliveMaxTimeout: 2_000 });
 
@@ -50,20 +57,26 @@ export function startRunnerProcess(options: RunnerProcessOptions): RunnerProcess
   );
   const exited = running
     .then(
-      () => (stopper.signal.aborted ? null : new Error(`${backend.name} exited on its own`)),
-      (error: unknown) => (stopper.signal.aborted ? null : toError(error)),
+      () => (stopper.signal.aborted ? (refused ?? null) : new Error(`${backend.name} exited on its own`)),
+      (error: unknown) => (stopper.signal.aborted ? (refused ?? null) : toError(error)),
     )
     .then(async (error) => {
       lifetime.abort();
-      await Promise.all([dispatcher.destroy().catch(() => {}), rm(socket, { force: true })]);
+      await Promise.all([dispatcher.destroy().catch(() => {}), clearRunnerSocket(socket, options.logger).catch(() => {})]);
       options.onExit(error);
     });
 
   waitUntilHealthy(dispatcher, lifetime.signal)
+    .then(() => checkRunnerServes(dispatcher, options.modelRef, lifetime.signal))
     .then(() => queryRunnerContextSize(dispatcher, lifetime.signal))
     .then(
       (contextSize) => options.onReady({ contextSize }),
-      () => {}, // stopped or exited first: onExit tells the loader
+      (error: unknown) => {
+        if (!(error instanceof ForeignRunnerError)) return; // stopped or exited first: onExit tells the loader
+        options.logger.error({ err: error, socket }, "a foreign engine answers on the runner's socket: stopping the runner");
+        refused = error;
+        stopper.abort();
+      },
     );
 
   return {

@@ -4,7 +4,7 @@ import { RunnerCrashedError } from "./loader-errors.ts";
 import type { Lease } from "./loader.ts";
 
 /** What forwarding needs of a lease: a local runner's, or an external engine replica's. */
-export type ForwardLease = Pick<Lease, "dispatcher" | "signal" | "release"> & {
+export type ForwardLease = Pick<Lease, "dispatcher" | "signal" | "release"> & Partial<Pick<Lease, "unreachable">> & {
   readonly model: Pick<ResolvedModel, "id" | "name">;
   readonly requested: Pick<ResolvedModel, "id" | "name">;
 };
@@ -106,6 +106,11 @@ export async function forwardToRunner(lease: ForwardLease, forward: ForwardReque
       if (closedUnderIt && !forward.signal.aborted && !lease.signal.aborted) continue;
       // Still holding the lease while waiting: only requests in flight hear why their runner died.
       const failure: unknown = forward.signal.aborted ? forward.signal.reason : await explainFailure(lease, error);
+      if (!forward.signal.aborted && !lease.signal.aborted && isUnreachable(error) && lease.unreachable) {
+        lease.unreachable(); // alive, yet nothing listens on its socket: retrying would fail forever
+        release("failed");
+        throw new RunnerCrashedError("the runner could not be reached (its socket is gone); it was stopped, the next request starts another", { cause: error });
+      }
       release(forward.signal.aborted ? "cancelled" : "failed");
       throw failure;
     }
@@ -181,6 +186,12 @@ async function explainFailure(lease: ForwardLease, error: unknown): Promise<Erro
   return new RunnerCrashedError(`lost the connection to the runner: ${message}`, { cause: error });
 }
 
+/** Nothing listens at the runner's socket path (any more). */
+function isUnreachable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "ENOENT" || code === "ECONNREFUSED";
+}
+
 /** The engine closed the connection (a dead engine refuses new ones instead: ECONNREFUSED, ENOENT). */
 function isClosedConnection(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
@@ -194,6 +205,6 @@ function endsWithBlankLine(chunk: Uint8Array): boolean {
 }
 
 function sseError(error: Error): Uint8Array {
-  const payload = { error: { message: error.message, type: "server_error", code: 500 } };
+  const payload = { error: { message: error.message, type: "server_error", code: "engine_failure" } };
   return new TextEncoder().encode(`data: ${JSON.stringify(payload)}\n\n`);
 }

@@ -9,6 +9,8 @@ import { describeInstallProgress } from "../backends/llamacpp/install.ts";
 import { createVllmBackend } from "../backends/vllm/backend.ts";
 import type { ModelResolver } from "../models/model-resolver.ts";
 import { createModelsApp } from "../models/models-app.ts";
+import { createRemotePolicy } from "../models/remote-policy.ts";
+import { createModelDistribution } from "../models/store/model-distribution.ts";
 import { registerDemoModels } from "../models/store/demo-models.ts";
 import { createModelConfigurations } from "../models/store/model-configurations.ts";
 import { openModelStore } from "../models/store/model-store.ts";
@@ -26,6 +28,7 @@ import { prepareRunnersDir } from "../scheduling/runners-dir.ts";
 import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import type { LogBuffer } from "./log-buffer.ts";
+import { lockHome } from "./home-lock.ts";
 import { createLogsApp } from "./logs-app.ts";
 
 export interface Gateway {
@@ -42,6 +45,8 @@ export interface Gateway {
  * Runners' stderr goes to `logs`, with the logger's lines.
  */
 export async function createGateway(config: Config, logger: Logger, logs: LogBuffer): Promise<Gateway> {
+  // First: the runners directory below is cleaned of the sockets a previous gateway left.
+  const homeLock = await lockHome(config.home);
   const externalConfigs = await readExternalEngines(process.env, config.home);
   const store = await openModelStore({ home: config.home });
   const demoModels = ensureFixtureModels({ onProgress: (line) => logger.info({ component: "demo models" }, line) })
@@ -88,12 +93,13 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
   loader = createLoader({
     backends: [backend, vllm],
     resolver,
-    runnersDir: await prepareRunnersDir(config.home),
+    runnersDir: await prepareRunnersDir(config.home, logger),
     logger,
     memory,
     keepAliveMs: config.keepAliveMs,
     ...(config.maxLoadedModels === undefined ? {} : { maxLoadedRunners: config.maxLoadedModels }),
     ...(config.maxQueue === undefined ? {} : { maxQueue: config.maxQueue }),
+    ...(config.contextLength === undefined ? {} : { defaultContextSize: config.contextLength }),
     ...(config.loadTimeoutMs === undefined ? {} : { loadTimeoutMs: config.loadTimeoutMs }),
     onRunnerEvent: (event) => metrics.runnerEvent(event),
     configurations: { stored: await configurations.readAll(), save: configurations.write },
@@ -108,6 +114,7 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
   const models = createModelsApp({
     store,
     logger,
+    distribution: createModelDistribution({ store, policy: createRemotePolicy({ allowedHosts: config.allowedRegistries }) }),
     unload: async (model) => void (await loader.unload({ models: [model.id] })),
   });
   const ollama = createOllamaApp({ engines: engines.fetch, logger });
@@ -135,10 +142,20 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
       anthropic,
       responses,
       metrics: registry,
-      access: { maxBodyBytes: config.maxBodyBytes, apiKey: config.apiKey },
+      access: {
+        maxBodyBytes: config.maxBodyBytes,
+        maxBufferedBytes: config.maxBufferedBytes,
+        apiKey: config.apiKey,
+        origins: config.origins,
+        listenHostname: config.listen.hostname,
+        hosts: config.allowedHosts,
+      },
       logs: createLogsApp(logs),
       logger,
     }),
-    close: async () => void (await Promise.all([loader.close(), external.close()])),
+    close: async () => {
+      await Promise.all([loader.close(), external.close()]);
+      await homeLock.release();
+    },
   };
 }

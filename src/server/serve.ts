@@ -1,6 +1,8 @@
 import { serve as serveNode, type ServerType } from "@hono/node-server";
 import type { Hono } from "hono";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Server } from "node:http";
+import { watchIdleTransfers, type IdleTransferOptions } from "./idle-transfers.ts";
 import { listenAddressUrl, type ListenAddress } from "./listen-address.ts";
 
 export interface RunningServer {
@@ -18,11 +20,17 @@ export interface RunningServer {
 /** After `endInFlight`, how long responses may take to send their last words. */
 const lastWordsMs = 3_000;
 
-/** Listens on `address` and resolves once the socket is bound (port 0 picks a free one). */
-export function listen(app: Hono, address: ListenAddress): Promise<RunningServer> {
+/**
+ * Listens on `address` and resolves once the socket is bound (port 0 picks a
+ * free one). Transfers are bounded by idle time (`idle`), never by total
+ * time: Node's 5-minute limit on receiving a request would cut any upload
+ * of a large model.
+ */
+export function listen(app: Hono, address: ListenAddress, idle?: IdleTransferOptions): Promise<RunningServer> {
   return new Promise((resolvePromise, reject) => {
     const onError = (error: Error) => reject(error);
-    const server: ServerType = serveNode({ fetch: app.fetch, hostname: address.hostname, port: address.port }, (info) => {
+    const serverOptions = { requestTimeout: 0 };
+    const server: ServerType = serveNode({ fetch: app.fetch, hostname: address.hostname, port: address.port, serverOptions }, (info) => {
       server.off("error", onError);
       resolvePromise({
         url: listenAddressUrl({ hostname: address.hostname, port: info.port }),
@@ -31,6 +39,7 @@ export function listen(app: Hono, address: ListenAddress): Promise<RunningServer
       });
     });
     server.once("error", onError);
+    if (idle) watchIdleTransfers(server as Server, idle);
   });
 }
 

@@ -9,20 +9,27 @@ import { runEngineProcess, type RunEngineOptions } from "../../src/backends/engi
 import { exitDiagnosis } from "../../src/backends/exit-diagnosis.ts";
 import { isProcessRunning } from "../support/processes.ts";
 
-/** Runs a shell script as the engine and hands back its pid once spawned. */
+/**
+ * Runs a shell script as the engine and hands back its pid once spawned.
+ * `run` is observed from the start: an engine that exits while its caller
+ * still waits for the pid must not read as an unhandled rejection.
+ */
 async function start(script: string, options: Partial<RunEngineOptions> = {}) {
   const controller = new AbortController();
-  let pid: number | undefined;
+  const cwd = await mkdtemp(join(tmpdir(), "mg-engine-"));
+  let spawned!: (pid: number) => void;
+  const pid = new Promise<number>((resolve) => (spawned = resolve));
   const run = runEngineProcess(controller.signal, {
     engine: "fake-engine",
     command: "bash",
     args: ["-c", script],
-    cwd: await mkdtemp(join(tmpdir(), "mg-engine-")),
-    onSpawn: (spawned) => (pid = spawned),
+    cwd,
+    onSpawn: (spawnedPid) => spawned(spawnedPid),
     ...options,
   });
-  while (pid === undefined) await sleep(5);
-  return { pid, run, abort: () => controller.abort() };
+  // Settles with `run` when it fails before spawning (the pid would never come).
+  await Promise.race([pid, run]);
+  return { pid: await pid, run, abort: () => controller.abort() };
 }
 
 describe("runEngineProcess", () => {

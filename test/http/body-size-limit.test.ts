@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Hono } from "hono";
 import { bodySizeLimit } from "../../src/http/body-size-limit.ts";
+import { createByteBudget } from "../../src/http/byte-budget.ts";
 
 function app() {
   const app = new Hono();
@@ -55,5 +56,38 @@ describe("bodySizeLimit", () => {
     const response = await app().request("/");
     assert.equal(response.status, 200);
     assert.equal(await response.text(), "got");
+  });
+
+  it("with a shared budget, answers onBusy to a body that does not fit beside those in flight, and frees it once they are done", async () => {
+    const bytes = createByteBudget(100);
+    let finish!: () => void;
+    const held = new Promise<void>((resolve) => (finish = resolve));
+    const limited = new Hono().post(
+      "/",
+      bodySizeLimit({ maxSize: 80, onError: (c) => c.text("too large", 413), budget: { bytes, onBusy: (c) => c.text("busy", 503) } }),
+      async (c) => {
+        const text = await c.req.text();
+        if (c.req.query("hold") !== undefined) await held;
+        return c.text(String(text.length));
+      },
+    );
+    const send = (length: number, query = "", chunked = false) =>
+      limited.request(`/${query}`, {
+        method: "POST",
+        ...(chunked
+          ? { body: new Blob(["x".repeat(length)]).stream(), duplex: "half" }
+          : { headers: { "content-length": String(length) }, body: "x".repeat(length) }),
+      } as RequestInit);
+    const first = send(60, "?hold");
+    while (bytes.taken === 0) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal((await send(60)).status, 503, "a declared length that does not fit");
+    assert.equal((await send(60, "", true)).status, 503, "a chunked body, counted as it comes");
+    assert.equal((await send(81)).status, 413, "past its own limit it is still a 413");
+    assert.equal(await (await send(40)).text(), "40", "what fits beside goes through");
+    finish();
+    assert.equal(await (await first).text(), "60");
+    assert.equal(bytes.taken, 0, "every byte given back");
+    assert.equal(await (await send(60, "", true)).text(), "60");
+    assert.equal(bytes.taken, 0);
   });
 });

@@ -5,6 +5,7 @@ import {
   isSha256Digest,
   parseModelReference,
   parseNamedReference,
+  parseNewModelName,
   withTag,
   type NamedReference,
 } from "../../src/models/reference.ts";
@@ -183,5 +184,20 @@ describe("parseNamedReference: refusals", () => {
     })();
     assert.ok(error instanceof InvalidReferenceError);
     assert.ok(error.message.length < 200);
+  });
+});
+
+describe("parseNewModelName: names a model may be given (tag, copy, create)", () => {
+  it("refuses a digest and ID look-alikes, as Docker does", () => {
+    const zeros = "0".repeat(64);
+    for (const input of [`tiny:latest@sha256:${zeros}`, `tiny@sha256:${hex64}`, `sha256:${zeros}`, `SHA256:${"A".repeat(64)}`, hex64, "0123456789ab", "0123456789ab:latest"]) {
+      assert.throws(() => parseNewModelName(input), InvalidReferenceError, input);
+    }
+  });
+
+  it("takes ordinary names, hex inside a longer name or under a namespace included", () => {
+    for (const input of ["tiny", "tiny:v2", "0123456789abc", "0123456789a", "user/0123456789ab", "localhost:5000/x/y:v1", "sha256x:latest"]) {
+      assert.equal(String(parseNewModelName(input)), String(parseNamedReference(input)), input);
+    }
   });
 });

@@ -6,8 +6,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { after, afterEach, describe, it } from "node:test";
 import { pino } from "pino";
 import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type ResolvedModel } from "../../src/models/model-resolver.ts";
-import { createContextSizer } from "../../src/ollama/context-size.ts";
-import { createEnginesClient } from "../../src/ollama/engines-client.ts";
 import { InvalidConfigurationError, type BackendConfiguration } from "../../src/inference/index.ts";
 import type { StoredConfiguration } from "../../src/models/store/model-configurations.ts";
 import { createEngineMetrics } from "../../src/scheduling/engine-metrics.ts";
@@ -52,7 +50,7 @@ after(async () => {
 async function setup(engine: FakeBackendOptions = {}, loaderOptions: Partial<LoaderOptions> = {}) {
   const home = await mkdtemp(join(tmpdir(), "modelgate-engines-"));
   homes.push(home);
-  const runnersDir = await prepareRunnersDir(home);
+  const runnersDir = await prepareRunnersDir(home, logger);
   const fake = createFakeBackend(engine);
   const metrics = createEngineMetrics();
   const loader = createLoader({ backends: [fake.backend], resolver, runnersDir, logger, onRunnerEvent: metrics.runnerEvent, ...loaderOptions });
@@ -322,16 +320,28 @@ describe("engines app on a stand-in engine", () => {
     assert.equal(((await (await restarted.app.request("/_configure?model=a")).json()) as { stored: unknown }).stored, null);
   });
 
-  it("takes Ollama's num_ctx on top of the stored configuration, growing only", async () => {
-    const { app, post } = await setup();
-    const sizer = createContextSizer(createEnginesClient(app.fetch), logger);
+  it("runner_options (Ollama's num_ctx…) get a runner of their own over the stored configuration, which they leave alone", async () => {
+    const saved: string[] = [];
+    const { app, post, chat, fake } = await setup({}, { configurations: { stored: new Map(), save: async (id) => void saved.push(id) } });
     const speculative = { draft_model: "b", num_tokens: 4 };
     await post("/_configure", { model: "a", speculative, keep_alive: 60 });
     const stored = async () => ((await (await app.request("/_configure?model=a")).json()) as { stored: unknown }).stored;
-    await sizer("a", 4096);
-    assert.deepEqual(await stored(), { speculative, "context-size": 4096, keep_alive: 60 });
-    await sizer("a", 2048);
-    assert.deepEqual(await stored(), { speculative, "context-size": 4096, keep_alive: 60 }, "a smaller request leaves it");
+    await (await chat("a", { runner_options: { "context-size": 512, "draft-tokens": 2, threads: 2 } })).text();
+    await (await chat("a")).text();
+    await (await chat("a", { runner_options: { threads: 2, "draft-tokens": 2, "context-size": 512 } })).text();
+    assert.deepEqual(await stored(), { speculative, keep_alive: 60 });
+    assert.equal(saved.length, 1, "only _configure wrote");
+    assert.equal(fake.starts, 2, "one runner per configuration, reused whatever the options' order");
+    assert.deepEqual(
+      fake.runners().map((runner) => runner.config),
+      [
+        { speculative: { draft_model: "sha256:b", num_tokens: 2 }, "context-size": 512, llamacpp: { threads: 2 } },
+        { speculative: { draft_model: "sha256:b", num_tokens: 4 } },
+      ],
+    );
+    const refused = await chat("a", { runner_options: { "gpu-layers": -2 } });
+    assert.equal(refused.status, 400);
+    assert.match(await refused.text(), /invalid runner_options at gpu-layers/);
   });
 
   it("counts requests by origin in its metrics", async () => {
@@ -342,6 +352,23 @@ describe("engines app on a stand-in engine", () => {
     assert.match(text, /modelgate_engine_requests_total\{origin="ollama\/completion",model="a:latest",mode="completion",outcome="completed"\} 1/);
     assert.match(text, /modelgate_engine_requests_total\{origin="direct",model="unknown",mode="completion",outcome="failed"\} 1/);
     assert.match(text, /modelgate_runner_events_total\{backend="fake",model="a:latest",mode="completion",event="loaded"\} 1/);
+  });
+
+  it("labels metrics only with known origins and existing models, whatever clients send", async () => {
+    const { chat, metrics } = await setup();
+    const json = { "content-type": "application/json" };
+    for (let i = 0; i < 20; i += 1) {
+      await (await chat(`minted-${i}`, {}, { headers: { ...json, "X-Request-Origin": `attacker/${i}` } })).text();
+      await (await chat(`bad name ${i}!`, {}, { headers: { ...json, "X-Request-Origin": `x${i}` } })).text();
+    }
+    await (await chat("a", {}, { headers: { ...json, "X-Request-Origin": "anthropic/messages" } })).text();
+    const text = await metrics.registry.metrics();
+    assert.doesNotMatch(text, /attacker|minted|bad name|origin="x\d/);
+    const series = text.split("\n").filter((line) => line.startsWith("modelgate_engine_requests_total{"));
+    assert.deepEqual(series.sort(), [
+      'modelgate_engine_requests_total{origin="anthropic/messages",model="a:latest",mode="completion",outcome="completed"} 1',
+      'modelgate_engine_requests_total{origin="other",model="unknown",mode="completion",outcome="failed"} 40',
+    ]);
   });
 
   it("on close, stops every runner, removes every socket and refuses new requests", async () => {

@@ -44,7 +44,7 @@ export async function startRealEngineGateway(options: RealEngineGatewayOptions =
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const resolver = createFixtureModelResolver({ fixtures: async () => fixtures });
   const home = await mkdtemp(join(tmpdir(), "mg-e2e-"));
-  const runnersDir = await prepareRunnersDir(home);
+  const runnersDir = await prepareRunnersDir(home, logger);
   const pids = new Map<string, number>();
   let loader: Loader | undefined;
   const llamaCpp = createLlamaCppBackend({

@@ -53,4 +53,26 @@ describe("loadConfig: load timeout", () => {
       assert.throws(() => loadConfig({ MODELGATE_LOAD_TIMEOUT: value }), /MODELGATE_LOAD_TIMEOUT/);
     }
   });
+
+  it("bounds buffered bodies (256 MiB) and idle transfers (60 s each) by default, configurable", () => {
+    const defaults = loadConfig({});
+    assert.equal(defaults.maxBufferedBytes, 256 * 1024 * 1024);
+    assert.equal(defaults.bodyIdleTimeoutMs, 60_000);
+    assert.equal(defaults.sendIdleTimeoutMs, 60_000);
+    const set = loadConfig({ MODELGATE_MAX_BUFFERED_BYTES: "1048576", MODELGATE_MAX_BODY_BYTES: "1024", MODELGATE_BODY_TIMEOUT: "2m", MODELGATE_SEND_TIMEOUT: "2s" });
+    assert.deepEqual([set.maxBufferedBytes, set.bodyIdleTimeoutMs, set.sendIdleTimeoutMs], [1048576, 120_000, 2_000]);
+    assert.equal(loadConfig({ MODELGATE_SEND_TIMEOUT: "0" }).sendIdleTimeoutMs, 0, "0 turns it off");
+    assert.throws(() => loadConfig({ MODELGATE_SEND_TIMEOUT: "-1s" }), /MODELGATE_SEND_TIMEOUT/);
+    assert.throws(() => loadConfig({ MODELGATE_MAX_BUFFERED_BYTES: "1024" }), /MODELGATE_MAX_BUFFERED_BYTES \(1024\) must be at least MODELGATE_MAX_BODY_BYTES/);
+  });
+});
+
+describe("loadConfig: default context length", () => {
+  it("reads MODELGATE_CONTEXT_LENGTH, else OLLAMA_CONTEXT_LENGTH; 0 or unset leaves it to the engine", () => {
+    assert.equal(loadConfig({}).contextLength, undefined);
+    assert.equal(loadConfig({ OLLAMA_CONTEXT_LENGTH: "0" }).contextLength, undefined);
+    assert.equal(loadConfig({ OLLAMA_CONTEXT_LENGTH: "8192" }).contextLength, 8192);
+    assert.equal(loadConfig({ MODELGATE_CONTEXT_LENGTH: "2048", OLLAMA_CONTEXT_LENGTH: "8192" }).contextLength, 2048);
+    assert.throws(() => loadConfig({ MODELGATE_CONTEXT_LENGTH: "lots" }), /MODELGATE_CONTEXT_LENGTH/);
+  });
 });

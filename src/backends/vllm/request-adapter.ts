@@ -49,6 +49,8 @@ export function adaptVllmRequest(request: EngineRequestContext, body: Record<str
       delete adapted[from];
     }
     for (const name of unknownToVllm) delete adapted[name];
+    // vLLM refuses a prompt longer than its context itself; it cannot cut a chat's history as Ollama does.
+    delete adapted.truncate;
   }
   if (request.path === "/v1/embeddings" && "truncate" in adapted) {
     if (adapted.truncate === true) adapted.truncate_prompt_tokens = request.contextSize ?? -1;

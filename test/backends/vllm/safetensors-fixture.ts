@@ -15,7 +15,8 @@ export function safetensorsFiles(config: Record<string, unknown> = {}, extra: Re
   return {
     "model.safetensors": Buffer.concat([length, Buffer.from(header), data]),
     "config.json": Buffer.from(JSON.stringify(fullConfig)),
-    "tokenizer_config.json": Buffer.from(JSON.stringify({ chat_template: "{% for m in messages %}{{ m.content }}{% endfor %}" })),
+    // A template that reads `tools`: the model can call them, as far as Ollama's capabilities go.
+    "tokenizer_config.json": Buffer.from(JSON.stringify({ chat_template: "{% if tools %}{{ tools | tojson }}{% endif %}{% for m in messages %}{{ m.content }}{% endfor %}" })),
     "tokenizer.json": Buffer.from("{}"),
     ...extra,
   };
