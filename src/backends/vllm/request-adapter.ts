@@ -52,6 +52,11 @@ export function adaptVllmRequest(request: EngineRequestContext, body: Record<str
     // vLLM refuses a prompt longer than its context itself; it cannot cut a chat's history as Ollama does.
     delete adapted.truncate;
   }
+  if (request.path === "/tokenize" && typeof body.content === "string") {
+    // llama-server's body, as the gateway's own callers write it; vLLM's names (vllm/entrypoints/openai/protocol.py TokenizeCompletionRequest).
+    const { content, add_special, parse_special: _, ...rest } = adapted;
+    return { ...rest, prompt: content, ...(typeof add_special === "boolean" ? { add_special_tokens: add_special } : {}) };
+  }
   if (request.path === "/v1/embeddings" && "truncate" in adapted) {
     if (adapted.truncate === true) adapted.truncate_prompt_tokens = request.contextSize ?? -1;
     delete adapted.truncate; // false: vLLM refuses an input longer than the context itself
