@@ -66,7 +66,7 @@ export interface FamilyParsers {
  * Mistral its own `[TOOL_CALLS]`. Families not listed get no parser: their
  * requests with `tools` are refused, unless `_configure` names one.
  */
-const parsersByModelType: Readonly<Record<string, FamilyParsers>> = {
+const parsersByModelType: ReadonlyMap<string, FamilyParsers> = new Map(Object.entries({
   qwen2: { tool: "hermes" },
   qwen2_moe: { tool: "hermes" },
   qwen3: { tool: "hermes", reasoning: "qwen3" },
@@ -76,8 +76,8 @@ const parsersByModelType: Readonly<Record<string, FamilyParsers>> = {
   granite: { tool: "granite" },
   internlm2: { tool: "internlm" },
   gpt_oss: { tool: "openai", reasoning: "openai_gptoss" },
-};
+}));
 
 export function familyParsers(facts: VllmModelFacts): FamilyParsers {
-  return (facts.modelType !== undefined && parsersByModelType[facts.modelType]) || {};
+  return (facts.modelType !== undefined && parsersByModelType.get(facts.modelType)) || {};
 }
