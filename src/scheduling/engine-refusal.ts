@@ -51,12 +51,13 @@ function fastApiMessage(body: Record<string, unknown> | undefined, status: numbe
   // Not a missing model: the engine lacks the route itself.
   if (status === 404) return "the engine serving this model does not have this endpoint";
   if (typeof detail === "string") return detail.slice(0, 1000);
-  const issues = (Array.isArray(detail) ? detail : [detail]).map((issue) => {
-    const msg = stringField(issue, "msg") ?? "invalid";
+  if (!Array.isArray(detail)) return undefined;
+  const issues = detail.flatMap((issue) => {
+    const msg = stringField(issue, "msg");
     const loc = isObject(issue) && Array.isArray(issue.loc) ? `${issue.loc.join(".")}: ` : "";
-    return loc + msg;
+    return msg === undefined ? [] : [loc + msg];
   });
-  return `the engine refused the request: ${issues.join("; ")}`.slice(0, 1000);
+  return issues.length ? `the engine refused the request: ${issues.join("; ")}`.slice(0, 1000) : undefined;
 }
 
 function plainText(text: string, status: number): string {
