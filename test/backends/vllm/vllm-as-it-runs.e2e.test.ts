@@ -39,8 +39,11 @@ function standInEnvironment(extra: Record<string, string> = {}) {
   after(() => rm(scratch, { recursive: true, force: true }));
   const bin = join(scratch, "bin");
   mkdirSync(bin);
-  // Answers the memory query only: `-L` fails, so llama.cpp sees no GPU.
-  writeFileSync(join(bin, "nvidia-smi"), `#!/bin/sh\ncase "$1" in --query-gpu=memory.total) echo ${gpuMiB};; *) exit 1;; esac\n`);
+  // Answers the memory queries only (src/scheduling/memory-budget.ts's): `-L` fails, so llama.cpp sees no GPU.
+  writeFileSync(
+    join(bin, "nvidia-smi"),
+    `#!/bin/sh\ncase "$1" in --query-gpu=index,uuid,memory.total) echo "0, GPU-00000000-stand-in, ${gpuMiB}";; --query-gpu=memory.total) echo ${gpuMiB};; *) exit 1;; esac\n`,
+  );
   chmodSync(join(bin, "nvidia-smi"), 0o755);
   const files = { argv: join(scratch, "argv.jsonl"), requests: join(scratch, "requests.jsonl"), gpu: join(scratch, "gpu.json") };
   const env = {
