@@ -126,7 +126,7 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
           args,
           env: runnerEnvironment(engine.server),
           stopGraceMs: options.stopGraceMs,
-          diagnose: diagnoseLlamaServerExit,
+          diagnosis: diagnoseLlamaServerExit,
           onSpawn: (spawned) => {
             pid = spawned;
             options.onSpawn?.({ ...runner, pid: spawned });
