@@ -14,6 +14,7 @@ import { ensureFixtureModels } from "../../../fixtures/generate.ts";
 import { sha256Digest } from "../../../src/models/store/digest.ts";
 import { encodeManifest, type Descriptor } from "../../../src/models/store/manifest.ts";
 import { mediaTypes } from "../../../src/models/store/media-types.ts";
+import { eventually } from "../../support/eventually.ts";
 import { startGateway, useGateway, type GatewayProcess } from "../../support/gateway.ts";
 
 interface FakeHost {
@@ -110,7 +111,7 @@ describe("hostile registries, through the real gateway's /api/pull", () => {
     assert.equal(replies.admin.status, replies.closed.status);
     assert.equal(replies.page.status, replies.closed.status);
     // The operator's log keeps what happened.
-    assert.ok(served.gateway.logs.some((entry) => JSON.stringify(entry).includes("HTTP 403 without a registry error")));
+    await eventually(async () => served.gateway.logs.some((entry) => JSON.stringify(entry).includes("HTTP 403 without a registry error")), "the detail in the log");
   });
 
   it("passes on a registry's own error JSON (an unknown tag is a 404 in its words)", async () => {
