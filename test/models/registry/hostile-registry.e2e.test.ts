@@ -128,6 +128,8 @@ describe("hostile registries, through the real gateway's /api/pull", () => {
     let onClosed = () => {};
     const connectionClosed = new Promise<void>((resolve) => (onClosed = resolve));
     const chunk = Buffer.alloc(64 * 1024, "{");
+    // Endless as far as a 4 MiB limit can tell, yet bounded, so a gateway without the limit costs this machine little.
+    const maxSent = 256 * 1024 ** 2;
     const endless = await start((_request, response) => {
       response.writeHead(200, { "content-type": mediaTypes.dockerManifest });
       response.on("close", () => {
@@ -135,18 +137,19 @@ describe("hostile registries, through the real gateway's /api/pull", () => {
         onClosed();
       });
       const write = () => {
-        while (!closed && sent < 2 * 1024 ** 3) {
+        while (!closed && sent < maxSent) {
           sent += chunk.byteLength;
           if (!response.write(chunk)) return void response.once("drain", write);
         }
+        if (!closed) response.end();
       };
       write();
     });
     const reply = await pull(served, `${endless.host}/big/manifest`);
     assert.match(reply.error ?? "", /larger than 4194304 bytes/);
-    // Resolves once the gateway cuts the connection (the registry alone would never end it).
+    // Resolves once the connection closes: cut by the gateway, long before the registry would end it.
     await connectionClosed;
-    // What sat in socket buffers when the cut came, not the 2 GiB the registry would send.
+    // What sat in socket buffers when the cut came, not all the registry would send.
     assert.ok(sent < 64 * 1024 ** 2, `${sent} bytes were sent before the cut`);
   });
 
