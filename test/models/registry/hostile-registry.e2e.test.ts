@@ -209,7 +209,7 @@ describe("MODELGATE_ALLOWED_REGISTRIES: a closed list, through the real gateway"
     await other.close();
   });
 
-  it("refuses a registry not on the list with a 403, before contacting it", async () => {
+  it("refuses a registry not on the list before contacting it", async () => {
     const reply = await pull(served, `${other.host}/x/y`);
     assert.match(reply.error ?? "", /is not in MODELGATE_ALLOWED_REGISTRIES/);
     assert.deepEqual(other.requests, []);
