@@ -22,6 +22,18 @@ export const VLLMConfigSchema = v.strictObject({
 export const LlamaCppConfigSchema = v.strictObject({
   /** llama.cpp's `--reasoning-budget` (-1 unrestricted, 0 disables thinking). */
   "reasoning-budget": v.optional(v.pipe(int32, v.minValue(-1))),
+  /** `--context-shift` (default here: on, as Ollama) or `--no-context-shift`: what generation does at the context's end. */
+  "context-shift": v.optional(v.boolean()),
+  /** `--n-gpu-layers`: layers offloaded to the GPU (default: all on a GPU build). */
+  "gpu-layers": v.optional(v.pipe(int32, v.minValue(0))),
+  /** `--threads` (default: llama-server's). */
+  threads: v.optional(v.pipe(int32, v.minValue(1))),
+  /** `--batch-size` and `--ubatch-size` (default: llama-server's 2048 and 512). */
+  "batch-size": v.optional(v.pipe(int32, v.minValue(1))),
+  /** `--load-mode mmap` or `none` (default: llama-server's `auto`). */
+  mmap: v.optional(v.boolean()),
+  /** `--main-gpu` (default 0). */
+  "main-gpu": v.optional(v.pipe(int32, v.minValue(0))),
 });
 
 /** The seed's `BackendConfiguration`, with its JSON keys. */

@@ -54,6 +54,11 @@ export interface Backend {
   status(): string;
   /** Bytes the engine itself occupies on disk. */
   diskUsage(): Promise<number>;
+  /**
+   * Memory a running runner (by its socket) says it allocated, RAM and VRAM:
+   * what `/api/ps` shows in place of the estimate once the engine reported it.
+   */
+  runnerMemory?(socket: string): RequiredMemory | undefined;
   /** Working memory the model would need with this configuration. */
   requiredMemoryForModel(signal: AbortSignal, model: string, config?: BackendConfiguration): Promise<RequiredMemory>;
 }

@@ -20,4 +20,5 @@ export { InvalidConfigurationError } from "./invalid-configuration-error.ts";
 export { parseKeepAlive } from "./keep-alive.ts";
 export { LoadDurationHeader } from "./load-duration.ts";
 export { validateRuntimeFlags } from "./runtime-flags.ts";
+export { parseRunnerOptions, refuseLlamaCppSettings, RunnerOptionsSchema, withRunnerOptions, type RunnerOptions } from "./runner-options.ts";
 export { validateHFOverrides, type HFOverrides, type HFOverrideValue } from "./hf-overrides.ts";

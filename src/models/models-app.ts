@@ -20,13 +20,16 @@ import * as v from "valibot";
 import { GGUFParseError } from "../inference/gguf-parse-error.ts";
 import { jsonRecord, parseUntrustedJson } from "../inference/untrusted-json.ts";
 import { readGGUF } from "./gguf.ts";
+import { ggufModelInfo } from "./gguf-model-info.ts";
+import { formatModelfile } from "./modelfile.ts";
 import { HubError } from "./huggingface/hub-client.ts";
 import { QuantizationNotFoundError } from "./huggingface/quant-selection.ts";
 import { ModelNotFoundError } from "./model-resolver.ts";
 import { SafetensorsParseError } from "./safetensors.ts";
-import { InvalidReferenceError, parseModelReference, parseNamedReference, withTag, type NamedReference } from "./reference.ts";
+import { InvalidReferenceError, parseModelReference, parseNamedReference, parseNewModelName, withTag, type NamedReference } from "./reference.ts";
 import { RegistryAuthError } from "./registry/registry-auth.ts";
 import { RegistryError } from "./registry/registry-client.ts";
+import { RemoteRefusedError } from "./remote-policy.ts";
 import { BlobSizeMismatchError, type StoredBlob } from "./store/blob-writer.ts";
 import { DigestMismatchError, InvalidDigestError, parseDigest } from "./store/digest.ts";
 import { InvalidManifestError, type Descriptor } from "./store/manifest.ts";
@@ -58,7 +61,8 @@ const CreateRequestSchema = v.object({
   system: v.optional(v.string()),
   parameters: v.optional(jsonRecord(v.unknown())),
   license: v.optional(v.union([v.string(), v.array(v.string())])),
-  messages: v.optional(v.array(v.unknown())),
+  /** Seed messages, stored as Ollama stores them: role and content. */
+  messages: v.optional(v.array(v.object({ role: v.string(), content: v.optional(v.string(), "") }))),
   insecure: v.optional(v.boolean()),
 });
 
@@ -103,7 +107,7 @@ export function createModelsApp(options: ModelsAppOptions): Hono {
 
   app.post("/create", async (c) => {
     const request = await readJson(c, CreateRequestSchema);
-    return progressResponse(c, await planCreate(request));
+    return progressResponse(c, logger, await planCreate(request));
   });
 
   app.post("/:name{.+}/tag", async (c) => {
@@ -116,7 +120,7 @@ export function createModelsApp(options: ModelsAppOptions): Hono {
     const { insecure } = await readJson(c, PushRequestSchema, { optional: true });
     const reference = parseNamedReference(c.req.param("name"));
     await store.find(reference); // a 404 before the stream starts
-    return progressResponse(c, (onProgress, signal) => distribution.push(reference, { onProgress, signal, insecure }));
+    return progressResponse(c, logger, (onProgress, signal) => distribution.push(reference, { onProgress, signal, insecure }));
   });
 
   app.delete("/:name{.+}", async (c) => {
@@ -129,13 +133,18 @@ export function createModelsApp(options: ModelsAppOptions): Hono {
     return c.json({ deleted: removed.id, untagged: String(reference) });
   });
 
-  app.get("/:name{.+}", async (c) => c.json(await modelDetails(store, await store.find(c.req.param("name")))));
+  app.get("/:name{.+}", async (c) => {
+    const flag = (name: string) => ["1", "true"].includes(c.req.query(name) ?? "");
+    return c.json(await modelDetails(store, await store.find(c.req.param("name")), { metadata: flag("metadata"), verbose: flag("verbose") }));
+  });
 
   /** Checks what can be checked up front, and returns the work to stream. */
   async function planCreate(request: CreateRequest): Promise<Transfer> {
     const extras = modelExtras(request);
     if (request.files && Object.keys(request.files).length > 0) {
-      const name = parseNamedReference(required(request.name, "name is required with files"));
+      // Ollama's rule (fs.ValidPath): a name stays inside the model's directory.
+      if (Object.keys(request.files).some((file) => !isPlainRelativePath(file))) throw new HTTPException(400, { message: "file path must be relative" });
+      const name = parseNewModelName(required(request.name, "name is required with files"));
       if (Object.keys(request.files).some((file) => file.endsWith(".safetensors"))) {
         if (Object.keys(extras).length > 0) throw new HTTPException(400, { message: "template, system, parameters, license and messages apply to GGUF models only" });
         // Links and headers only, no copy: built at once, so a bad directory is an HTTP 400.
@@ -152,13 +161,14 @@ export function createModelsApp(options: ModelsAppOptions): Hono {
       };
     }
     const from = parseNamedReference(required(request.from, "from or files is required"));
-    const name = request.name ? parseNamedReference(request.name) : undefined;
+    const name = request.name ? parseNewModelName(request.name) : undefined;
+    // A pull always asks the registry for the manifest (only missing blobs are fetched); a create from a model found here does not.
+    if (!name) return (onProgress, signal) => distribution.pull(from, { onProgress, signal, insecure: request.insecure });
     return async (onProgress, signal) => {
       const base = await store.find(from).catch(async (error: unknown) => {
         if (!(error instanceof ModelNotFoundError)) throw error;
         return distribution.pull(from, { onProgress, signal, insecure: request.insecure });
       });
-      if (!name) return base;
       if (base.parts.format !== "gguf") throw new HTTPException(400, { message: `${String(from)} is a ${base.parts.format} model: copy it under a new name instead` });
       onProgress({ status: "creating model" });
       const [first, ...rest] = base.parts.weights;
@@ -173,10 +183,11 @@ type Transfer = (onProgress: ProgressListener, signal: AbortSignal) => Promise<u
 
 /**
  * NDJSON progress: each event as it happens, then `{"status":"success"}`, or
- * one `{"error"}` line. A client that leaves aborts the work (shared pulls go
+ * one `{"error"}` line (the log has the error whole, with what a remote
+ * host's reply said). A client that leaves aborts the work (shared pulls go
  * on while anyone else waits).
  */
-function progressResponse(c: Context, work: Transfer): Response {
+function progressResponse(c: Context, logger: Logger, work: Transfer): Response {
   const encoder = new TextEncoder();
   const controller = new AbortController();
   const clientSignal = c.req.raw.signal;
@@ -191,7 +202,10 @@ function progressResponse(c: Context, work: Transfer): Response {
       work(write, controller.signal)
         .then(
           () => write({ status: "success" }),
-          (error: unknown) => write({ error: (error as Error).message }),
+          (error: unknown) => {
+            if (!controller.signal.aborted) logger.warn({ err: error, path: c.req.path }, "transfer failed");
+            write({ error: (error as Error).message });
+          },
         )
         .finally(() => {
           clientSignal.removeEventListener("abort", abort);
@@ -231,14 +245,8 @@ async function uploadedWeights(store: ModelStore, files: Record<string, string>)
   }
   const weights: StoredBlob[] = [];
   for (const { digest, size } of (await uploadedFiles(store, files)).values()) {
-    const path = store.blobPath(digest);
-    try {
-      await readGGUF(path);
-    } catch (error) {
-      // Not a model: the upload goes, unless a model already uses those bytes.
-      if (error instanceof GGUFParseError) await store.removeUnreferencedBlob(digest);
-      throw error;
-    }
+    // Not a model: refused, and the upload kept as Ollama keeps it (a client may retry the create).
+    await readGGUF(store.blobPath(digest));
     weights.push({ digest, size });
   }
   return weights as [StoredBlob, ...StoredBlob[]];
@@ -254,11 +262,20 @@ function modelExtras(request: CreateRequest): ModelExtras {
   };
 }
 
+/** `fs.ValidPath`: slash-separated, relative, no empty, `.` or `..` element, no backslash. */
+function isPlainRelativePath(path: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  if (path === "" || path.includes("\\") || /[\u0000-\u001f]/.test(path)) return false;
+  return path.split("/").every((part) => part !== "" && part !== "." && part !== "..");
+}
+
 /** `?target=name:tag`, or Docker Model Runner's `?repo=name&tag=tag`. */
 function tagTarget(source: string, target: string | undefined, repo: string | undefined, tag: string | undefined): NamedReference {
-  if (target) return parseNamedReference(target);
-  if (repo) return tag ? withTag(parseNamedReference(repo), tag) : parseNamedReference(repo);
-  if (tag) return withTag(parseNamedReference(source), tag);
+  // Checked whole: `sha256` with a hex tag reads as an ID.
+  const retagged = (name: string, newTag: string) => parseNewModelName(String(withTag(parseNamedReference(name), newTag)));
+  if (target) return parseNewModelName(target);
+  if (repo) return tag ? retagged(repo, tag) : parseNewModelName(repo);
+  if (tag) return retagged(source, tag);
   throw new HTTPException(400, { message: "target (or repo and tag) is required" });
 }
 
@@ -280,20 +297,61 @@ function modelSummary(model: StoredModel) {
   };
 }
 
-/** The summary and what the text layers say. */
-async function modelDetails(store: ModelStore, model: StoredModel) {
-  const text = async (layer: Descriptor | undefined) => (layer ? new TextDecoder().decode(await store.readBlob(layer)) : undefined);
+/** Text layers are content-addressed: each is read once (a request's model defaults come from here). */
+const textLayers = new Map<string, Promise<string>>();
+const maxKeptTextLayers = 256;
+
+function layerText(store: ModelStore, layer: Descriptor): Promise<string> {
+  let text = textLayers.get(layer.digest);
+  if (!text) {
+    if (textLayers.size >= maxKeptTextLayers) textLayers.clear();
+    text = store.readBlob(layer).then((bytes) => new TextDecoder().decode(bytes));
+    text.catch(() => textLayers.delete(layer.digest));
+    textLayers.set(layer.digest, text);
+  }
+  return text;
+}
+
+async function json<T>(text: Promise<string> | undefined): Promise<T | undefined> {
+  return text && (JSON.parse(await text) as T);
+}
+
+interface DetailsOptions {
+  /** The GGUF's key/values (and with `verbose` its tensors), read from the file. */
+  readonly metadata?: boolean;
+  readonly verbose?: boolean;
+}
+
+/** The summary, what the text layers say, and the Modelfile that builds it again. */
+async function modelDetails(store: ModelStore, model: StoredModel, options: DetailsOptions = {}) {
+  const text = (layer: Descriptor | undefined) => (layer ? layerText(store, layer) : undefined);
   const { parts } = model;
-  const parameters = await text(parts.params);
+  const [template, system, parameters, messages, licenses] = await Promise.all([
+    text(parts.template),
+    text(parts.system),
+    json<Record<string, unknown>>(text(parts.params)),
+    json<{ role: string; content: string }[]>(text(parts.messages)),
+    Promise.all(parts.licenses.map((layer) => layerText(store, layer))),
+  ]);
+  const gguf = parts.format === "gguf";
+  const summary = gguf ? await store.summary(parts.weights[0].digest) : undefined;
+  const paths = parts.weights.map((layer) => store.blobPath(layer.digest));
+  const modelfile = formatModelfile({ from: paths[0]!, template, system, parameters, messages, licenses });
   return {
     ...modelSummary(model),
     manifest: model.manifest.manifest,
-    template: await text(parts.template),
+    template,
     template_format: parts.template ? templateSyntax(parts.template.mediaType) : undefined,
-    system: await text(parts.system),
-    parameters: parameters ? (JSON.parse(parameters) as unknown) : undefined,
-    license: await Promise.all(parts.licenses.map(text)),
-    paths: parts.weights.map((layer) => store.blobPath(layer.digest)),
+    /** The GGUF carries a chat template of its own (the engine can apply it). */
+    chat_template: summary?.chatTemplate !== undefined,
+    system,
+    parameters,
+    messages,
+    license: licenses,
+    modelfile,
+    paths,
+    projector: parts.projector ? store.blobPath(parts.projector.digest) : undefined,
+    ...(options.metadata && gguf ? await ggufModelInfo(paths[0]!, options.verbose ?? false) : {}),
   };
 }
 
@@ -340,6 +398,7 @@ function errorStatus(error: Error): ContentfulStatusCode {
   }
   if (error instanceof ModelNotFoundError || error instanceof QuantizationNotFoundError) return 404;
   if (error instanceof RegistryAuthError) return 401;
+  if (error instanceof RemoteRefusedError) return 403;
   if (error instanceof RegistryError || error instanceof HubError) return error.status === 404 ? 404 : 502;
   return 500;
 }

@@ -3,7 +3,7 @@
  * calls and tool results, tools, and the fields every completion shares.
  */
 import * as v from "valibot";
-import { CompletionEntries, translateCompletionFields, type CompletionCall } from "./completion-call.ts";
+import { CompletionEntries, translateCompletionFields, type Capability, type CompletionCall } from "./completion-call.ts";
 import { imageDataUrl } from "./image-data-url.ts";
 import { newToolCallId } from "./tool-call-id.ts";
 
@@ -46,8 +46,12 @@ type Message = v.InferOutput<typeof MessageSchema>;
  * @throws HTTPException 400 on a bad option, format or image
  */
 export function translateChatRequest(request: ChatRequest): CompletionCall {
-  const { call, openai } = translateCompletionFields(request, "chat");
   const messages = request.messages ?? [];
+  const capabilities: Capability[] = [
+    ...(request.tools?.length ? ["tools" as const] : []),
+    ...(messages.some((message) => message.images?.length) ? ["vision" as const] : []),
+  ];
+  const { call, openai } = translateCompletionFields(request, "chat", capabilities);
   if (messages.length === 0) return call;
   const tools = request.tools?.length ? { tools: request.tools } : {};
   return {
@@ -60,7 +64,9 @@ function openaiMessages(messages: readonly Message[]): Record<string, unknown>[]
   // Ollama's tool results name the tool, OpenAI's name the call: remember each tool's latest call id.
   const callIdByTool = new Map<string, string>();
   return messages.map((message) => {
-    const { role, images, thinking, tool_calls, tool_name, tool_call_id } = message;
+    const { images, thinking, tool_calls, tool_name, tool_call_id } = message;
+    // Ollama's templates compare roles as written; clients send "USER" and mean "user".
+    const role = message.role.toLowerCase();
     const content = message.content ?? "";
     if (role === "tool") {
       const callId = tool_call_id ?? (tool_name ? callIdByTool.get(tool_name) : undefined);

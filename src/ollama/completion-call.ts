@@ -7,8 +7,13 @@ import { jsonRecord } from "../inference/untrusted-json.ts";
 import type { ReplyShape } from "./ollama-replies.ts";
 import { badRequest, ModelEntries, requiredModel } from "./request-body.ts";
 import { readRequestOptions } from "./request-options.ts";
+import type { RunnerOptions } from "../inference/runner-options.ts";
 
-export const thinkLevels = ["low", "medium", "high"] as const;
+/** Ollama's levels; `max` is its newest, which OpenAI engines know as `high`. */
+const thinkLevels = ["high", "medium", "low", "max"];
+
+/** What a model must be able to do for a request, in `/api/show`'s words. */
+export type Capability = "completion" | "tools" | "insert" | "vision";
 
 /** Fields of both `/api/chat` and `/api/generate`. */
 export const CompletionEntries = {
@@ -18,14 +23,23 @@ export const CompletionEntries = {
   format: v.nullish(v.union([v.string(), jsonRecord(v.unknown())])),
   options: v.nullish(jsonRecord(v.unknown())),
   keep_alive: v.nullish(v.union([v.number(), v.string()])),
-  think: v.nullish(v.union([v.boolean(), v.picklist(thinkLevels)])),
+  // A bad value is refused in Ollama's words, once the body is read.
+  think: v.nullish(v.union([v.boolean(), v.string()])),
+  logprobs: v.nullish(v.boolean()),
+  top_logprobs: v.nullish(v.pipe(v.number(), v.integer())),
+  /** Default true: a history longer than the context loses its oldest messages; false refuses it. */
+  truncate: v.nullish(v.boolean()),
+  /** Default true: generation that fills the context shifts it; false stops with `done_reason: "length"`. */
+  shift: v.nullish(v.boolean()),
+  /** Answer with the prompt the request renders to, generating nothing. */
+  _debug_render_only: v.nullish(v.boolean()),
 };
 
 type CompletionFields = v.InferOutput<v.ObjectSchema<typeof CompletionEntries, undefined>>;
 
 /** An OpenAI request for one of the engines' endpoints. */
 export interface EngineRequest {
-  readonly path: "/v1/chat/completions" | "/v1/completions";
+  readonly path: "/v1/chat/completions" | "/v1/completions" | "/infill";
   readonly body: Readonly<Record<string, unknown>>;
 }
 
@@ -37,11 +51,25 @@ export interface CompletionCall {
   readonly stream: boolean;
   /** As the client sent it; the engines layer reads it. */
   readonly keepAlive?: number | string;
-  /** `options.num_ctx`. */
-  readonly contextSize?: number;
+  /** The load-time options (`num_ctx`, `num_gpu`…, `shift`), as the engines layer reads them. */
+  readonly runnerOptions: RunnerOptions;
   readonly ignoredOptions: readonly string[];
+  /** What the model must be able to do (`completion` first, as Ollama checks it). */
+  readonly capabilities: readonly Capability[];
+  /** `think` is on (true or a level): the model must be able to think. */
+  readonly thinks: boolean;
+  /** Log probabilities asked for: how many alternatives per token (0 for none). */
+  readonly logprobs?: { readonly top: number };
   /** Absent when there is nothing to generate: the request only loads (or unloads) the model. */
   readonly engine?: EngineRequest;
+  /** `/api/generate` through the template: the token ids of the conversation it continues (`context`), maybe none. */
+  readonly conversation?: { readonly previous: readonly number[] };
+  /** `/api/generate`'s Go template for this request, in place of the model's. */
+  readonly template?: string;
+  /** `/api/generate`'s `raw`: the prompt goes to the model as it is. */
+  readonly raw?: boolean;
+  /** `_debug_render_only`: the rendered prompt is the answer. */
+  readonly renderOnly?: boolean;
 }
 
 /**
@@ -52,26 +80,46 @@ export interface CompletionCall {
 export function translateCompletionFields(
   fields: CompletionFields,
   shape: ReplyShape,
+  capabilities: readonly Capability[],
 ): { call: Omit<CompletionCall, "engine">; openai: Record<string, unknown> } {
+  const top = fields.top_logprobs ?? 0;
+  // Ollama checks this first, before even the model.
+  if (top < 0 || top > 20) throw badRequest("top_logprobs must be between 0 and 20");
+  const think = thinkValue(fields.think);
   const options = readRequestOptions(fields.options ?? undefined);
   const call: Omit<CompletionCall, "engine"> = {
     model: requiredModel(fields),
     shape,
     stream: fields.stream ?? true,
     ignoredOptions: options.ignored,
+    runnerOptions: { ...options.runner, ...(fields.shift === false ? { "context-shift": false } : {}) },
+    capabilities: ["completion", ...capabilities],
+    thinks: think !== undefined && think !== false,
+    ...(fields.logprobs ? { logprobs: { top } } : {}),
     ...(fields.keep_alive == null ? {} : { keepAlive: fields.keep_alive }),
-    ...(options.contextSize === undefined ? {} : { contextSize: options.contextSize }),
+    ...(fields._debug_render_only ? { renderOnly: true } : {}),
   };
   const openai = {
     model: call.model,
     // Always streamed from the engine, even for `stream: false`: one path, aggregated at the end.
     stream: true,
     stream_options: { include_usage: true },
+    // Read by the engines layer, which fits the prompt to the runner's context.
+    truncate: fields.truncate ?? true,
+    ...(Object.keys(call.runnerOptions).length ? { runner_options: call.runnerOptions } : {}),
     ...options.sampling,
     ...responseFormat(fields.format),
-    ...thinkFields(fields.think),
+    ...thinkFields(think),
+    // llama-server's own field, which both endpoints read; at least one, or it computes none (the reply trims them).
+    ...(fields.logprobs ? { n_probs: Math.max(1, top) } : {}),
   };
   return { call, openai };
+}
+
+/** @throws HTTPException 400 for a level Ollama does not know, in its words */
+function thinkValue(think: CompletionFields["think"]): boolean | string | undefined {
+  if (think == null || typeof think === "boolean" || thinkLevels.includes(think)) return think ?? undefined;
+  throw badRequest(`invalid think value: ${JSON.stringify(think)} (must be "high", "medium", "low", "max", true, or false)`);
 }
 
 /** `"json"` → JSON mode; a JSON schema → the engine's schema-constrained output. */
@@ -86,8 +134,8 @@ function responseFormat(format: CompletionFields["format"]): Record<string, unkn
  * `think` in the terms chat templates (`enable_thinking`) and OpenAI engines
  * (`reasoning_effort`) understand; absent leaves the model's default.
  */
-function thinkFields(think: CompletionFields["think"]): Record<string, unknown> {
-  if (think == null) return {};
+function thinkFields(think: boolean | string | undefined): Record<string, unknown> {
+  if (think === undefined) return {};
   if (typeof think === "boolean") return { chat_template_kwargs: { enable_thinking: think } };
-  return { chat_template_kwargs: { enable_thinking: true }, reasoning_effort: think };
+  return { chat_template_kwargs: { enable_thinking: true }, reasoning_effort: think === "max" ? "high" : think };
 }

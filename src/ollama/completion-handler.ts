@@ -1,51 +1,72 @@
 /**
  * The life of one `/api/chat` or `/api/generate` request: read and translate
  * it, have the engines run it, and answer with NDJSON as the engine streams
- * (or, for `stream: false`, with the stream folded into one object). Errors
+ * (or, for `stream: false`, with the stream folded into one object; a load or
+ * unload, with one object whatever `stream` says). Errors
  * before the engine answers are HTTP errors; after, the stream's error line.
  */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { Logger } from "pino";
 import type * as v from "valibot";
-import { parseKeepAlive } from "../inference/keep-alive.ts";
+import { checkCapabilities } from "./capability-check.ts";
 import type { CompletionCall } from "./completion-call.ts";
 import { translateEngineStream } from "./engine-stream.ts";
 import { loadDurationMs, type EnginesClient } from "./engines-client.ts";
+import { createGenerateContext } from "./generate-context.ts";
 import { ndjsonResponse } from "./ndjson-response.ts";
 import { aggregateReplies, nanoseconds, replyFormatter, replyJson, zeroMetrics, type OllamaReply } from "./ollama-replies.ts";
 import { readRequestBody } from "./request-body.ts";
 import { createStreamTranslator } from "./stream-translator.ts";
+import { asksToUnload } from "./unload-request.ts";
 
 export interface CompletionHandlerOptions {
   readonly engines: EnginesClient;
   readonly logger: Logger;
-  readonly ensureContextSize: (model: string, size: number) => Promise<void>;
+  /** The model's Modelfile layers, applied to the translated request. */
+  readonly applyModelfile: (call: CompletionCall, signal: AbortSignal) => Promise<CompletionCall>;
 }
 
-export function createCompletionHandler({ engines, logger, ensureContextSize }: CompletionHandlerOptions) {
+export function createCompletionHandler({ engines, logger, applyModelfile }: CompletionHandlerOptions) {
+  const conversations = createGenerateContext(engines);
   return <const Schema extends v.GenericSchema>(schema: Schema, translate: (request: v.InferOutput<Schema>) => CompletionCall) =>
     async (c: Context): Promise<Response> => {
       const startedAt = performance.now();
-      const call = translate(await readRequestBody(c.req, schema));
+      const signal = c.req.raw.signal;
+      const call = await applyModelfile(translate(await readRequestBody(c.req, schema)), signal);
+      if (call.renderOnly) return c.json(await renderedOnly(conversations, call, signal));
       if (call.ignoredOptions.length) logger.debug({ model: call.model, options: call.ignoredOptions }, "options ignored");
-      if (call.contextSize !== undefined) await ensureContextSize(call.model, call.contextSize);
+      // As Ollama: an unload asks nothing of the model; everything else is refused before it loads.
+      if (call.engine || !asksToUnload(call.keepAlive)) await checkCapabilities(engines, call, signal);
       const keepAlive = call.keepAlive === undefined ? {} : { keep_alive: call.keepAlive };
       const formatter = replyFormatter(call.shape, call.model);
 
       if (!call.engine) {
-        const { reason, loadMs } = await loadOrUnload(engines, call, c.req.raw.signal);
+        const { reason, loadMs } = await loadOrUnload(engines, call, signal);
         const reply = formatter.done(reason, {
           ...zeroMetrics,
           total_duration: nanoseconds(performance.now() - startedAt),
           load_duration: nanoseconds(loadMs),
         });
-        return call.stream ? ndjsonResponse([reply], replyJson) : c.json(reply);
+        // Ollama answers both with one application/json object whatever `stream` says
+        // (routes.go, c.JSON): Open WebUI's unload reads it with aiohttp's strict `.json()`.
+        return c.json(reply);
       }
 
-      const response = await engines.post(call.engine.path, { ...call.engine.body, ...keepAlive }, c.req.raw.signal);
-      const translator = createStreamTranslator({ formatter, startedAt, loadDurationMs: loadDurationMs(response) });
-      const lines = translateEngineStream(response.body, translator);
+      const previous = call.conversation?.previous ?? [];
+      const continued = previous.length ? await conversations.continuing(call.engine, previous, signal) : undefined;
+      const engine = continued?.engine ?? call.engine;
+      const response = await engines.post(engine.path, { ...engine.body, ...keepAlive }, signal);
+      const translator = createStreamTranslator({
+        formatter,
+        startedAt,
+        loadDurationMs: loadDurationMs(response),
+        ...(call.logprobs ? { topLogprobs: call.logprobs.top } : {}),
+      });
+      const translated = translateEngineStream(response.body, translator);
+      const lines = call.conversation
+        ? conversations.withContext(translated, { engine: call.engine, previous, ...(continued ? { rendered: continued.rendered } : {}) }, signal)
+        : translated;
       if (call.stream) return ndjsonResponse(lines, replyJson);
       const reply = aggregateReplies(await collect(lines));
       if ("error" in reply) throw new HTTPException(500, { message: reply.error });
@@ -62,25 +83,32 @@ async function loadOrUnload(
   call: CompletionCall,
   signal: AbortSignal,
 ): Promise<{ reason: "load" | "unload"; loadMs: number }> {
-  if (call.keepAlive !== undefined && keepAliveMs(call.keepAlive) === 0) {
+  if (asksToUnload(call.keepAlive)) {
     await engines.post("/unload", { models: [call.model] }, signal);
     return { reason: "unload", loadMs: 0 };
   }
   const response = await engines.post(
     "/v1/completions",
-    { model: call.model, prompt: "", max_tokens: 0, ...(call.keepAlive === undefined ? {} : { keep_alive: call.keepAlive }) },
+    {
+      model: call.model,
+      prompt: "",
+      max_tokens: 0,
+      ...(call.keepAlive === undefined ? {} : { keep_alive: call.keepAlive }),
+      // The runner this model would serve the same options with: `num_ctx` loads one of that size.
+      ...(Object.keys(call.runnerOptions).length ? { runner_options: call.runnerOptions } : {}),
+    },
     signal,
   );
   await response.body?.cancel();
   return { reason: "load", loadMs: loadDurationMs(response) };
 }
 
-function keepAliveMs(keepAlive: number | string): number {
-  try {
-    return parseKeepAlive(keepAlive);
-  } catch (error) {
-    throw new HTTPException(400, { message: (error as Error).message });
-  }
+/** `_debug_render_only`: the prompt the gateway rendered, or the one the engine's own template makes. */
+async function renderedOnly(conversations: ReturnType<typeof createGenerateContext>, call: CompletionCall, signal: AbortSignal) {
+  const engine = call.engine ?? { path: "/v1/chat/completions" as const, body: { model: call.model, messages: [] } };
+  const images = JSON.stringify(engine.body.messages ?? []).match(/"image_url"/g)?.length ?? 0;
+  const prompt = await conversations.render(engine, signal);
+  return { model: call.model, created_at: new Date().toISOString(), debug_info: { rendered_template: prompt, image_count: images } };
 }
 
 async function collect<T>(lines: AsyncIterable<T>): Promise<T[]> {

@@ -10,6 +10,7 @@ import { jsonRecord } from "../inference/untrusted-json.ts";
 import { loadDurationMs, type EnginesClient } from "./engines-client.ts";
 import { nanoseconds } from "./ollama-replies.ts";
 import { ModelEntries, readRequestBody, requiredModel } from "./request-body.ts";
+import { asksToUnload } from "./unload-request.ts";
 
 const CommonEntries = {
   ...ModelEntries,
@@ -44,9 +45,10 @@ export function createEmbedHandlers(engines: EnginesClient) {
     return { vectors, promptTokens: result.output.usage?.prompt_tokens ?? 0, loadMs: loadDurationMs(response) };
   };
 
-  /** Nothing to embed: still a 404 for a model that does not exist, as on Ollama. */
-  const nothing = async (model: string, signal: AbortSignal) => {
+  /** Nothing to embed: still a 404 for a model that does not exist, and with `keep_alive: 0` an unload, as on Ollama. */
+  const nothing = async (model: string, keepAlive: number | string | null | undefined, signal: AbortSignal) => {
     await engines.get(`/v1/models/${encodeURIComponent(model)}`, v.unknown(), signal);
+    if (asksToUnload(keepAlive)) await engines.post("/unload", { models: [model] }, signal);
     return { vectors: [], promptTokens: 0, loadMs: 0 };
   };
 
@@ -59,7 +61,7 @@ export function createEmbedHandlers(engines: EnginesClient) {
       // The engines layer cuts (or, told not to, refuses) inputs longer than the context, as Ollama does.
       const extra = { truncate: request.truncate ?? true, ...(request.keep_alive == null ? {} : { keep_alive: request.keep_alive }) };
       const { vectors, promptTokens, loadMs } =
-        input.length === 0 ? await nothing(model, c.req.raw.signal) : await embed(model, input, extra, c.req.raw.signal);
+        input.length === 0 ? await nothing(model, request.keep_alive, c.req.raw.signal) : await embed(model, input, extra, c.req.raw.signal);
       const dimensions = request.dimensions ?? undefined;
       return c.json({
         model,
@@ -73,7 +75,7 @@ export function createEmbedHandlers(engines: EnginesClient) {
     async embeddings(c: Context): Promise<Response> {
       const request = await readRequestBody(c.req, EmbeddingsRequestSchema);
       const model = requiredModel(request);
-      if (!request.prompt) return c.json({ embedding: (await nothing(model, c.req.raw.signal)).vectors });
+      if (!request.prompt) return c.json({ embedding: (await nothing(model, request.keep_alive, c.req.raw.signal)).vectors });
       const keepAlive = request.keep_alive == null ? {} : { keep_alive: request.keep_alive };
       // llama-server normalises unless told not to; the legacy endpoint answers the model's raw vector.
       const { vectors } = await embed(model, [request.prompt], { ...keepAlive, truncate: true, embd_normalize: -1 }, c.req.raw.signal);

@@ -27,6 +27,14 @@ export interface ToolCallDelta {
   readonly function?: { readonly name?: string | null; readonly arguments?: string | null } | null;
 }
 
+/** One token's probability, as llama-server reports it (OpenAI's shape); `top_logprobs` are its alternatives. */
+export interface EngineLogprob {
+  readonly token: string;
+  readonly logprob: number;
+  readonly bytes?: readonly number[] | null;
+  readonly top_logprobs?: readonly EngineLogprob[] | null;
+}
+
 export interface Choice {
   /** Chat completions. */
   readonly delta?: {
@@ -39,6 +47,7 @@ export interface Choice {
   /** Plain completions. */
   readonly text?: string | null;
   readonly finish_reason?: string | null;
+  readonly logprobs?: { readonly content?: readonly EngineLogprob[] | null } | null;
 }
 
 export interface EngineChunk {
@@ -47,6 +56,11 @@ export interface EngineChunk {
   readonly timings?: Timings | null;
   /** Any value: the engine reports an error in the stream. */
   readonly error?: unknown;
+  /** llama-server's native stream (`/infill`): the text, whether it is the last chunk, and why it stopped. */
+  readonly content?: string | null;
+  readonly stop?: boolean | null;
+  readonly stop_type?: string | null;
+  readonly completion_probabilities?: readonly EngineLogprob[] | null;
 }
 
 type Fields = Record<string, unknown>;
@@ -56,7 +70,11 @@ export function isEngineChunk(value: unknown): value is EngineChunk {
     isObject(value) &&
     nullishOr(value.choices, (choices) => arrayOf(choices, isChoice)) &&
     nullishOr(value.usage, isUsage) &&
-    nullishOr(value.timings, isTimings)
+    nullishOr(value.timings, isTimings) &&
+    optionalString(value.content) &&
+    optionalString(value.stop_type) &&
+    nullishOr(value.stop, (stop) => typeof stop === "boolean") &&
+    nullishOr(value.completion_probabilities, isLogprobList)
   );
 }
 
@@ -65,7 +83,22 @@ function isChoice(value: unknown): value is Choice {
     isObject(value) &&
     optionalString(value.text) &&
     optionalString(value.finish_reason) &&
-    nullishOr(value.delta, isDelta)
+    nullishOr(value.delta, isDelta) &&
+    nullishOr(value.logprobs, (logprobs) => isObject(logprobs) && nullishOr(logprobs.content, isLogprobList))
+  );
+}
+
+function isLogprobList(value: unknown): boolean {
+  return arrayOf(value, isLogprob);
+}
+
+function isLogprob(value: unknown): value is EngineLogprob {
+  return (
+    isObject(value) &&
+    typeof value.token === "string" &&
+    typeof value.logprob === "number" &&
+    nullishOr(value.bytes, (bytes) => arrayOf(bytes, (byte) => typeof byte === "number")) &&
+    nullishOr(value.top_logprobs, isLogprobList)
   );
 }
 

@@ -26,7 +26,7 @@ export interface EnginesClient {
 
 /** OpenAI's `{error: {message}}`, or a bare `{error: "..."}`. */
 const ErrorBodySchema = v.object({
-  error: v.union([v.string(), v.looseObject({ message: v.string(), code: v.nullish(v.string()) })]),
+  error: v.union([v.string(), v.looseObject({ message: v.string(), code: v.unknown() })]),
 });
 
 // Never sent anywhere: the engines app reads only the path.
@@ -73,7 +73,8 @@ async function refusal(response: Response, model: string | undefined): Promise<H
     // Not JSON: the text itself is the message.
   }
   const error = parsed?.error;
-  const code = typeof error === "object" ? error.code : undefined;
+  // A code that is not a string (an engine's number) says nothing Ollama's words depend on.
+  const code = typeof error === "object" ? (typeof error.code === "string" ? error.code : error.code === undefined ? undefined : null) : undefined;
   // Ollama's words for an unknown model; a 404 for an unknown backend or route keeps its own.
   if (status === 404 && model !== undefined && (code === "model_not_found" || code === undefined)) {
     return new HTTPException(404, { message: `model "${model}" not found, try pulling it first` });

@@ -29,6 +29,18 @@ export interface ToolCall {
   };
 }
 
+/** A token's log probability, in Ollama's shape. */
+export interface TokenLogprob {
+  readonly token: string;
+  readonly logprob: number;
+  readonly bytes?: readonly number[];
+}
+
+/** A generated token's log probability, with the likeliest alternatives when asked for (`top_logprobs`). */
+export interface Logprob extends TokenLogprob {
+  readonly top_logprobs?: readonly TokenLogprob[];
+}
+
 export interface AssistantMessage {
   readonly role: "assistant";
   /** Always present, even empty: clients read it unconditionally. */
@@ -40,6 +52,8 @@ export interface AssistantMessage {
 interface ReplyHead {
   readonly model: string;
   readonly created_at: string;
+  /** Only when asked for (`logprobs: true`): the tokens of this piece, or of the whole reply when folded. */
+  readonly logprobs?: readonly Logprob[];
 }
 
 export type ChatReply =
@@ -53,7 +67,7 @@ export type GenerateReply =
       readonly thinking?: string;
       readonly done: true;
       readonly done_reason: DoneReason;
-      /** Token ids in Ollama; the gateway has none, so it is always empty. */
+      /** The conversation's token ids (prompt and reply), for a templated reply; empty otherwise. */
       readonly context: readonly number[];
     } & DoneMetrics);
 
@@ -70,6 +84,7 @@ export interface Output {
   readonly content: string;
   readonly thinking?: string;
   readonly toolCalls?: readonly ToolCall[];
+  readonly logprobs?: readonly Logprob[];
 }
 
 /** Builds the objects of one reply; `model` and the clock are fixed per request. */
@@ -110,7 +125,7 @@ export function replyFormatter(shape: ReplyShape, model: string, now: () => Date
   };
   if (shape === "chat") {
     return {
-      chunk: (output) => ({ model, created_at: createdAt(), message: assistantMessage(output), done: false }),
+      chunk: (output) => ({ model, created_at: createdAt(), message: assistantMessage(output), ...logprobsOf(output), done: false }),
       done: (reason, metrics) => ({
         model,
         created_at: createdAt(),
@@ -122,11 +137,12 @@ export function replyFormatter(shape: ReplyShape, model: string, now: () => Date
     };
   }
   return {
-    chunk: ({ content, thinking }) => ({
+    chunk: (output) => ({
       model,
       created_at: createdAt(),
-      response: content,
-      ...(thinking ? { thinking } : {}),
+      response: output.content,
+      ...(output.thinking ? { thinking: output.thinking } : {}),
+      ...logprobsOf(output),
       done: false,
     }),
     done: (reason, metrics) => ({
@@ -139,6 +155,10 @@ export function replyFormatter(shape: ReplyShape, model: string, now: () => Date
       ...metrics,
     }),
   };
+}
+
+function logprobsOf({ logprobs }: Output): { logprobs?: readonly Logprob[] } {
+  return logprobs?.length ? { logprobs } : {};
 }
 
 function assistantMessage({ content, thinking, toolCalls }: Output): AssistantMessage {
@@ -158,7 +178,7 @@ function assistantMessage({ content, thinking, toolCalls }: Output): AssistantMe
  * time) is shared by the tokens of one millisecond.
  */
 export function replyJson(line: OllamaStreamLine): string {
-  if ("done" in line && !line.done) {
+  if ("done" in line && !line.done && line.logprobs === undefined) {
     if ("response" in line) {
       if (line.thinking === undefined) return `${replyHead(line)},"response":${JSON.stringify(line.response)},"done":false}`;
     } else if (line.message.thinking === undefined && line.message.tool_calls === undefined) {
@@ -182,8 +202,10 @@ export function aggregateReplies(lines: readonly OllamaStreamLine[]): OllamaRepl
   let content = "";
   let thinking = "";
   const toolCalls: ToolCall[] = [];
+  const logprobs: Logprob[] = [];
   for (const line of lines) {
     if ("error" in line) return line;
+    logprobs.push(...(line.logprobs ?? []));
     if ("message" in line) {
       content += line.message.content;
       thinking += line.message.thinking ?? "";
@@ -192,12 +214,12 @@ export function aggregateReplies(lines: readonly OllamaStreamLine[]): OllamaRepl
       content += line.response;
       thinking += line.thinking ?? "";
     }
-    if (line.done) return withOutput(line, { content, thinking, toolCalls });
+    if (line.done) return withOutput(line, { content, thinking, toolCalls, logprobs });
   }
   return { error: "the engine's reply ended without a final object" };
 }
 
 function withOutput(done: OllamaReply, output: Required<Output>): OllamaReply {
-  if ("message" in done) return { ...done, message: assistantMessage(output) };
-  return { ...done, response: output.content, ...(output.thinking ? { thinking: output.thinking } : {}) };
+  if ("message" in done) return { ...done, message: assistantMessage(output), ...logprobsOf(output) };
+  return { ...done, response: output.content, ...(output.thinking ? { thinking: output.thinking } : {}), ...logprobsOf(output) };
 }

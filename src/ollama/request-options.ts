@@ -4,6 +4,7 @@
  * send plenty of, are ignored) and turned into the engine's sampling fields.
  */
 import * as v from "valibot";
+import type { RunnerOptions } from "../inference/runner-options.ts";
 
 // Each message completes Ollama's `option "x" must be …`. A number the type
 // cannot hold is refused too (Ollama's Go would wrap it around, or make it Inf).
@@ -40,6 +41,7 @@ const OptionsSchema = v.object({
   main_gpu: integer,
   use_mmap: boolean,
   num_thread: integer,
+  draft_num_predict: integer,
 });
 
 type OptionName = keyof typeof OptionsSchema.entries;
@@ -63,9 +65,9 @@ export interface SamplingFields {
 
 export interface RequestOptions {
   readonly sampling: SamplingFields;
-  /** `num_ctx`: the context size the runner should have. */
-  readonly contextSize?: number;
-  /** Keys that were ignored: unknown to Ollama, or load-time settings the engines layer owns. */
+  /** The load-time options (`num_ctx`, `num_gpu`…): the runner this request needs. */
+  readonly runner: RunnerOptions;
+  /** Keys unknown to Ollama, which are ignored. */
   readonly ignored: readonly string[];
 }
 
@@ -88,12 +90,9 @@ export class InvalidOptionError extends Error {
   override readonly name = "InvalidOptionError";
 }
 
-/** Settings of a runner's start, not of one request; the engines layer decides them. */
-const loadTimeNames = new Set<string>(["num_batch", "num_gpu", "main_gpu", "use_mmap", "num_thread"]);
-
 /**
- * @example readRequestOptions({ temperature: 0, num_predict: 8, mirostat: 0 })
- * // { sampling: { temperature: 0, max_tokens: 8 }, ignored: ["mirostat"] }
+ * @example readRequestOptions({ temperature: 0, num_predict: 8, num_ctx: 512, mirostat: 0 })
+ * // { sampling: { temperature: 0, max_tokens: 8 }, runner: { "context-size": 512 }, ignored: ["mirostat"] }
  * @throws InvalidOptionError when a known option has the wrong type
  */
 export function readRequestOptions(input: Record<string, unknown> = {}): RequestOptions {
@@ -113,7 +112,27 @@ export function readRequestOptions(input: Record<string, unknown> = {}): Request
   // A negative seed is Ollama's "random", which is the engine's default.
   if (options.seed != null && options.seed >= 0) sampling.seed = options.seed;
   if (options.num_keep != null) sampling.n_keep = options.num_keep;
-  const ignored = Object.keys(input).filter((key) => !(key in OptionsSchema.entries) || loadTimeNames.has(key));
-  const contextSize = options.num_ctx ?? undefined;
-  return contextSize === undefined ? { sampling, ignored } : { sampling, contextSize, ignored };
+  const ignored = Object.keys(input).filter((key) => !(key in OptionsSchema.entries));
+  return { sampling, runner: runnerOptions(options), ignored };
 }
+
+/**
+ * The load-time options as Ollama passes them to llama-server
+ * (`llm/llama_server.go`): a value meaning "automatic" (`num_gpu` -1,
+ * `num_thread` 0, `num_batch` 0) is left out, so the runner's default holds.
+ */
+function runnerOptions(options: v.InferOutput<typeof OptionsSchema>): RunnerOptions {
+  const { num_ctx, num_gpu, num_thread, num_batch, use_mmap, main_gpu, draft_num_predict } = options;
+  const runner: { -readonly [K in keyof RunnerOptions]: RunnerOptions[K] } = {};
+  // Ollama's scheduler gives no runner fewer than 4 tokens; more than an int32 is more than any engine takes.
+  if (num_ctx != null) runner["context-size"] = Math.min(Math.max(num_ctx, minimumContext), 2 ** 31 - 1);
+  if (num_gpu != null && num_gpu >= 0) runner["gpu-layers"] = num_gpu;
+  if (num_thread != null && num_thread > 0) runner.threads = num_thread;
+  if (num_batch != null && num_batch > 0) runner["batch-size"] = num_batch;
+  if (use_mmap != null) runner.mmap = use_mmap;
+  if (main_gpu != null) runner["main-gpu"] = main_gpu;
+  if (draft_num_predict != null) runner["draft-tokens"] = Math.max(draft_num_predict, 0);
+  return runner;
+}
+
+const minimumContext = 4;

@@ -12,8 +12,17 @@
  * `{error}` object instead.
  */
 import { createParser, type EventSourceMessage, type ParseError } from "eventsource-parser";
-import { isEngineChunk, type EngineChunk, type Timings, type Usage } from "./engine-chunk.ts";
-import { nanoseconds, type DoneMetrics, type DoneReason, type OllamaStreamLine, type ReplyFormatter, type ToolCall } from "./ollama-replies.ts";
+import { isEngineChunk, type Choice, type EngineChunk, type EngineLogprob, type Timings, type Usage } from "./engine-chunk.ts";
+import {
+  nanoseconds,
+  type DoneMetrics,
+  type DoneReason,
+  type Logprob,
+  type OllamaStreamLine,
+  type ReplyFormatter,
+  type TokenLogprob,
+  type ToolCall,
+} from "./ollama-replies.ts";
 import { newToolCallId } from "./tool-call-id.ts";
 
 export interface StreamTranslatorOptions {
@@ -25,6 +34,8 @@ export interface StreamTranslatorOptions {
   /** A monotonic clock in milliseconds. */
   readonly now?: () => number;
   readonly newToolCallId?: () => string;
+  /** Set when the client asked for log probabilities: how many alternatives each token keeps. */
+  readonly topLogprobs?: number;
 }
 
 export interface StreamTranslator {
@@ -47,7 +58,7 @@ interface PendingToolCall {
 type Phase = "streaming" | "finished" | "closed";
 
 export function createStreamTranslator(options: StreamTranslatorOptions): StreamTranslator {
-  const { formatter, startedAt, loadDurationMs = 0, now = () => performance.now() } = options;
+  const { formatter, startedAt, loadDurationMs = 0, now = () => performance.now(), topLogprobs } = options;
   const makeId = options.newToolCallId ?? newToolCallId;
 
   let phase: Phase = "streaming";
@@ -94,8 +105,10 @@ export function createStreamTranslator(options: StreamTranslatorOptions): Stream
     phase = "finished";
     if (toolCalls.size === 0) return;
     const calls = completeToolCalls(toolCalls, makeId);
-    if (typeof calls === "string") fail(calls);
-    else out.push(formatter.chunk({ content: "", toolCalls: calls }));
+    if (typeof calls !== "string") out.push(formatter.chunk({ content: "", toolCalls: calls }));
+    // Cut off by the token limit, a call is text that went unfinished, as Ollama answers it.
+    else if (doneReason === "length") out.push(formatter.chunk({ content: unfinishedCallsText(toolCalls) }));
+    else fail(calls);
   };
 
   const onEvent = (event: EventSourceMessage) => {
@@ -107,13 +120,15 @@ export function createStreamTranslator(options: StreamTranslatorOptions): Stream
     if (chunk.timings) timings = chunk.timings;
     if (chunk.usage) usage = chunk.usage;
     // Only the first choice: Ollama has no `n`.
-    const choice = chunk.choices?.[0];
+    const choice = chunk.choices?.[0] ?? nativeChoice(chunk);
     if (!choice || phase !== "streaming") return;
     const content = choice.delta?.content ?? choice.text ?? "";
     const thinking = choice.delta?.reasoning_content ?? choice.delta?.reasoning ?? "";
-    if (content || thinking) {
-      noteOutput();
-      out.push(formatter.chunk(thinking ? { content, thinking } : { content }));
+    const logprobs = topLogprobs === undefined ? undefined : ollamaLogprobs(choice.logprobs?.content, topLogprobs);
+    // A piece of a tool call shows no text, but its tokens' probabilities go out as they come, as in Ollama.
+    if (content || thinking || logprobs) {
+      if (content || thinking) noteOutput();
+      out.push(formatter.chunk({ content, ...(thinking ? { thinking } : {}), ...(logprobs ? { logprobs } : {}) }));
     }
     for (const delta of choice.delta?.tool_calls ?? []) {
       noteOutput();
@@ -170,6 +185,29 @@ export function readEngineEvent(event: EventSourceMessage): "done" | { readonly 
   return { chunk: json };
 }
 
+/** llama-server's native chunk (`/infill`) read as a choice: its text, and `stop` with why. */
+function nativeChoice(chunk: EngineChunk): Choice | undefined {
+  if (typeof chunk.content !== "string" && !chunk.stop) return undefined;
+  return {
+    text: chunk.content ?? "",
+    finish_reason: chunk.stop ? (chunk.stop_type === "limit" ? "length" : "stop") : null,
+    logprobs: { content: chunk.completion_probabilities ?? null },
+  };
+}
+
+/** The engine's probabilities in Ollama's shape; the engine computes at least one alternative, `top` keeps as many as asked. */
+function ollamaLogprobs(content: readonly EngineLogprob[] | null | undefined, top: number): Logprob[] | undefined {
+  if (!content?.length) return undefined;
+  return content.map((item) => ({
+    ...tokenLogprob(item),
+    ...(top > 0 && item.top_logprobs?.length ? { top_logprobs: item.top_logprobs.slice(0, top).map(tokenLogprob) } : {}),
+  }));
+}
+
+function tokenLogprob({ token, logprob, bytes }: EngineLogprob): TokenLogprob {
+  return { token, logprob, ...(bytes ? { bytes } : {}) };
+}
+
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -197,6 +235,18 @@ function completeToolCalls(pending: ReadonlyMap<number, PendingToolCall>, makeId
     calls.push({ id: call.id ?? makeId(), function: { index, name: call.name, arguments: args } });
   }
   return calls;
+}
+
+/**
+ * The calls as far as the engine got, in the JSON a call is written in
+ * (`{"name": "get_weather", "arguments": {"city": "Pa`): the engine's parser
+ * keeps the template's own tags, so this is the text short of them.
+ */
+function unfinishedCallsText(pending: ReadonlyMap<number, PendingToolCall>): string {
+  return [...pending]
+    .sort(([a], [b]) => a - b)
+    .map(([, call]) => `{"name": ${JSON.stringify(call.name)}, "arguments": ${call.arguments}`)
+    .join("\n");
 }
 
 function parseArguments(text: string): Record<string, unknown> | undefined {

@@ -1,7 +1,8 @@
-import { request, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import * as v from "valibot";
 import { parseJsonBody } from "./json-body.ts";
 import { BadRequestError } from "./openai-error.ts";
+import { tokenize } from "./runner-tokenizer.ts";
 
 /** Where an embedding request's inputs are measured: the runner's context and its tokenizer. */
 export interface EmbeddingRunner {
@@ -51,21 +52,4 @@ const specialTokensAllowance = 4;
 
 function mayExceed(text: string, contextSize: number): boolean {
   return Buffer.byteLength(text) + specialTokensAllowance > contextSize;
-}
-
-const TokenizeResponseSchema = v.object({ tokens: v.array(v.number()) });
-
-/** llama-server's `POST /tokenize`, special tokens included as an embedding gets them. */
-async function tokenize(dispatcher: Dispatcher, content: string, signal: AbortSignal): Promise<number[]> {
-  const { statusCode, body } = await request("http://runner/tokenize", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ content, add_special: true }),
-    dispatcher,
-    signal,
-  });
-  const json: unknown = await body.json().catch(() => undefined);
-  const result = v.safeParse(TokenizeResponseSchema, json);
-  if (statusCode !== 200 || !result.success) throw new Error(`the engine could not tokenize the input (status ${statusCode})`);
-  return result.output.tokens;
 }

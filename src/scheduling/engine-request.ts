@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { parseKeepAlive } from "../inference/keep-alive.ts";
+import { parseRunnerOptions, type RunnerOptions } from "../inference/runner-options.ts";
 import { parseJsonBody } from "./json-body.ts";
 import { BadRequestError } from "./openai-error.ts";
 
@@ -17,7 +18,7 @@ export const KeepAliveSchema = v.union([v.number(), v.string()], "keep_alive mus
 /**
  * Just what routing needs from an inference request (and `stream`, checked
  * early for a clear error); everything else in the body goes to the engine
- * untouched. `keep_alive` and `truncate` (Ollama's, for embeddings) are
+ * untouched. `keep_alive`, `truncate` (Ollama's) and `runner_options` are
  * honoured when present; engines ignore the fields.
  */
 const EngineRequestSchema = v.looseObject({
@@ -25,25 +26,38 @@ const EngineRequestSchema = v.looseObject({
   stream: v.optional(v.nullable(v.boolean("stream must be a boolean"))),
   keep_alive: v.optional(KeepAliveSchema),
   truncate: v.optional(v.boolean("truncate must be a boolean")),
+  runner_options: v.optional(v.unknown()),
 });
 
 export interface EngineRequest {
   readonly model: string;
   /** Milliseconds, when the request sets one. */
   readonly keepAliveMs?: number;
-  /** Embeddings: cut inputs longer than the context (true) or refuse them (false); absent leaves them to the engine. */
+  /**
+   * Cut what does not fit the runner's context (true) or refuse it (false):
+   * embedding inputs, a chat's oldest messages, a prompt's middle. Absent
+   * leaves it to the engine.
+   */
   readonly truncate?: boolean;
+  /** The runner this request needs (see `withRunnerOptions`). */
+  readonly runnerOptions?: RunnerOptions;
 }
 
 /**
  * Reads the routing fields of a JSON request body.
  *
- * @throws BadRequestError for malformed JSON, a missing model or a bad keep_alive
+ * @throws BadRequestError for malformed JSON, a missing model or a bad keep_alive;
+ *   InvalidConfigurationError for bad runner options
  */
 export function parseEngineRequest(body: Uint8Array): EngineRequest {
-  const { model, keep_alive, truncate } = parseJsonBody(EngineRequestSchema, body);
+  const { model, keep_alive, truncate, runner_options } = parseJsonBody(EngineRequestSchema, body);
   const keepAliveMs = keepAliveField(keep_alive);
-  return { model, ...(keepAliveMs === undefined ? {} : { keepAliveMs }), ...(truncate === undefined ? {} : { truncate }) };
+  return {
+    model,
+    ...(keepAliveMs === undefined ? {} : { keepAliveMs }),
+    ...(truncate === undefined ? {} : { truncate }),
+    ...(runner_options === undefined ? {} : { runnerOptions: parseRunnerOptions(runner_options) }),
+  };
 }
 
 /** @throws BadRequestError when the duration cannot be read */

@@ -10,12 +10,15 @@ import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type R
 import { bodySizeLimit } from "../http/body-size-limit.ts";
 import { configurationView } from "./configuration-view.ts";
 import type { EngineMetrics } from "./engine-metrics.ts";
+import { fitCompletionContext } from "./completion-context.ts";
 import { fitEmbeddingInput } from "./embedding-input.ts";
 import { bodyForEngine } from "./engine-model-name.ts";
 import { KeepAliveSchema, ModelFieldSchema, keepAliveField, parseEngineRequest } from "./engine-request.ts";
 import type { ExternalEngines } from "./external/external-engines.ts";
 import { parseJsonBody, parseRequestInput } from "./json-body.ts";
 import { BackendNotFoundError, type Lease, type Loader, type UnloadSelector } from "./loader.ts";
+import { engineRefusal } from "./engine-refusal.ts";
+import { echoRequestedModel } from "./model-echo.ts";
 import { openAIErrorResponse, toOpenAIError } from "./openai-error.ts";
 import { createRunnerMetrics } from "./runner-metrics.ts";
 import { forwardToRunner } from "./runner-proxy.ts";
@@ -38,6 +41,10 @@ const inferenceRoutes: ReadonlyArray<readonly [path: string, mode: BackendMode]>
   // llama-server's native Anthropic Messages API, which the Anthropic layer proxies to.
   ["/v1/messages", "completion"],
   ["/v1/messages/count_tokens", "completion"],
+  // llama-server's own: fill-in-the-middle, and the template and tokenizer the Ollama layer asks for `context` (and `_debug_render_only`).
+  ["/infill", "completion"],
+  ["/apply-template", "completion"],
+  ["/tokenize", "completion"],
   ["/v1/embeddings", "embedding"],
   ["/v1/rerank", "reranking"],
   ["/rerank", "reranking"],
@@ -94,7 +101,7 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
 
   const infer = (path: string, mode: BackendMode) => async (c: Context) => {
     const bytes = new Uint8Array(await c.req.arrayBuffer());
-    const { model, keepAliveMs, truncate } = parseEngineRequest(bytes);
+    const { model, keepAliveMs, truncate, runnerOptions } = parseEngineRequest(bytes);
     const signal = c.req.raw.signal;
     const originHeader = c.req.header(RequestOriginHeader);
     const origin = originHeader === undefined ? OriginDirect : knownOrigins.has(originHeader) ? originHeader : "other";
@@ -102,11 +109,11 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
     const remote = await external?.route(model, c.req.param("backend"), () => knownLocally(model));
     if (remote) {
       const observer = metrics?.request({ origin, model: remote.model, mode });
-      return remote.forward({ ...forward, body: bytes, ...(observer ? { observer } : {}) });
+      return inOpenAIWords(await remote.forward({ ...forward, body: bytes, ...(observer ? { observer } : {}) }));
     }
     let lease: Lease;
     try {
-      lease = await loader.acquire({ model, backend: c.req.param("backend"), mode, keepAliveMs }, signal);
+      lease = await loader.acquire({ model, backend: c.req.param("backend"), mode, keepAliveMs, options: runnerOptions }, signal);
     } catch (error) {
       // Only models that exist become labels, lest clients mint series at will.
       if (metrics) {
@@ -118,9 +125,9 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
     void runnerMetrics?.learn(lease); // the first request to a runner makes its own metrics part of ours
     const observer = metrics?.request({ origin, model: lease.requested.name, mode });
     let body: Uint8Array = bytes;
-    if (mode === "embedding" && truncate !== undefined) {
+    if (truncate !== undefined && mode !== "reranking") {
       try {
-        body = await fitEmbeddingInput(bytes, truncate, lease, signal);
+        body = mode === "embedding" ? await fitEmbeddingInput(bytes, truncate, lease, signal) : await fitCompletionContext(path, bytes, truncate, lease, signal);
       } catch (error) {
         lease.release();
         observer?.settled?.(signal.aborted ? "cancelled" : "failed");
@@ -134,8 +141,9 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
       reuseConnections: true,
       ...(observer ? { observer } : {}),
     });
+    if (!response.ok) return inOpenAIWords(response);
     response.headers.set(LoadDurationHeader, lease.loadDurationMs.toFixed(3));
-    return response;
+    return model === lease.model.name ? response : echoingModel(response, lease.model.name, model);
   };
 
   for (const [path, mode] of inferenceRoutes) app.post(path, limit, infer(path, mode));
@@ -249,6 +257,19 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
   return app;
 }
 
+/** A runner's refusal, whatever the engine's shape, as OpenAI's error object. */
+async function inOpenAIWords(response: Response): Promise<Response> {
+  return response.ok ? response : openAIErrorResponse(await engineRefusal(response));
+}
+
+/** The response with the model named as the client named it (its length changes with it). */
+function echoingModel(response: Response, served: string, requested: string): Response {
+  if (!response.body) return response;
+  const headers = new Headers(response.headers);
+  headers.delete("content-length");
+  return new Response(echoRequestedModel(response.body, served, requested), { status: response.status, headers });
+}
+
 /**
  * OpenAI's model object, with what Ollama's views need: the content digest,
  * the GGUF's context and embedding lengths, the chat template and the
@@ -272,7 +293,7 @@ function openAIModel(model: ResolvedModel) {
       architecture: summary.architecture,
       ...(summary.poolingType === undefined ? {} : { poolingType: summary.poolingType }),
       ...(summary.chatTemplate === undefined ? {} : { chatTemplate: summary.chatTemplate }),
-      fillInTheMiddle: model.fillInTheMiddle ?? false,
+      fillInTheMiddle: summary.fillInTheMiddle ?? false,
       projector: model.projectorPath !== undefined,
     }),
     template: summary.chatTemplate ?? null,

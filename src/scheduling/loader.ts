@@ -4,6 +4,7 @@ import type { BackendConfiguration } from "../inference/backend-configuration.ts
 import type { BackendMode } from "../inference/backend-mode.ts";
 import type { Backend } from "../inference/backend.ts";
 import type { RequiredMemory } from "../inference/required-memory.ts";
+import { withRunnerOptions, type RunnerOptions } from "../inference/runner-options.ts";
 import type { ModelResolver, ResolvedModel } from "../models/model-resolver.ts";
 import type { StoredConfiguration } from "../models/store/model-configurations.ts";
 import { systemClock, type Clock } from "./clock.ts";
@@ -19,7 +20,7 @@ import {
 } from "./loader-machine.ts";
 import { startRunnerProcess, type RunnerProcess } from "./runner-process.ts";
 import { runnerSocketPath } from "./runners-dir.ts";
-import type { RunnerKey } from "./runner-key.ts";
+import { configurationIdentity, type RunnerKey } from "./runner-key.ts";
 
 export interface LoaderOptions {
   /** The backends runners can use; the first is the default. */
@@ -43,6 +44,12 @@ export interface LoaderOptions {
   readonly onRunnerEvent?: (event: RunnerEvent) => void;
   /** Where configurations persist; without it they last as long as the loader. */
   readonly configurations?: ConfigurationPersistence;
+  /**
+   * The context of a completion runner whose configuration and request set
+   * none (`MODELGATE_CONTEXT_LENGTH`); without it the engine decides (llama.cpp:
+   * the trained context, fitted to memory).
+   */
+  readonly defaultContextSize?: number;
 }
 
 /** Model configurations kept across restarts, by model id. */
@@ -71,6 +78,8 @@ export interface LoadTarget {
   readonly mode: BackendMode;
   /** Sets the runner's keep-alive (ms; 0 unload once idle, negative forever). */
   readonly keepAliveMs?: number;
+  /** Start settings of this request only: a runner with them serves it (see `withRunnerOptions`). */
+  readonly options?: RunnerOptions;
 }
 
 /** A runner lent to one request. Release it once the response is over. */
@@ -89,6 +98,8 @@ export interface Lease {
   readonly loadDurationMs: number;
   /** Tokens of context each request gets (see `RunnerInfo`). */
   readonly contextSize: number | null;
+  /** What the runner was started with; absent: the backend's defaults. */
+  readonly config?: BackendConfiguration;
   /** Idempotent. */
   release(): void;
   /** The runner's socket does not answer though the engine lives: stop it, so the next request gets a fresh one. */
@@ -346,6 +357,7 @@ export function createLoader(options: LoaderOptions): Loader {
       dispatcher: runner.process.dispatcher,
       signal: runner.failure.signal,
       contextSize: runner.contextSize,
+      ...(runner.prepared.config ? { config: runner.prepared.config } : {}),
       release: () => {
         if (released) return;
         released = true;
@@ -389,14 +401,18 @@ export function createLoader(options: LoaderOptions): Loader {
     const draftReference = configuration?.config.speculative?.draft_model;
     const draft = draftReference ? await options.resolver.resolve(draftReference) : null;
     // Backends locate models by id; the configuration names the draft by reference.
-    const config =
+    const standing =
       draft && configuration?.config.speculative
         ? { ...configuration.config, speculative: { ...configuration.config.speculative, draft_model: draft.id } }
         : configuration?.config;
-    const prepared: Prepared = { backend, model, mode: target.mode, draft, config };
+    const contextSize = target.mode === "completion" && standing?.["context-size"] === undefined ? options.defaultContextSize : undefined;
+    const config = withRunnerOptions(standing, { ...(contextSize === undefined ? {} : { "context-size": contextSize }), ...target.options });
+    if (config !== standing && config) backend.checkConfiguration?.(config);
+    const drafting = config?.speculative ? draft : null; // a request's `draft-tokens: 0` turns it off
+    const prepared: Prepared = { backend, model, mode: target.mode, draft: drafting, config };
     return {
       prepared,
-      key: { backend: backend.name, model: model.id, mode: target.mode, draft: draft?.id ?? null },
+      key: { backend: backend.name, model: model.id, mode: target.mode, draft: drafting?.id ?? null, config: configurationIdentity(config) },
       keepAliveMs: target.keepAliveMs ?? configuration?.keepAliveMs ?? null,
     };
   };
@@ -525,7 +541,8 @@ export function createLoader(options: LoaderOptions): Loader {
           lastUsed: new Date(runner.lastUsed),
           keepAliveMs: runner.keepAliveMs,
           expiresAt: runner.expiresAt === null ? null : new Date(runner.expiresAt),
-          memory: runner.memory,
+          // What the engine reports it allocated, once it has; the estimate until then.
+          memory: prepared.backend.runnerMemory?.(running.socket) ?? runner.memory,
           contextSize: running.contextSize,
           dispatcher: running.process.dispatcher,
         }];

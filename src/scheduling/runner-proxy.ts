@@ -205,6 +205,6 @@ function endsWithBlankLine(chunk: Uint8Array): boolean {
 }
 
 function sseError(error: Error): Uint8Array {
-  const payload = { error: { message: error.message, type: "server_error", code: 500 } };
+  const payload = { error: { message: error.message, type: "server_error", code: "engine_failure" } };
   return new TextEncoder().encode(`data: ${JSON.stringify(payload)}\n\n`);
 }

@@ -3,11 +3,13 @@ import { except } from "hono/combine";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { ExperimentalEndpointsPrefix, InferencePrefix, ModelsPrefix } from "../inference/prefixes.ts";
-import { ollamaCors, type OllamaCorsOptions } from "../ollama/ollama-cors.ts";
 import { apiKeyAuth } from "./api-key-auth.ts";
 import { bodySizeLimit } from "../http/body-size-limit.ts";
 import { createByteBudget } from "../http/byte-budget.ts";
 import { errorReply } from "./error-reply.ts";
+import { hostCheck } from "./host-check.ts";
+import { originCheck } from "./origin-check.ts";
+import { pathRedaction } from "./path-redaction.ts";
 import { requestLog } from "./request-log.ts";
 import { ModelgateVersionHeader, modelgateVersion } from "./version.ts";
 
@@ -28,6 +30,8 @@ export interface AppParts {
   readonly logs: Hono;
   /** Where each request's log line goes. */
   readonly logger: Logger;
+  /** Directories whose absolute paths error replies must not show, and the name shown instead. */
+  readonly privateDirectories?: ReadonlyArray<readonly [directory: string, shownAs: string]>;
 }
 
 /** Who may call, and with how much. */
@@ -36,9 +40,14 @@ export interface AccessOptions {
   readonly apiKey?: string;
   /** Largest request body on every route but blob uploads, which stream to disk. */
   readonly maxBodyBytes: number;
+  /** Web origins allowed besides Ollama's local ones (`MODELGATE_ORIGINS`, `OLLAMA_ORIGINS`). */
+  readonly origins?: readonly string[];
+  /** The address listened on: on loopback, only local `Host` names are served. */
+  readonly listenHostname: string;
+  /** `Host` names served besides the local ones (`MODELGATE_ALLOWED_HOSTS`). */
+  readonly hosts?: readonly string[];
   /** Bytes of request bodies all requests may hold at once; past it, 503. Default: unbounded. */
   readonly maxBufferedBytes?: number;
-  readonly cors?: OllamaCorsOptions;
 }
 
 /**
@@ -55,20 +64,38 @@ const blobUploads = ["/api/blobs/*", `${ModelsPrefix}/blobs/*`];
 
 /**
  * The gateway's HTTP application: every front door mounted on one Hono app,
- * behind CORS (as Ollama applies it, to every route), the optional API key
- * and the body limit. The engines API answers at `/engines`, under the
+ * behind the browser checks (`Host` and `Origin`, as Ollama applies them, to
+ * every route), the optional API key and the body limit. The engines API answers at `/engines`, under the
  * experimental prefix, and at `/v1/*` (an alias of `/engines/v1/*`, where
  * OpenAI clients look).
  */
-export function createApp({ engines, models, ollama, anthropic, responses, metrics, access, logs, logger }: AppParts): Hono {
+export function createApp(parts: AppParts): Hono {
+  const { engines, models, ollama, anthropic, responses, metrics, access, logs, logger } = parts;
   const app = new Hono();
-  // First, so refusals (401, 413) are logged too.
+  // First, so refusals (403, 401, 413) are logged too.
   app.use("*", requestLog({ logger }));
+  if (parts.privateDirectories) app.use("*", pathRedaction({ roots: parts.privateDirectories, logger }));
   app.use("/api/version", async (c, next) => {
     await next();
     c.header(ModelgateVersionHeader, modelgateVersion);
   });
-  app.use("*", ollamaCors(access.cors));
+  // Before anything else runs: a refused page's request does nothing.
+  const forbidden = (path: string, message: string) => closing(errorReply(path, 403, message, "forbidden"));
+  app.use(
+    "*",
+    hostCheck({
+      listenHostname: access.listenHostname,
+      hosts: access.hosts,
+      onRefused: (c, host) => forbidden(c.req.path, `host ${JSON.stringify(host)} is not allowed (MODELGATE_ALLOWED_HOSTS)`),
+    }),
+  );
+  app.use(
+    "*",
+    originCheck({
+      origins: access.origins,
+      onRefused: (c, origin) => forbidden(c.req.path, `origin ${JSON.stringify(origin)} is not allowed (OLLAMA_ORIGINS, MODELGATE_ORIGINS)`),
+    }),
+  );
   if (access.apiKey) app.use("*", apiKeyAuth({ key: access.apiKey }));
   const tooLarge = `request body too large (limit ${access.maxBodyBytes} bytes, MODELGATE_MAX_BODY_BYTES)`;
   const busy = `server busy: other requests' bodies fill the buffer (limit ${access.maxBufferedBytes} bytes, MODELGATE_MAX_BUFFERED_BYTES); try again`;

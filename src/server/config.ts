@@ -4,6 +4,7 @@ import { parseKeepAlive } from "../inference/keep-alive.ts";
 import { apiKeyPattern } from "./api-key-auth.ts";
 import { parseListenAddress, type ListenAddress } from "./listen-address.ts";
 import type { LogFormat } from "./logger.ts";
+import { originsFromEnvironment } from "./origin-check.ts";
 
 /** The gateway's settings, read once at start from the environment and the command line. */
 export interface Config {
@@ -17,6 +18,8 @@ export interface Config {
   readonly keepAliveMs: number;
   /** Cap on runners loaded at once; undefined = bounded by memory only. */
   readonly maxLoadedModels?: number;
+  /** Context of a runner whose request and model set none (`num_ctx`); undefined = the engine's default. */
+  readonly contextLength?: number;
   /** Requests allowed to wait for a busy runner before 503s. */
   readonly maxQueue?: number;
   /** How long a runner may load without a word on its log before it is killed; undefined = the loader's default. */
@@ -37,6 +40,12 @@ export interface Config {
   readonly responsesMaxStored: number;
   /** Responses API: how long a stored response is kept, in ms. */
   readonly responsesMaxAgeMs: number;
+  /** Web origins allowed besides the local ones: `MODELGATE_ORIGINS` and `OLLAMA_ORIGINS`. */
+  readonly origins: readonly string[];
+  /** `Host` names served besides the local ones: `MODELGATE_ALLOWED_HOSTS`. */
+  readonly allowedHosts?: readonly string[];
+  /** When set, the only hosts pulls and pushes may contact: `MODELGATE_ALLOWED_REGISTRIES`. */
+  readonly allowedRegistries?: readonly string[];
 }
 
 export interface ConfigOverrides {
@@ -64,6 +73,8 @@ export function loadConfig(env: Environment = process.env, overrides: ConfigOver
     keepAliveMs: keepAlive === undefined ? 5 * 60_000 : readSetting("KEEP_ALIVE", keepAlive, parseKeepAlive),
     maxLoadedModels: optionalCount("MAX_LOADED_MODELS", setting("MAX_LOADED_MODELS"), 1),
     maxQueue: optionalCount("MAX_QUEUE", setting("MAX_QUEUE"), 0),
+    // 0 is Ollama's "automatic": the engine's default.
+    contextLength: optionalCount("CONTEXT_LENGTH", setting("CONTEXT_LENGTH"), 0) || undefined,
     loadTimeoutMs: loadTimeout === undefined ? undefined : readSetting("LOAD_TIMEOUT", loadTimeout, positiveDuration),
     shutdownGraceMs: (optionalCount("SHUTDOWN_GRACE", env.MODELGATE_SHUTDOWN_GRACE, 0) ?? 10) * 1000,
     apiKey: env.MODELGATE_API_KEY ? readSetting("API_KEY", env.MODELGATE_API_KEY, apiKey) : undefined,
@@ -73,11 +84,20 @@ export function loadConfig(env: Environment = process.env, overrides: ConfigOver
     sendIdleTimeoutMs: env.MODELGATE_SEND_TIMEOUT ? readSetting("SEND_TIMEOUT", env.MODELGATE_SEND_TIMEOUT, duration) : 60_000,
     responsesMaxStored: optionalCount("RESPONSES_MAX_STORED", env.MODELGATE_RESPONSES_MAX_STORED, 0) ?? 1000,
     responsesMaxAgeMs: env.MODELGATE_RESPONSES_TTL ? readSetting("RESPONSES_TTL", env.MODELGATE_RESPONSES_TTL, duration) : 60 * 60_000,
+    origins: originsFromEnvironment(env),
+    allowedHosts: commaList(env.MODELGATE_ALLOWED_HOSTS),
+    allowedRegistries: commaList(env.MODELGATE_ALLOWED_REGISTRIES),
   };
   if (config.maxBufferedBytes < config.maxBodyBytes) {
     throw new Error(`MODELGATE_MAX_BUFFERED_BYTES (${config.maxBufferedBytes}) must be at least MODELGATE_MAX_BODY_BYTES (${config.maxBodyBytes}): a body of the largest size must fit`);
   }
   return config;
+}
+
+/** A comma-separated list; undefined when unset or empty. */
+function commaList(value: string | undefined): string[] | undefined {
+  const items = (value ?? "").split(",").map((item) => item.trim()).filter(Boolean);
+  return items.length > 0 ? items : undefined;
 }
 
 function parseLogFormat(value: string): LogFormat {

@@ -50,8 +50,8 @@ describe("options", () => {
           seed: 42,
           n_keep: 4,
         },
-        contextSize: 8192,
-        ignored: ["num_thread", "mirostat", "tfs_z", "penalize_newline"],
+        runner: { "context-size": 8192, threads: 2 },
+        ignored: ["mirostat", "tfs_z", "penalize_newline"],
       },
     );
   });
@@ -59,6 +59,7 @@ describe("options", () => {
   test("Ollama's 'no limit' and 'random' values, nulls and a lone stop string", () => {
     assert.deepEqual(readRequestOptions({ num_predict: -1, seed: -1, temperature: null, stop: "END" }), {
       sampling: { stop: ["END"] },
+      runner: {},
       ignored: [],
     });
     assert.deepEqual(readRequestOptions({ num_predict: -2 }).sampling, {});
@@ -83,7 +84,7 @@ describe("options", () => {
     assert.equal(refusal({ num_ctx: 1e308 }), 'option "num_ctx" must be of type integer');
     assert.equal(refusal({ seed: -(2 ** 60) }), 'option "seed" must be of type integer');
     assert.equal(refusal({ temperature: 1e39 }), 'option "temperature" must be of type float32');
-    assert.equal(readRequestOptions({ num_ctx: 2 ** 31, temperature: -3.4e38 }).contextSize, 2 ** 31);
+    assert.equal(readRequestOptions({ num_ctx: 2 ** 31, temperature: -3.4e38 }).runner["context-size"], 2 ** 31 - 1);
   });
 });
 
@@ -92,10 +93,10 @@ describe("/api/chat translation", () => {
     const call = chat({ model: "tiny", messages: hi, stream: false, keep_alive: "5m", options: { num_ctx: 2048 } });
     assert.equal(call.stream, false);
     assert.equal(call.keepAlive, "5m");
-    assert.equal(call.contextSize, 2048);
+    assert.deepEqual(call.runnerOptions, { "context-size": 2048 });
     assert.deepEqual(call.engine, {
       path: "/v1/chat/completions",
-      body: { model: "tiny", stream: true, stream_options: { include_usage: true }, messages: hi },
+      body: { model: "tiny", stream: true, stream_options: { include_usage: true }, truncate: true, runner_options: { "context-size": 2048 }, messages: hi },
     });
     assert.equal(chat({ model: "tiny", messages: hi }).stream, true, "stream absent means streaming");
     assert.equal(chat({ name: "tiny", messages: hi }).model, "tiny", "name stands for model");
@@ -112,11 +113,46 @@ describe("/api/chat translation", () => {
     assert.throws(() => chat({ model: "m", messages: hi, format: "yaml" }), { status: 400 });
   });
 
-  test("think: a switch for the template, a level as reasoning effort", () => {
+  test("think: a switch for the template, a level as reasoning effort (max is high), anything else refused in Ollama's words", () => {
     assert.deepEqual(chat({ model: "m", messages: hi, think: false }).engine?.body.chat_template_kwargs, { enable_thinking: false });
-    const high = chat({ model: "m", messages: hi, think: "high" }).engine?.body;
-    assert.deepEqual(high?.chat_template_kwargs, { enable_thinking: true });
-    assert.equal(high?.reasoning_effort, "high");
+    assert.equal(chat({ model: "m", messages: hi, think: false }).thinks, false);
+    const high = chat({ model: "m", messages: hi, think: "high" });
+    assert.deepEqual(high.engine?.body.chat_template_kwargs, { enable_thinking: true });
+    assert.equal(high.engine?.body.reasoning_effort, "high");
+    assert.equal(high.thinks, true);
+    assert.equal(chat({ model: "m", messages: hi, think: "max" }).engine?.body.reasoning_effort, "high");
+    assert.throws(() => chat({ model: "m", messages: hi, think: "extreme" }), {
+      status: 400,
+      message: 'invalid think value: "extreme" (must be "high", "medium", "low", "max", true, or false)',
+    });
+  });
+
+  test("logprobs: the engine computes at least one alternative; top_logprobs over 20 is Ollama's 400 (TestGenerateLogprobs)", () => {
+    assert.equal(chat({ model: "m", messages: hi, logprobs: true }).engine?.body.n_probs, 1);
+    assert.deepEqual(chat({ model: "m", messages: hi, logprobs: true, top_logprobs: 5 }).logprobs, { top: 5 });
+    assert.equal(chat({ model: "m", messages: hi, top_logprobs: 5 }).engine?.body.n_probs, undefined);
+    for (const top_logprobs of [-1, 21]) {
+      assert.throws(() => generate({ model: "m", prompt: "p", logprobs: true, top_logprobs }), {
+        status: 400,
+        message: "top_logprobs must be between 0 and 20",
+      });
+    }
+  });
+
+  test("roles are read case-insensitively, as Ollama's Message does", () => {
+    const messages = chat({ model: "m", messages: [{ role: "USER", content: "hi" }, { role: "Assistant", content: "yo" }] }).engine?.body
+      .messages as { role: string }[];
+    assert.deepEqual(messages.map((message) => message.role), ["user", "assistant"]);
+  });
+
+  test("what the model must be able to do: tools, images", () => {
+    assert.deepEqual(chat({ model: "m", messages: hi }).capabilities, ["completion"]);
+    const tools = [{ type: "function", function: { name: "f" } }];
+    assert.deepEqual(chat({ model: "m", messages: [{ role: "user", content: "x", images: ["data:image/png;base64,AAAA"] }], tools }).capabilities, [
+      "completion",
+      "tools",
+      "vision",
+    ]);
   });
 
   test("tools, tool calls in history (object or string arguments) and tool results matched to their call", () => {
@@ -180,14 +216,22 @@ describe("/api/generate translation", () => {
     assert.equal(messages[1]!.role, "user");
   });
 
-  test("raw and suffix are plain completions of the prompt as is", () => {
+  test("raw is a plain completion of the prompt as is; a suffix is the engine's infill, and needs the insert capability", () => {
     assert.deepEqual(generate({ model: "m", prompt: "<s>[INST] x", raw: true }).engine, {
       path: "/v1/completions",
-      body: { model: "m", stream: true, stream_options: { include_usage: true }, prompt: "<s>[INST] x" },
+      body: { model: "m", stream: true, stream_options: { include_usage: true }, truncate: true, prompt: "<s>[INST] x" },
     });
-    const infill = generate({ model: "m", prompt: "def f(", suffix: "    return x" }).engine;
-    assert.equal(infill?.path, "/v1/completions");
-    assert.equal(infill?.body.suffix, "    return x");
+    const infill = generate({ model: "m", prompt: "def f(", suffix: "    return x" });
+    assert.equal(infill.engine?.path, "/infill");
+    assert.equal(infill.engine?.body.input_prefix, "def f(");
+    assert.equal(infill.engine?.body.input_suffix, "    return x");
+    assert.deepEqual(infill.capabilities, ["completion", "insert"]);
+  });
+
+  test("a templated reply carries its conversation (context), continued when given", () => {
+    assert.deepEqual(generate({ model: "m", prompt: "p" }).conversation, { previous: [] });
+    assert.deepEqual(generate({ model: "m", prompt: "p", context: [1, 2] }).conversation, { previous: [1, 2] });
+    assert.equal(generate({ model: "m", prompt: "p", raw: true }).conversation, undefined);
   });
 
   test("raw with a template, system prompt or context is a 400", () => {

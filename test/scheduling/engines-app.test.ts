@@ -6,8 +6,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { after, afterEach, describe, it } from "node:test";
 import { pino } from "pino";
 import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type ResolvedModel } from "../../src/models/model-resolver.ts";
-import { createContextSizer } from "../../src/ollama/context-size.ts";
-import { createEnginesClient } from "../../src/ollama/engines-client.ts";
 import { InvalidConfigurationError, type BackendConfiguration } from "../../src/inference/index.ts";
 import type { StoredConfiguration } from "../../src/models/store/model-configurations.ts";
 import { createEngineMetrics } from "../../src/scheduling/engine-metrics.ts";
@@ -160,9 +158,9 @@ describe("engines app on a stand-in engine", () => {
     fake.crash("sha256:a", "GGML_ASSERT(n_tokens > 0) failed");
     let text = "";
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += new TextDecoder().decode(chunk.value);
-    const last = JSON.parse(dataLines(text).at(-1)!.slice("data: ".length)) as { error: { message: string; code: number } };
+    const last = JSON.parse(dataLines(text).at(-1)!.slice("data: ".length)) as { error: { message: string; code: string } };
     assert.match(last.error.message, /GGML_ASSERT\(n_tokens > 0\) failed/);
-    assert.equal(last.error.code, 500);
+    assert.equal(last.error.code, "engine_failure"); // OpenAI's codes are strings
 
     const again = await chat("a");
     assert.equal(again.status, 200);
@@ -322,16 +320,28 @@ describe("engines app on a stand-in engine", () => {
     assert.equal(((await (await restarted.app.request("/_configure?model=a")).json()) as { stored: unknown }).stored, null);
   });
 
-  it("takes Ollama's num_ctx on top of the stored configuration, growing only", async () => {
-    const { app, post } = await setup();
-    const sizer = createContextSizer(createEnginesClient(app.fetch), logger);
+  it("runner_options (Ollama's num_ctx…) get a runner of their own over the stored configuration, which they leave alone", async () => {
+    const saved: string[] = [];
+    const { app, post, chat, fake } = await setup({}, { configurations: { stored: new Map(), save: async (id) => void saved.push(id) } });
     const speculative = { draft_model: "b", num_tokens: 4 };
     await post("/_configure", { model: "a", speculative, keep_alive: 60 });
     const stored = async () => ((await (await app.request("/_configure?model=a")).json()) as { stored: unknown }).stored;
-    await sizer("a", 4096);
-    assert.deepEqual(await stored(), { speculative, "context-size": 4096, keep_alive: 60 });
-    await sizer("a", 2048);
-    assert.deepEqual(await stored(), { speculative, "context-size": 4096, keep_alive: 60 }, "a smaller request leaves it");
+    await (await chat("a", { runner_options: { "context-size": 512, "draft-tokens": 2, threads: 2 } })).text();
+    await (await chat("a")).text();
+    await (await chat("a", { runner_options: { threads: 2, "draft-tokens": 2, "context-size": 512 } })).text();
+    assert.deepEqual(await stored(), { speculative, keep_alive: 60 });
+    assert.equal(saved.length, 1, "only _configure wrote");
+    assert.equal(fake.starts, 2, "one runner per configuration, reused whatever the options' order");
+    assert.deepEqual(
+      fake.runners().map((runner) => runner.config),
+      [
+        { speculative: { draft_model: "sha256:b", num_tokens: 2 }, "context-size": 512, llamacpp: { threads: 2 } },
+        { speculative: { draft_model: "sha256:b", num_tokens: 4 } },
+      ],
+    );
+    const refused = await chat("a", { runner_options: { "gpu-layers": -2 } });
+    assert.equal(refused.status, 400);
+    assert.match(await refused.text(), /invalid runner_options at gpu-layers/);
   });
 
   it("counts requests by origin in its metrics", async () => {

@@ -30,7 +30,7 @@ const defaults: LoaderLimits = {
 };
 
 function keyOf(model: string, overrides: Partial<RunnerKey> = {}): RunnerKey {
-  return { backend: "llama.cpp", model, mode: "completion", draft: null, ...overrides };
+  return { backend: "llama.cpp", model, mode: "completion", draft: null, config: "{}", ...overrides };
 }
 
 /** Feeds events to the machine with a hand-moved clock and keeps the state between them. */
@@ -114,13 +114,15 @@ describe("loader state machine", () => {
       assert.equal(m.runner(slot)?.expiresAt, null);
     });
 
-    it("keeps one runner per key: mode and draft model make different keys", () => {
+    it("keeps one runner per key: mode, draft model and configuration (a request's context size) make different keys", () => {
       const m = machine();
       m.request("a");
       m.request("a", { key: keyOf("a", { mode: "embedding" }) });
       m.request("a", { key: keyOf("a", { draft: "d" }) });
       m.request("a", { key: keyOf("a", { backend: "vllm" }) });
-      assert.deepEqual(m.state.runners.map((r) => r.slot), [0, 1, 2, 3]);
+      m.request("a", { key: keyOf("a", { config: '{"context-size":512}' }) });
+      m.request("a", { key: keyOf("a", { config: '{"context-size":512}' }) });
+      assert.deepEqual(m.state.runners.map((r) => r.slot), [0, 1, 2, 3, 4]);
     });
 
     it("lets a load continue when its only client gives up, then treats the runner as idle", () => {

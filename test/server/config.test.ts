@@ -66,3 +66,13 @@ describe("loadConfig: load timeout", () => {
     assert.throws(() => loadConfig({ MODELGATE_MAX_BUFFERED_BYTES: "1024" }), /MODELGATE_MAX_BUFFERED_BYTES \(1024\) must be at least MODELGATE_MAX_BODY_BYTES/);
   });
 });
+
+describe("loadConfig: default context length", () => {
+  it("reads MODELGATE_CONTEXT_LENGTH, else OLLAMA_CONTEXT_LENGTH; 0 or unset leaves it to the engine", () => {
+    assert.equal(loadConfig({}).contextLength, undefined);
+    assert.equal(loadConfig({ OLLAMA_CONTEXT_LENGTH: "0" }).contextLength, undefined);
+    assert.equal(loadConfig({ OLLAMA_CONTEXT_LENGTH: "8192" }).contextLength, 8192);
+    assert.equal(loadConfig({ MODELGATE_CONTEXT_LENGTH: "2048", OLLAMA_CONTEXT_LENGTH: "8192" }).contextLength, 2048);
+    assert.throws(() => loadConfig({ MODELGATE_CONTEXT_LENGTH: "lots" }), /MODELGATE_CONTEXT_LENGTH/);
+  });
+});

@@ -31,9 +31,10 @@ export interface LlamaServerArgumentsInput {
    */
   readonly modelDeclaresPooling?: boolean;
   /**
-   * Embedding and reranking only: the model's trained context. An input must
-   * fit one micro-batch there, so the batch is made as large as the context
+   * The model's trained context. Embedding and reranking: an input must fit
+   * one micro-batch there, so the batch is made as large as the context
    * (llama-server's default of 512 refuses longer inputs with a 500).
+   * Completion: the context a shifting runner's default token limit counts.
    */
   readonly trainedContext?: number;
 }
@@ -59,8 +60,12 @@ export function llamaServerArguments(input: LlamaServerArgumentsInput): string[]
   validateRuntimeFlags(runtimeFlags);
   checkLlamaCppTuningFlags(runtimeFlags);
 
-  const args = ["--metrics"];
-  if (gpu && !hasFlag(runtimeFlags, gpuLayersFlags)) args.push("-ngl", "999");
+  // Verbosity 4 logs each buffer's size by device: what the runner reports it allocated and offloaded.
+  const args = ["--metrics", "-lv", "4"];
+  const llamacpp = config?.llamacpp;
+  const gpuLayers = llamacpp?.["gpu-layers"];
+  if (gpuLayers !== undefined) args.push("--n-gpu-layers", String(gpuLayers));
+  else if (gpu && !hasFlag(runtimeFlags, gpuLayersFlags)) args.push("-ngl", "999");
   args.push("--model", model.ggufPath, "--host", socket);
   if (alias !== undefined) args.push("--alias", alias);
   args.push(...modeArguments[mode]);
@@ -68,11 +73,16 @@ export function llamaServerArguments(input: LlamaServerArgumentsInput): string[]
     args.push("--pooling", "mean");
   }
 
-  const reasoningBudget = config?.llamacpp?.["reasoning-budget"];
+  const reasoningBudget = llamacpp?.["reasoning-budget"];
   if (reasoningBudget !== undefined) args.push("--reasoning-budget", String(reasoningBudget));
   const contextSize = config?.["context-size"];
-  const batch = mode === "completion" ? undefined : (contextSize ?? trainedContext);
+  const batch = mode === "completion" ? llamacpp?.["batch-size"] : (contextSize ?? trainedContext);
   if (batch !== undefined) args.push("--batch-size", String(batch), "--ubatch-size", String(batch));
+  if (llamacpp?.threads !== undefined) args.push("--threads", String(llamacpp.threads));
+  if (llamacpp?.mmap !== undefined) args.push("--load-mode", llamacpp.mmap ? "mmap" : "none");
+  // As Ollama: the whole model on that one GPU.
+  if (llamacpp?.["main-gpu"] !== undefined) args.push("--split-mode", "none", "--main-gpu", String(llamacpp["main-gpu"]));
+  if (mode === "completion") args.push(...contextShiftArguments(llamacpp?.["context-shift"] ?? true, contextSize ?? trainedContext));
   // With the context fixed (and every layer offloaded on a GPU), --fit has
   // nothing left to adjust, yet probing memory costs a second or more per load.
   if (contextSize !== undefined) args.push("--ctx-size", String(contextSize), "--fit", "off");
@@ -94,3 +104,18 @@ export function llamaServerArguments(input: LlamaServerArgumentsInput): string[]
   if (model.mmprojPath) args.push("--mmproj", model.mmprojPath);
   return args;
 }
+
+/**
+ * Ollama shifts the context by default: once generation fills it, the oldest
+ * tokens after the kept prefix make room (llama-server's `--context-shift`).
+ * Shifting, a request without a token limit could run forever, so its
+ * default limit is ten contexts' worth, as Ollama bounds it. Without a shift
+ * llama-server stops at the context's end with `finish_reason: "length"`.
+ */
+function contextShiftArguments(shift: boolean, contextSize: number | undefined): string[] {
+  if (!shift) return ["--no-context-shift"];
+  return ["--context-shift", ...(contextSize === undefined ? [] : ["--n-predict", String(openEndedContexts * contextSize)])];
+}
+
+/** Ollama's `openEndedGenerationContextMultiplier`. */
+const openEndedContexts = 10;

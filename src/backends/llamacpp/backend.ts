@@ -7,6 +7,9 @@ import { diagnoseLlamaServerExit } from "./crash-diagnosis.ts";
 import { describeInstallProgress, ensureLlamaServer, type EnsureLlamaServerOptions, type InstallProgress, type LlamaServer } from "./install.ts";
 import { checkLlamaCppTuningFlags } from "./tuning-flags.ts";
 import { estimateLlamaServerMemory, modelShape, type ModelShape } from "./memory.ts";
+import { listEngineDevices } from "./engine-devices.ts";
+import { loadedGgmlBackends } from "./loaded-backends.ts";
+import { offloadReader, type OffloadReport } from "./offload-report.ts";
 import { llamaCppCacheDir } from "./source.ts";
 
 /** The backend's name, in URLs, socket names and logs. */
@@ -22,10 +25,19 @@ export interface LlamaCppBackendOptions extends EngineBackendOptions {
   readonly onSpawn?: (runner: EngineRunner & { readonly pid: number }) => void;
 }
 
+/** A llama-server ready to run, with what it finds on this machine. */
+interface Engine {
+  readonly server: LlamaServer;
+  /** The GPU devices `--list-devices` found. */
+  readonly devices: readonly string[];
+  /** Offload every layer: a GPU device is there to take them. */
+  readonly gpu: boolean;
+}
+
 type InstallState =
   | { readonly phase: "not installed" }
   | { readonly phase: "installing"; readonly progress?: InstallProgress }
-  | { readonly phase: "installed"; readonly server: LlamaServer }
+  | { readonly phase: "installed"; readonly engine: Engine }
   | { readonly phase: "failed"; readonly error: Error };
 
 /**
@@ -36,13 +48,18 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
   const { locateModel, logger } = options;
   const resolveServer = options.resolveServer ?? ensureLlamaServer;
   let state: InstallState = { phase: "not installed" };
+  /** What each running runner logged about its buffers, by socket; the last one's stays for the status. */
+  const reports = new Map<string, () => OffloadReport | undefined>();
+  let lastReport: OffloadReport | undefined;
+  /** The ggml backends the last runner to load a model mapped: which CPU variant, whether CUDA or Vulkan loaded. */
+  let loadedBackends: string[] | undefined;
 
   /**
    * Each caller resolves with its own signal: concurrent callers share one
    * build inside `ensureLlamaServer`, and one giving up does not fail the others.
    */
-  async function server(signal: AbortSignal): Promise<LlamaServer> {
-    if (state.phase === "installed") return state.server;
+  async function server(signal: AbortSignal): Promise<Engine> {
+    if (state.phase === "installed") return state.engine;
     state = { phase: "installing" };
     try {
       const onProgress = (progress: InstallProgress) => {
@@ -50,9 +67,16 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
         options.onInstallProgress?.(progress);
       };
       const found = await resolveServer({ signal, onProgress });
-      logger.info({ path: found.path, variant: found.variant, source: found.source }, "llama-server ready");
-      state = { phase: "installed", server: found };
-      return found;
+      const devices = await listEngineDevices(found.path, runnerEnvironment(found), signal).catch((error: Error) => {
+        logger.warn({ err: error, path: found.path }, "llama-server --list-devices failed; its devices are unknown");
+        return [];
+      });
+      // A binary found elsewhere says by its devices whether it is a GPU build.
+      const gpu = devices.length > 0 || (found.gpu && found.provisioning !== "path");
+      logger.info({ path: found.path, provisioning: found.provisioning, variant: found.variant, commit: found.commit, devices }, "llama-server ready");
+      const engine = { server: found, devices, gpu };
+      state = { phase: "installed", engine };
+      return engine;
     } catch (error) {
       if (!signal.aborted) state = { phase: "failed", error: error as Error };
       throw error;
@@ -73,10 +97,10 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
     },
 
     async run(signal, socket, model, modelRef, mode, config) {
-      const binary = await server(signal);
+      const engine = await server(signal);
       const located = await locateModel(model);
       const draft = config?.speculative ? await locateModel(config.speculative.draft_model) : undefined;
-      const shape = mode === "completion" ? undefined : await shapeOf(located);
+      const shape = await shapeOf(located);
       const args = llamaServerArguments({
         model: located,
         draft,
@@ -84,29 +108,49 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
         alias: modelRef,
         mode,
         config,
-        gpu: binary.variant === "cuda",
-        modelDeclaresPooling: shape?.declaresPooling,
-        trainedContext: shape?.trainedContext,
+        gpu: engine.gpu,
+        modelDeclaresPooling: shape.declaresPooling,
+        trainedContext: shape.trainedContext,
       });
       const runner: EngineRunner = { model, modelRef, mode, socket };
+      const offload = offloadReader();
+      reports.set(socket, offload.report);
+      let pid: number | undefined;
 
-      await runSocketEngine(signal, socket, {
-        engine: "llama-server",
-        logger: logger.child({ backend: llamaCppBackendName, model, modelRef, mode }),
-        command: binary.path,
-        args,
-        env: engineEnvironment(process.env),
-        stopGraceMs: options.stopGraceMs,
-        diagnose: diagnoseLlamaServerExit,
-        onSpawn: (pid) => options.onSpawn?.({ ...runner, pid }),
-        onStderrLine: (line) => options.onLog?.(line, runner),
-      });
+      try {
+        await runSocketEngine(signal, socket, {
+          engine: "llama-server",
+          logger: logger.child({ backend: llamaCppBackendName, model, modelRef, mode }),
+          command: engine.server.path,
+          args,
+          env: runnerEnvironment(engine.server),
+          stopGraceMs: options.stopGraceMs,
+          diagnose: diagnoseLlamaServerExit,
+          onSpawn: (spawned) => {
+            pid = spawned;
+            options.onSpawn?.({ ...runner, pid: spawned });
+          },
+          onStderrLine: (line) => {
+            offload.read(line);
+            // Backends are loaded by then; the process's own mappings say which.
+            if (pid !== undefined && line.includes("llama_server: model loaded")) loadedBackends = loadedGgmlBackends(pid);
+            options.onLog?.(line, runner);
+          },
+        });
+      } finally {
+        lastReport = offload.report() ?? lastReport;
+        if (reports.get(socket) === offload.report) reports.delete(socket);
+      }
+    },
+
+    runnerMemory(socket) {
+      return reports.get(socket)?.()?.memory;
     },
 
     status() {
       switch (state.phase) {
         case "installed":
-          return `llama-server ${state.server.variant} build at ${state.server.path} (${state.server.source})`;
+          return describeEngine(state.engine, loadedBackends, [...reports.values()].map((report) => report()).find(Boolean) ?? lastReport);
         case "failed":
           return `installation failed: ${state.error.message}`;
         case "installing": {
@@ -125,7 +169,7 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
     },
 
     async requiredMemoryForModel(signal, model, config): Promise<RequiredMemory> {
-      const binary = await server(signal);
+      const engine = await server(signal);
       const located = await locateModel(model);
       const draft = config?.speculative ? await shapeOf(await locateModel(config.speculative.draft_model)) : undefined;
       return estimateLlamaServerMemory({
@@ -133,7 +177,7 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
         draft,
         contextSize: config?.["context-size"],
         runtimeFlags: config?.["runtime-flags"],
-        gpu: binary.variant === "cuda",
+        gpu: engine.gpu,
       });
     },
   };
@@ -141,6 +185,27 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
 
 async function shapeOf(located: LocatedModel): Promise<ModelShape> {
   return modelShape(located.summary ?? summarizeGGUF(await readGGUF(located.ggufPath)));
+}
+
+/**
+ * `/engines/status`'s line: how the engine was provisioned, from which
+ * commit, the ggml backends the last runner loaded (known once one loaded a
+ * model), the GPU devices found, and where a runner put the model.
+ *
+ * @example "llama-server (prebuilt, llama.cpp de3ff81) at …/bin/llama-server; GPU devices: none; ggml backends loaded: libggml-cpu-icelake.so"
+ */
+function describeEngine({ server, devices }: Engine, backends: readonly string[] | undefined, report: OffloadReport | undefined): string {
+  const origin = [server.provisioning, server.commit && `llama.cpp ${server.commit.slice(0, 7)}`].filter(Boolean).join(", ");
+  const parts = [`llama-server (${origin}) at ${server.path}`, `GPU devices: ${devices.join(", ") || "none"}`];
+  // A source build links its backends in statically: nothing to map.
+  parts.push(`ggml backends loaded: ${backends === undefined ? "not known until a model loads" : backends.join(", ") || "built into the binary"}`);
+  if (report?.layers) parts.push(`last model: ${report.layers.offloaded}/${report.layers.total} layers offloaded`);
+  return parts.join("; ");
+}
+
+/** The runner's environment: the gateway's (CUDA_VISIBLE_DEVICES, GGML_VK_VISIBLE_DEVICES… pass through) and what the engine needs. */
+function runnerEnvironment(server: LlamaServer): NodeJS.ProcessEnv {
+  return { ...engineEnvironment(process.env), ...server.env };
 }
 
 /**

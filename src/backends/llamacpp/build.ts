@@ -5,7 +5,7 @@ import { runCommand } from "../run-command.ts";
 import { parseCMakeProgress } from "./cmake-progress.ts";
 import { findNvcc, nvidiaGpuVisible, type LlamaCppVariant } from "./variant.ts";
 
-export type InstallStage = "source" | "configure" | "build" | "verify";
+export type InstallStage = "prebuilt" | "source" | "configure" | "build" | "verify";
 
 /** One step of getting an engine ready, for the caller to render (a bar on a TTY, a log line elsewhere). */
 export interface InstallProgress {
@@ -13,6 +13,8 @@ export interface InstallProgress {
   /** 0–100 during the compile stage. */
   readonly percent?: number;
   readonly message: string;
+  /** Something the user should act on: a GPU left unused, a fallback to the source build. */
+  readonly warning?: boolean;
 }
 
 /** `llama-server build 42%: compiling …`: one progress report as a log line. */
@@ -61,15 +63,27 @@ export interface BuildOptions {
  * it into the cache.
  */
 export async function buildLlamaServer(sourceDir: string, variant: LlamaCppVariant, scratch: string, options: BuildOptions): Promise<string> {
-  const { signal, onProgress } = options;
   const buildDir = join(scratch, "build");
-  const cuda = variant === "cuda" ? await cudaToolchain(signal) : undefined;
+  const cuda = variant === "cuda" ? await cudaToolchain(options.signal) : undefined;
+  await compileLlamaServer(cmakeConfigureArguments(sourceDir, buildDir, cuda), buildDir, variant, options);
 
-  onProgress({ stage: "configure", message: `configuring llama.cpp (${variant})` });
-  await runCommand("cmake", cmakeConfigureArguments(sourceDir, buildDir, cuda), { signal });
+  const output = join(scratch, "output");
+  const binary = join(output, "bin", "llama-server");
+  await mkdir(join(output, "bin"), { recursive: true });
+  await copyFile(join(buildDir, "bin", "llama-server"), binary);
+  options.onProgress({ stage: "verify", message: "checking that the new llama-server runs" });
+  await runCommand(binary, ["--version"], { signal: options.signal });
+  return output;
+}
+
+/** Configures and compiles the `llama-server` target into `<buildDir>/bin`, reporting cmake's progress. */
+export async function compileLlamaServer(configureArgs: readonly string[], buildDir: string, label: string, options: BuildOptions): Promise<void> {
+  const { signal, onProgress } = options;
+  onProgress({ stage: "configure", message: `configuring llama.cpp (${label})` });
+  await runCommand("cmake", configureArgs, { signal });
 
   const jobs = availableParallelism();
-  onProgress({ stage: "build", percent: 0, message: `compiling llama-server (${variant}) with ${jobs} jobs` });
+  onProgress({ stage: "build", percent: 0, message: `compiling llama-server (${label}) with ${jobs} jobs` });
   let lastPercent = 0;
   await runCommand("cmake", ["--build", buildDir, "--target", "llama-server", "-j", String(jobs)], {
     signal,
@@ -80,14 +94,6 @@ export async function buildLlamaServer(sourceDir: string, variant: LlamaCppVaria
       onProgress({ stage: "build", percent: progress.percent, message: progress.message });
     },
   });
-
-  const output = join(scratch, "output");
-  const binary = join(output, "bin", "llama-server");
-  await mkdir(join(output, "bin"), { recursive: true });
-  await copyFile(join(buildDir, "bin", "llama-server"), binary);
-  onProgress({ stage: "verify", message: "checking that the new llama-server runs" });
-  await runCommand(binary, ["--version"], { signal });
-  return output;
 }
 
 async function cudaToolchain(signal: AbortSignal): Promise<CudaToolchain> {

@@ -1,10 +1,9 @@
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { join } from "node:path";
 import { engineCacheDir } from "../cache-dir.ts";
 import { ensureDirectory, exists } from "../atomic-directory.ts";
 import { runCommand } from "../run-command.ts";
 import { sharedTasks } from "../shared-task.ts";
+import { packVerified } from "./npm-package.ts";
 
 /**
  * The llama.cpp source modelgate builds: the git bundle that the npm package
@@ -12,7 +11,7 @@ import { sharedTasks } from "../shared-task.ts";
  * upgrade is one deliberate edit here.
  */
 export const llamaCppSource = {
-  packageSpec: "node-llama-cpp@3.22.1",
+  spec: "node-llama-cpp@3.22.1",
   integrity: "sha512-bltIipuWmc123H7tMIgDGKSsSrhmhlQYeVUC48XTjVW7XGJJiJJyCdlTMzQ/LiWoPkGDpcL4FviDpgw7qfTiDw==",
   bundlePath: "package/llama/gitRelease.bundle",
   commit: "de3ff815ea7d559ee917f063901b8986f038abc6",
@@ -59,15 +58,8 @@ export async function ensureLlamaCppSource(options: EnsureSourceOptions = {}): P
 
 /** Fetches the package into `work`, clones its bundle there and returns the checkout. */
 async function fetchAndClone(work: string, signal: AbortSignal, emit: (line: string) => void): Promise<string> {
-  emit(`downloading ${llamaCppSource.packageSpec} (about 35 MB) for its llama.cpp source`);
-  const packed = await runCommand("npm", ["pack", llamaCppSource.packageSpec, "--json", "--pack-destination", work], { cwd: work, signal });
-  const [entry] = JSON.parse(packed) as Array<{ filename: string }>;
-  if (!entry) throw new Error(`npm pack ${llamaCppSource.packageSpec} reported no file`);
-  const tarball = join(work, entry.filename);
-  const integrity = await sha512Integrity(tarball);
-  if (integrity !== llamaCppSource.integrity) {
-    throw new Error(`${llamaCppSource.packageSpec} failed its integrity check: expected ${llamaCppSource.integrity}, got ${integrity}`);
-  }
+  emit(`downloading ${llamaCppSource.spec} (about 35 MB) for its llama.cpp source`);
+  const tarball = await packVerified(llamaCppSource, work, signal);
 
   emit("extracting the llama.cpp git bundle");
   await runCommand("tar", ["-xzf", tarball, "-C", work, llamaCppSource.bundlePath], { signal });
@@ -77,10 +69,4 @@ async function fetchAndClone(work: string, signal: AbortSignal, emit: (line: str
   await runCommand("git", ["clone", "--quiet", "--no-checkout", join(work, llamaCppSource.bundlePath), checkout], { signal });
   await runCommand("git", ["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", llamaCppSource.commit], { cwd: checkout, signal });
   return checkout;
-}
-
-async function sha512Integrity(path: string): Promise<string> {
-  const hash = createHash("sha512");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return `sha512-${hash.digest("base64")}`;
 }

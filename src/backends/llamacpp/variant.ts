@@ -1,7 +1,7 @@
 import { findOnPath, isExecutableFile } from "../find-executable.ts";
 import { runCommand } from "../run-command.ts";
 
-/** Which ggml backend a llama-server build uses. */
+/** Which ggml backend a source build of llama-server compiles in. */
 export type LlamaCppVariant = "cpu" | "cuda";
 
 /**
@@ -25,15 +25,20 @@ export async function nvidiaGpuVisible(signal?: AbortSignal): Promise<boolean> {
   }
 }
 
+/** `MODELGATE_LLAMA_CUDA` = `on` (build CUDA from source with nvcc) | `off` (no CUDA at all) | `auto` (default). */
+export function cudaSetting(env: NodeJS.ProcessEnv = process.env): "on" | "off" | "auto" {
+  const setting = (env.MODELGATE_LLAMA_CUDA ?? "auto").toLowerCase();
+  if (setting === "on" || setting === "off" || setting === "auto") return setting;
+  throw new Error(`MODELGATE_LLAMA_CUDA must be on, off or auto, not ${JSON.stringify(env.MODELGATE_LLAMA_CUDA)}`);
+}
+
 /**
- * The variant to build. `MODELGATE_LLAMA_CUDA` = `on` | `off` | `auto`
- * (default): auto builds for CUDA only when both the compiler and a GPU are
- * present, since a CUDA build without a GPU to run on costs hours for nothing.
+ * The variant a source build makes: in auto, CUDA only when both the
+ * compiler and a GPU are present, since a CUDA build without a GPU to run on
+ * costs hours for nothing.
  */
 export async function chooseVariant(env: NodeJS.ProcessEnv = process.env, signal?: AbortSignal): Promise<LlamaCppVariant> {
-  const setting = (env.MODELGATE_LLAMA_CUDA ?? "auto").toLowerCase();
-  if (setting === "off") return "cpu";
-  if (setting === "on") return "cuda";
-  if (setting !== "auto") throw new Error(`MODELGATE_LLAMA_CUDA must be on, off or auto, not ${JSON.stringify(env.MODELGATE_LLAMA_CUDA)}`);
+  const setting = cudaSetting(env);
+  if (setting !== "auto") return setting === "on" ? "cuda" : "cpu";
   return (await findNvcc(env)) && (await nvidiaGpuVisible(signal)) ? "cuda" : "cpu";
 }

@@ -1,5 +1,5 @@
 import type { BackendConfiguration, BackendMode } from "../../inference/index.ts";
-import { InvalidConfigurationError, validateHFOverrides, validateRuntimeFlags } from "../../inference/index.ts";
+import { InvalidConfigurationError, refuseLlamaCppSettings, validateHFOverrides, validateRuntimeFlags } from "../../inference/index.ts";
 import { checkVllmTuningFlags } from "./tuning-flags.ts";
 
 export interface VllmServeArgumentsInput {
@@ -62,7 +62,8 @@ export function vllmServeArguments(input: VllmServeArgumentsInput): string[] {
  * Everything in a configuration that vLLM would refuse or that must not reach
  * its command line: runtime flags (no paths, control characters or
  * manager-owned flags; only tuning flags), a GPU share outside [0, 1], HF
- * overrides with bad keys or values, a minimum acceptance rate (vLLM has none).
+ * overrides with bad keys or values, a minimum acceptance rate (vLLM has none),
+ * llama.cpp's own settings.
  *
  * @throws InvalidConfigurationError naming the first problem
  */
@@ -79,4 +80,5 @@ export function checkVllmConfiguration(config: BackendConfiguration): void {
   if (config.speculative?.min_acceptance_rate !== undefined) {
     throw new InvalidConfigurationError("vLLM has no minimum acceptance rate for drafts: leave min_acceptance_rate out");
   }
+  refuseLlamaCppSettings("vLLM", config);
 }

@@ -7,6 +7,8 @@
  */
 import { request, type Dispatcher } from "undici";
 import * as v from "valibot";
+import { readBoundedText } from "../../http/bounded-read.ts";
+import { createRemotePolicy, type RemotePolicy } from "../remote-policy.ts";
 import type { OpenBlob } from "../store/blob-writer.ts";
 import type { Sha256Digest } from "../store/digest.ts";
 import { isSha256Digest } from "../reference.ts";
@@ -19,6 +21,8 @@ export interface HubClientOptions {
   /** `HF_TOKEN`. */
   readonly token?: string;
   readonly dispatcher?: Dispatcher;
+  /** Which hosts may be contacted: the endpoint, and the CDN its downloads redirect to. */
+  readonly policy?: RemotePolicy;
 }
 
 export interface HubFile {
@@ -53,20 +57,28 @@ const TreeEntrySchema = v.object({
 });
 
 const maxRedirects = 5;
+/** One page of a repository's file listing; the Hub's are a few hundred kilobytes at most. */
+const maxListingBytes = 16 * 1024 * 1024;
 
 /** @example createHubClient({ endpoint: process.env.HF_ENDPOINT, token: process.env.HF_TOKEN }) */
 export function createHubClient(options: HubClientOptions = {}): HubClient {
   const endpoint = new URL(options.endpoint || defaultHubEndpoint);
+  const policy = options.policy ?? createRemotePolicy();
 
-  const get = async (url: URL, headers: Record<string, string>, signal?: AbortSignal): Promise<Dispatcher.ResponseData> => {
+  /** Downloads follow redirects to the CDN (checked like the Hub itself); listings stay on the Hub. */
+  const get = async (url: URL, headers: Record<string, string>, signal?: AbortSignal, follow = false): Promise<Dispatcher.ResponseData> => {
+    policy.checkRegistry(endpoint);
     let location = url;
     for (let hop = 0; hop <= maxRedirects; hop++) {
+      if (location.origin !== endpoint.origin) policy.checkFollowUp(location, endpoint, "redirect");
       const authorization = options.token && location.origin === endpoint.origin ? { authorization: `Bearer ${options.token}` } : {};
       const response = await request(location, { headers: { ...headers, ...authorization }, dispatcher: options.dispatcher, signal });
       const next = response.headers.location;
       if (response.statusCode >= 300 && response.statusCode < 400 && typeof next === "string") {
+        const target = new URL(next, location);
+        if (!follow && target.origin !== endpoint.origin) return response;
         await response.body.dump();
-        location = new URL(next, location);
+        location = target;
         continue;
       }
       return response;
@@ -74,11 +86,12 @@ export function createHubClient(options: HubClientOptions = {}): HubClient {
     throw new HubError(508, `too many redirects from ${url}`);
   };
 
+  // The Hub's bodies are never passed on: its status says enough.
   const fail = async (response: Dispatcher.ResponseData, what: string): Promise<never> => {
-    const text = await response.body.text().catch(() => "");
+    await response.body.dump().catch(() => {});
     const status = response.statusCode;
     // The Hub answers 401 for private and missing repositories alike.
-    const reason = status === 401 || status === 404 ? "not found (or private: set HF_TOKEN)" : `HTTP ${status} ${text.slice(0, 200)}`;
+    const reason = status === 401 || status === 404 ? "not found (or private: set HF_TOKEN)" : `HTTP ${status}`;
     throw new HubError(status === 401 ? 404 : status, `${what}: ${reason}`);
   };
 
@@ -91,7 +104,8 @@ export function createHubClient(options: HubClientOptions = {}): HubClient {
       while (url) {
         const response = await get(url, { accept: "application/json" }, signal);
         if (response.statusCode !== 200) return fail(response, `listing ${repository}`);
-        const entries = v.parse(v.array(TreeEntrySchema), await response.body.json());
+        const listing = await readBoundedText(response.body, maxListingBytes, response.headers["content-length"]);
+        const entries = v.parse(v.array(TreeEntrySchema), JSON.parse(listing));
         for (const entry of entries) {
           if (entry.type !== "file") continue;
           const digest = entry.lfs ? `sha256:${entry.lfs.oid}` : undefined;
@@ -104,6 +118,7 @@ export function createHubClient(options: HubClientOptions = {}): HubClient {
         // Large repositories are paged: `Link: <…>; rel="next"`.
         const next = /<([^>]+)>;\s*rel="next"/.exec(String(response.headers.link ?? ""))?.[1];
         url = next ? new URL(next, url) : undefined;
+        if (url && url.origin !== endpoint.origin) throw new HubError(502, `listing ${repository}: the next page is on another host`);
       }
       return files;
     },
@@ -111,7 +126,7 @@ export function createHubClient(options: HubClientOptions = {}): HubClient {
     openFile(repository, path) {
       const url = new URL(`${repoPath(repository)}/resolve/main/${path.split("/").map(encodeURIComponent).join("/")}`, withSlash(endpoint));
       return async (offset, signal) => {
-        const response = await get(url, offset > 0 ? { range: `bytes=${offset}-` } : {}, signal);
+        const response = await get(url, offset > 0 ? { range: `bytes=${offset}-` } : {}, signal, true);
         if (response.statusCode === 200) return { offset: 0, body: response.body };
         if (response.statusCode === 206) {
           const start = Number(/^bytes (\d+)-/.exec(String(response.headers["content-range"] ?? ""))?.[1]);

@@ -31,6 +31,7 @@ export const mediaTypes = {
   ollamaSystem: "application/vnd.ollama.image.system",
   ollamaLicense: "application/vnd.ollama.image.license",
   ollamaMessages: "application/vnd.ollama.image.messages",
+  ollamaAdapter: "application/vnd.ollama.image.adapter",
 } as const;
 
 /** What the manifests we accept may be; sent as `Accept` when pulling. */
@@ -41,7 +42,7 @@ export type ManifestMediaType = (typeof manifestMediaTypes)[number];
 export const filePathAnnotation = "org.cncf.model.filepath";
 
 /** What a layer holds, whichever format named it. */
-export type LayerRole = "weights" | "projector" | "template" | "params" | "system" | "license" | "messages" | "file";
+export type LayerRole = "weights" | "projector" | "template" | "params" | "system" | "license" | "messages" | "adapter" | "file";
 
 const layerRoles: Readonly<Record<string, LayerRole>> = {
   [mediaTypes.dockerGGUF]: "weights",
@@ -57,9 +58,10 @@ const layerRoles: Readonly<Record<string, LayerRole>> = {
   [mediaTypes.dockerLicense]: "license",
   [mediaTypes.ollamaLicense]: "license",
   [mediaTypes.ollamaMessages]: "messages",
+  [mediaTypes.ollamaAdapter]: "adapter",
 };
 
-/** Layers of unknown types (adapters) are kept but play no role. */
+/** Layers of unknown types are kept but play no role. */
 export function layerRole(mediaType: string): LayerRole | undefined {
   // Parameters such as `; name=…` do not change what the layer is.
   return layerRoles[mediaType.split(";")[0]!.trim()];

@@ -25,7 +25,7 @@ export interface ModelExtras {
   /** Ollama's runtime parameters (`{"stop": [...], "temperature": 0.7}`). */
   readonly parameters?: Readonly<Record<string, unknown>>;
   readonly licenses?: readonly string[];
-  readonly messages?: readonly unknown[];
+  readonly messages?: readonly { readonly role: string; readonly content: string }[];
   readonly contextSize?: number;
 }
 
@@ -51,7 +51,7 @@ export async function buildModel(store: ModelStore, input: BuildModelInput): Pro
     summary: summarizeGGUF(gguf),
     layers: layers.map((layer) => layer.digest),
     size: layers.reduce((sum, layer) => sum + layer.size, 0),
-    contextSize: input.extras?.contextSize ?? input.base?.facts.contextSize,
+    contextSize: contextSizeOf(input.extras) ?? input.base?.facts.contextSize,
   });
   const configLayer = await storeText(store, JSON.stringify(config), mediaTypes.dockerModelConfig);
   const manifest = encodeManifest({ schemaVersion: 2, mediaType: mediaTypes.ociManifest, config: configLayer, layers });
@@ -88,21 +88,39 @@ export async function buildSafetensorsModel(store: ModelStore, input: BuildSafet
   return store.commit(encodeManifest({ schemaVersion: 2, mediaType: mediaTypes.ociManifest, config: configLayer, layers }), input.tags);
 }
 
+/**
+ * Ollama's create rules (server/create.go): a given template or system prompt
+ * replaces the base's (an empty system prompt removes it), parameters merge
+ * key by key over the base's (a list replaces a list), messages replace the
+ * base's unless none are given, licenses add to the base's.
+ */
 async function extraLayers(store: ModelStore, extras: ModelExtras, base: StoredModel | undefined): Promise<Descriptor[]> {
   const inherited = base?.parts;
+  const text = (layer: Descriptor | undefined) => (layer ? store.readBlob(layer).then((bytes) => Buffer.from(bytes).toString("utf8")) : undefined);
+  const parameters = extras.parameters && { ...(JSON.parse((await text(inherited?.params)) ?? "{}") as Record<string, unknown>), ...extras.parameters };
+  const system = extras.system === undefined ? inherited?.system : extras.system === "" ? undefined : await storeText(store, extras.system, mediaTypes.ollamaSystem);
   const layers: (Descriptor | undefined)[] = [
     inherited?.projector,
     extras.template
       ? await storeText(store, extras.template.text, extras.template.syntax === "jinja" ? mediaTypes.dockerChatTemplate : mediaTypes.ollamaTemplate)
       : inherited?.template,
-    extras.system !== undefined ? await storeText(store, extras.system, mediaTypes.ollamaSystem) : inherited?.system,
-    extras.parameters ? await storeText(store, JSON.stringify(extras.parameters), mediaTypes.ollamaParams) : inherited?.params,
-    extras.messages ? await storeText(store, JSON.stringify(extras.messages), mediaTypes.ollamaMessages) : inherited?.messages,
+    system,
+    parameters ? await storeText(store, JSON.stringify(sortedKeys(parameters)), mediaTypes.ollamaParams) : inherited?.params,
+    extras.messages?.length ? await storeText(store, JSON.stringify(extras.messages), mediaTypes.ollamaMessages) : inherited?.messages,
   ];
-  const licenses = extras.licenses
-    ? await Promise.all(extras.licenses.map((text) => storeText(store, text, mediaTypes.dockerLicense)))
-    : (inherited?.licenses ?? []);
-  return [...layers.filter((layer) => layer !== undefined), ...licenses];
+  const added = await Promise.all((extras.licenses ?? []).map((license) => storeText(store, license, mediaTypes.ollamaLicense)));
+  return [...layers.filter((layer) => layer !== undefined), ...(inherited?.licenses ?? []), ...added];
+}
+
+/** A Modelfile's `num_ctx` is the model's standing context size, recorded in its config too. */
+function contextSizeOf(extras: ModelExtras | undefined): number | undefined {
+  const numCtx = extras?.parameters?.num_ctx;
+  return extras?.contextSize ?? (Number.isSafeInteger(numCtx) && (numCtx as number) > 0 ? (numCtx as number) : undefined);
+}
+
+/** Go writes a map's keys sorted: the same parameters make the same blob. */
+function sortedKeys(record: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** Small text blobs go through the same verified write as everything else. */

@@ -9,6 +9,7 @@ import { createHubClient, type HubClient } from "../huggingface/hub-client.ts";
 import { pullFromHuggingFace } from "../huggingface/huggingface-pull.ts";
 import { huggingFaceRegistry, parseNamedReference, type NamedReference } from "../reference.ts";
 import { createRegistryClient, type RegistryClient } from "../registry/registry-client.ts";
+import type { RemotePolicy } from "../remote-policy.ts";
 import { pullFromRegistry } from "../registry/registry-pull.ts";
 import { pushToRegistry } from "../registry/registry-push.ts";
 import type { ModelStore, StoredModel } from "./model-store.ts";
@@ -33,12 +34,15 @@ export interface ModelDistributionOptions {
   readonly registry?: RegistryClient;
   /** `createHubClient({ endpoint: HF_ENDPOINT, token: HF_TOKEN })` by default. */
   readonly hub?: HubClient;
+  /** Which hosts the default registry and Hub clients may contact. */
+  readonly policy?: RemotePolicy;
 }
 
 export function createModelDistribution(options: ModelDistributionOptions): ModelDistribution {
   const { store } = options;
-  const registry = options.registry ?? createRegistryClient();
-  const hub = options.hub ?? createHubClient({ endpoint: process.env.HF_ENDPOINT, token: process.env.HF_TOKEN });
+  const { policy } = options;
+  const registry = options.registry ?? createRegistryClient({ policy });
+  const hub = options.hub ?? createHubClient({ endpoint: process.env.HF_ENDPOINT, token: process.env.HF_TOKEN, policy });
   const pulls = sharedTasks<StoredModel, Progress>();
 
   const named = (reference: string | NamedReference) => (typeof reference === "string" ? parseNamedReference(reference) : reference);

@@ -53,6 +53,8 @@ export function modelParts(manifest: Manifest): ModelParts {
   }
   const [first, ...shards] = byRole.get("weights") ?? [];
   if (!first) throw new NoWeightsError();
+  // Running the base without its adapter would answer as another model: refused rather than dropped.
+  if (byRole.has("adapter")) throw new InvalidManifestError("LoRA adapters (application/vnd.ollama.image.adapter) are not supported");
   const format = weightsFormat(first.mediaType);
   if (shards.some((layer) => weightsFormat(layer.mediaType) !== format)) throw new InvalidManifestError("a model's weights are GGUF or safetensors, not both");
   const files = byRole.get("file") ?? [];

@@ -34,6 +34,8 @@ export async function downloadBlob(
 /** A connection that broke part-way, as opposed to content that is wrong. */
 function isInterruption(error: unknown): boolean {
   if (error instanceof undiciErrors.UndiciError) return true;
+  // A client's own error may wrap the connection's (the registry client's uniform refusal does).
+  if (error instanceof Error && error.cause !== undefined) return isInterruption(error.cause);
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return code === "ECONNRESET" || code === "EPIPE" || code === "ECONNREFUSED" || code === "ETIMEDOUT" || code === "UND_ERR_SOCKET";
 }

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { request, type Dispatcher } from "undici";
 import * as v from "valibot";
+import { readBoundedText } from "../../http/bounded-read.ts";
 import { normalizeModelReference } from "../../models/model-resolver.ts";
 import { systemClock, type Clock } from "../clock.ts";
 import { RunnerCrashedError } from "../loader-errors.ts";
@@ -62,6 +63,8 @@ interface Replica {
 
 /** A poll slower than this is given up; the replica keeps the health it had. */
 const pollTimeoutMs = 10_000;
+/** A model list is small; a replica that streams without end must not fill our memory. */
+const maxModelListBytes = 16 * 1024 * 1024;
 /** Requests for unknown models poll the replicas at most this often. */
 const missRefreshMs = 1_000;
 
@@ -90,7 +93,7 @@ export function createExternalEngine(options: ExternalEngineOptions): ExternalEn
 
   const poll = async (replica: Replica): Promise<void> => {
     try {
-      const { statusCode, body } = await request("http://replica/v1/models", {
+      const { statusCode, headers, body } = await request("http://replica/v1/models", {
         dispatcher: replica.dispatcher,
         signal: AbortSignal.timeout(pollTimeoutMs),
         reset: true, // a kept connection the replica is closing would read as a failure
@@ -99,7 +102,7 @@ export function createExternalEngine(options: ExternalEngineOptions): ExternalEn
         await body.dump();
         throw new Error(`GET /v1/models answered ${statusCode}`);
       }
-      const listing = v.safeParse(RemoteModelListSchema, await body.json());
+      const listing = v.safeParse(RemoteModelListSchema, JSON.parse(await readBoundedText(body, maxModelListBytes, headers["content-length"])));
       if (!listing.success) throw new Error("GET /v1/models answered something other than a model list");
       replica.models = new Map(listing.output.data.map((model) => [model.id, model]));
       if (!balancer.health(replica).up) logger.info({ replica: replica.url.href, models: [...replica.models.keys()] }, "replica up");

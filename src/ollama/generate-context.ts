@@ -1,0 +1,73 @@
+/**
+ * `/api/generate`'s `context`, as Ollama keeps it: the token ids of the
+ * prompt the model saw and of its reply, in the final object; given back, the
+ * conversation continues after them. The model's own template renders the
+ * prompt and its own tokenizer counts it (the engine's `/apply-template` and
+ * `/tokenize`), so the ids are the ones the engine runs on.
+ */
+import * as v from "valibot";
+import type { EngineRequest } from "./completion-call.ts";
+import type { EnginesClient } from "./engines-client.ts";
+import type { OllamaStreamLine } from "./ollama-replies.ts";
+
+const RenderedSchema = v.object({ prompt: v.string() });
+const TokensSchema = v.object({ tokens: v.array(v.number()) });
+
+export function createGenerateContext(engines: EnginesClient) {
+  const post = async <const Schema extends v.GenericSchema>(path: string, body: Record<string, unknown>, schema: Schema, signal: AbortSignal) => {
+    const result = v.safeParse(schema, await (await engines.post(path, body, signal)).json());
+    if (!result.success) throw new Error(`the engine's ${path} answer is unreadable`);
+    return result.output;
+  };
+  /** The templated prompt of a chat request, as the engine would build it. */
+  const render = async (engine: EngineRequest, signal: AbortSignal): Promise<string> => {
+    // A Go template (a Modelfile's, or the request's) was rendered by the gateway already.
+    if (typeof engine.body.prompt === "string") return engine.body.prompt;
+    const { stream: _stream, stream_options: _options, ...body } = engine.body;
+    return (await post("/apply-template", body, RenderedSchema, signal)).prompt;
+  };
+
+  return {
+    render,
+
+    /**
+     * The request that continues `previous`: its turn rendered by the template,
+     * after those ids, as a plain completion (an engine takes a prompt of ids and text).
+     */
+    async continuing(engine: EngineRequest, previous: readonly number[], signal: AbortSignal): Promise<{ engine: EngineRequest; rendered: string }> {
+      const rendered = await render(engine, signal);
+      const { messages: _messages, ...body } = engine.body;
+      return { engine: { path: "/v1/completions", body: { ...body, prompt: [...previous, rendered] } }, rendered };
+    },
+
+    /** The reply's lines, its final object carrying the conversation's ids. */
+    async *withContext(
+      lines: AsyncIterable<OllamaStreamLine>,
+      conversation: { readonly engine: EngineRequest; readonly previous: readonly number[]; readonly rendered?: string },
+      signal: AbortSignal,
+    ): AsyncGenerator<OllamaStreamLine, void, undefined> {
+      let reply = "";
+      for await (const line of lines) {
+        if (!("response" in line) || !line.done) {
+          if ("response" in line) reply += line.response;
+          yield line;
+          continue;
+        }
+        try {
+          const rendered = conversation.rendered ?? (await render(conversation.engine, signal));
+          const { model } = conversation.engine.body;
+          // The first turn's ids start as the engine's would (a BOS where the model has one); a continuation's follow on.
+          const { tokens } = await post(
+            "/tokenize",
+            { model, content: rendered + reply, add_special: conversation.previous.length === 0, parse_special: true },
+            TokensSchema,
+            signal,
+          );
+          yield { ...line, context: [...conversation.previous, ...tokens] };
+        } catch (error) {
+          yield { error: `the reply's context could not be counted: ${(error as Error).message}` };
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * An engine's refusal in OpenAI's words. llama-server answers
+ * `{"error": {"code": 400, "message", "type": "exceed_context_size_error"}}`
+ * and vLLM `{"object": "error", "message", "code": 400}`: a number where
+ * OpenAI clients read a string `code`, and types no OpenAI client knows.
+ * Clients of every front door get the engine's message, the engine's status,
+ * and a string code (or null), never the engine's JSON inside a string.
+ */
+import type { OpenAIError } from "./openai-error.ts";
+
+/** The engine's own error types that say more than a status does, as OpenAI's codes. */
+const codeOfEngineType: Readonly<Record<string, string>> = {
+  exceed_context_size_error: "context_length_exceeded",
+  not_supported_error: "not_supported",
+  unavailable_error: "engine_unavailable",
+};
+
+/** An error body is a few hundred bytes; more than this is not read. */
+const maxRefusalBytes = 64 * 1024;
+
+/** Reads a runner's non-2xx response (its body, up to a bound) as an OpenAI error. */
+export async function engineRefusal(response: Response): Promise<OpenAIError> {
+  return describeEngineRefusal(response.status, await boundedText(response));
+}
+
+/**
+ * @example describeEngineRefusal(400, '{"error":{"code":400,"message":"too long","type":"exceed_context_size_error"}}')
+ * // { status: 400, message: "too long", type: "invalid_request_error", code: "context_length_exceeded" }
+ */
+export function describeEngineRefusal(status: number, text: string): OpenAIError {
+  const body = parseObject(text);
+  const error = body && isObject(body.error) ? body.error : body;
+  const message = stringField(error, "message") ?? stringField(body, "error") ?? plainText(text, status);
+  const engineType = stringField(error, "type");
+  const engineCode = stringField(error, "code");
+  return {
+    status,
+    message,
+    type: status === 404 ? "not_found_error" : status >= 500 ? "server_error" : "invalid_request_error",
+    code: engineCode ?? (engineType === undefined ? null : (codeOfEngineType[engineType] ?? null)),
+  };
+}
+
+function plainText(text: string, status: number): string {
+  const trimmed = text.trim();
+  // JSON of an unknown shape is not echoed: its message would be JSON inside a string.
+  if (trimmed === "" || trimmed.startsWith("{") || trimmed.startsWith("[")) return `the engine refused the request (status ${status})`;
+  return trimmed.slice(0, 1000);
+}
+
+async function boundedText(response: Response): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < maxRefusalBytes) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return Buffer.concat(chunks).subarray(0, maxRefusalBytes).toString("utf8");
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return isObject(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function stringField(object: unknown, key: string): string | undefined {
+  if (!isObject(object)) return undefined;
+  const value = object[key];
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
