@@ -5,6 +5,7 @@
  * prompt and its own tokenizer counts it (the engine's `/apply-template` and
  * `/tokenize`), so the ids are the ones the engine runs on.
  */
+import { HTTPException } from "hono/http-exception";
 import * as v from "valibot";
 import type { EngineRequest } from "./completion-call.ts";
 import type { EnginesClient } from "./engines-client.ts";
@@ -21,11 +22,15 @@ export function createGenerateContext(engines: EnginesClient) {
   };
   /** The templated prompt of a chat request, as the engine would build it. */
   const render = async (engine: EngineRequest, signal: AbortSignal): Promise<string> => {
+    // A Go template (a Modelfile's, or the request's) was rendered by the gateway already.
+    if (typeof engine.body.prompt === "string") return engine.body.prompt;
     const { stream: _stream, stream_options: _options, ...body } = engine.body;
     return (await post("/apply-template", body, RenderedSchema, signal)).prompt;
   };
 
   return {
+    render,
+
     /**
      * The request that continues `previous`: its turn rendered by the template,
      * after those ids, as a plain completion (an engine takes a prompt of ids and text).
@@ -61,7 +66,9 @@ export function createGenerateContext(engines: EnginesClient) {
           );
           yield { ...line, context: [...conversation.previous, ...tokens] };
         } catch (error) {
-          yield { error: `the reply's context could not be counted: ${(error as Error).message}` };
+          // vLLM has no /apply-template (a 404): its replies come without `context` (see the README).
+          if (error instanceof HTTPException && error.status === 404) yield line;
+          else yield { error: `the reply's context could not be counted: ${(error as Error).message}` };
         }
       }
     },

@@ -35,13 +35,14 @@ describe("Open WebUI, replayed (backend/open_webui/routers/ollama.py)", () => {
   let gateway: GatewayProcess;
   let url: string;
   let coder: string;
+  let firstManifest: string;
 
   before(async () => {
     registry = await startRegistry();
     gateway = await startGateway();
     url = gateway.url;
     coder = `${registry.host}/library/coder:fim`;
-    await pushFimModel(registry.url, "fim");
+    firstManifest = await pushFimModel(registry.url, "fim");
   });
 
   after(async () => {
@@ -232,18 +233,14 @@ describe("Open WebUI, replayed (backend/open_webui/routers/ollama.py)", () => {
     assert.equal(events.at(-1)!.status, "success");
   });
 
-  test(
-    "Update All Models: the tag moved in the registry; re-pulling it lists the new manifest",
-    { todo: "needs issue 15 (modelfile branch): pull re-fetching manifests" },
-    async () => {
-      await pullWithProgress(coder);
-      const moved = await pushFimModel(registry.url, "fim", { ...fimParams, num_ctx: 1024 });
-      await pullWithProgress(coder);
-      const tags = await sendGetRequest("/api/tags");
-      const listed = (tags!.models as Json[]).find((model) => model.model === coder);
-      assert.equal(`sha256:${listed?.digest}`, moved);
-    },
-  );
+  test("Update All Models (the frontend pulls each listed tag again): the tag moved in the registry; the re-pull lists the new manifest", async () => {
+    const listedDigest = async () => `sha256:${((await sendGetRequest("/api/tags"))!.models as Json[]).find((model) => model.model === coder)?.digest}`;
+    await pullWithProgress(coder);
+    assert.equal(await listedDigest(), firstManifest, "the list shows the manifest's digest");
+    const moved = await pushFimModel(registry.url, "fim", { ...fimParams, num_ctx: 1024 });
+    await pullWithProgress(coder);
+    assert.equal(await listedDigest(), moved);
+  });
 
   test("create_model (admin's create from JSON): {model, from, system} streamed to success, listed", async () => {
     const lines = (await sendPostRequest("/api/create", { model: "pirate:latest", from: "tiny:latest", system: "You are a pirate." })) as AsyncGenerator<string>;
@@ -256,7 +253,6 @@ describe("Open WebUI, replayed (backend/open_webui/routers/ollama.py)", () => {
 
   test(
     "create_model: the system prompt is kept and shown",
-    { todo: "needs issue 15 (modelfile branch): Modelfile layers stored and shown" },
     async () => {
       const shown = (await requestsJson(await requestsCall("POST", "/api/show", { model: "pirate:latest" }))) as Json;
       assert.equal(shown.system, "You are a pirate.");

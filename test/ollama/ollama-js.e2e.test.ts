@@ -147,6 +147,11 @@ describe("ollama-js against the gateway", () => {
     assert.ok(!Number.isNaN(Date.parse(running.expires_at as unknown as string)));
     assert.equal(running.details.family, "llama");
 
+    // Asked to stream, Ollama still answers a load with one application/json object (routes.go, c.JSON): ollama-js reads it as one part.
+    const streamed = [];
+    for await (const part of await served.ollama.chat({ model: "tiny", messages: [], stream: true })) streamed.push(part);
+    assert.deepEqual(streamed.map((part) => part.done_reason), ["load"]);
+
     const unloaded = await served.ollama.generate({ model: "tiny", prompt: "", keep_alive: 0, stream: false });
     assert.equal(unloaded.done_reason, "unload");
     const after = await served.ollama.ps();

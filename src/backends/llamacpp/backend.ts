@@ -110,7 +110,8 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
       const engine = await server(signal);
       const located = await locateModel(model);
       const draft = config?.speculative ? await locateModel(config.speculative.draft_model) : undefined;
-      const shape = await shapeOf(located);
+      // A file that is no GGUF is the engine's to name, as it fails to load.
+      const shape = await shapeOf(located).catch(() => undefined);
       const args = llamaServerArguments({
         model: located,
         draft,
@@ -119,8 +120,8 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
         mode,
         config,
         gpu: engine.gpu,
-        modelDeclaresPooling: shape.declaresPooling,
-        trainedContext: shape.trainedContext,
+        modelDeclaresPooling: shape?.declaresPooling,
+        trainedContext: shape?.trainedContext,
       });
       const runner: EngineRunner = { model, modelRef, mode, socket };
       const offload = offloadReader();
@@ -134,7 +135,7 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
           args,
           env: runnerEnvironment(engine.server),
           stopGraceMs: options.stopGraceMs,
-          diagnose: diagnoseLlamaServerExit,
+          diagnosis: diagnoseLlamaServerExit,
           onSpawn: (spawned) => {
             runnerPids.set(socket, spawned);
             options.onSpawn?.({ ...runner, pid: spawned });

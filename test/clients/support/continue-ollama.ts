@@ -158,13 +158,12 @@ export class ContinueOllama {
    * when no key is set; each network chunk is split on newlines and parsed
    * line by line (a line split across chunks is warned about and lost).
    */
-  async installModel(name: string, progress: (status: string, completed?: number, total?: number) => void): Promise<{ lost: number }> {
+  async installModel(name: string, progress: (status: string, completed?: number, total?: number) => void): Promise<void> {
     const response = await fetch(new URL("api/pull", this.apiBase), {
       method: "POST",
       headers: { "Content-Type": "application/json", Authorization: `Bearer ${undefined}` },
       body: JSON.stringify({ name }),
     });
-    let lost = 0;
     const decoder = new TextDecoder();
     for await (const chunk of response.body!) {
       for (const line of decoder.decode(chunk).split("\n").filter(Boolean)) {
@@ -172,11 +171,10 @@ export class ContinueOllama {
           const data = JSON.parse(line) as { status: string; completed?: number; total?: number };
           progress(data.status, data.completed, data.total);
         } catch {
-          lost++;
+          // Continue warns and goes on.
         }
       }
     }
-    return { lost };
   }
 
   private post(path: string, body: Record<string, unknown>, signal?: AbortSignal): Promise<Response> {

@@ -64,7 +64,7 @@ export function pythonJsonLoads(text: string): unknown {
 export function urllib3Post(url: string, body: Uint8Array, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     let answered = false;
-    const req = httpRequest(url, { method: "POST", headers: { "content-length": String(body.byteLength), ...headers } }, (res) => {
+    const req = httpRequest(url, { method: "POST", agent: false, headers: { "content-length": String(body.byteLength), ...headers } }, (res) => {
       answered = true;
       let text = "";
       res.setEncoding("utf8");
@@ -72,10 +72,13 @@ export function urllib3Post(url: string, body: Uint8Array, headers: Record<strin
       res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
       res.on("error", reject);
     });
-    req.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "EPIPE" && !answered) return; // the answer is still to be read
-      if (!answered) reject(error);
-    });
+    const onError = (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE" || answered) return; // the broken pipe is swallowed; the answer is read
+      reject(error);
+    };
+    req.on("error", onError);
+    // The socket may report the broken pipe after the answer, when the request no longer listens.
+    req.on("socket", (socket) => socket.on("error", onError));
     // Written in the chunks requests reads a file in, so an early answer can meet a body still being sent.
     const chunk = 8192;
     for (let offset = 0; offset < body.byteLength; offset += chunk) req.write(body.subarray(offset, offset + chunk));
