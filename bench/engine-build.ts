@@ -52,11 +52,7 @@ async function measureBuild(label: string, build: "auto" | "source", chatModel: 
     const entries = [...stageStarts.entries()];
     const stages = new Map(entries.map(([stage, at], index) => [stage, (entries[index + 1]?.[1] ?? started + totalMs) - at]));
     const chatStarted = performance.now();
-    if (process.argv.includes("--build")) {
-  printBuilds([await measureBuild("prebuilt", "auto", models.chat), await measureBuild("source", "source", models.chat)]);
-}
-
-const backend = createLlamaCppBackend({ locateModel: async () => ({ ggufPath: chatModel }), logger: pino({ level: "silent" }), resolveServer: async () => server, onSpawn: recordSpawn });
+    const backend = createLlamaCppBackend({ locateModel: async () => ({ ggufPath: chatModel }), logger: pino({ level: "silent" }), resolveServer: async () => server, onSpawn: recordSpawn });
     const runner = await start(backend, "chat", "completion", { "context-size": 512 });
     await fill(runner, "completion", 8);
     const firstChatMs = performance.now() - chatStarted;
