@@ -19,7 +19,7 @@ import { parseJsonBody, parseRequestInput } from "./json-body.ts";
 import { BackendNotFoundError, type Lease, type Loader, type UnloadSelector } from "./loader.ts";
 import { engineRefusal } from "./engine-refusal.ts";
 import { echoRequestedModel } from "./model-echo.ts";
-import { openAIErrorResponse, toOpenAIError } from "./openai-error.ts";
+import { BadRequestError, openAIErrorResponse, toOpenAIError } from "./openai-error.ts";
 import { createRunnerMetrics } from "./runner-metrics.ts";
 import { forwardToRunner } from "./runner-proxy.ts";
 
@@ -50,6 +50,18 @@ const inferenceRoutes: ReadonlyArray<readonly [path: string, mode: BackendMode]>
   ["/rerank", "reranking"],
   ["/score", "reranking"],
 ];
+
+/**
+ * The word of Ollama's refusal (`"tiny-embed" does not support chat`) for a
+ * completion path and a model that generates nothing: refused before a runner
+ * loads, as Ollama's OpenAI-compatible routes do, rather than a 500 from the engine.
+ */
+const completionWords: Readonly<Record<string, string>> = {
+  "/v1/chat/completions": "chat",
+  "/v1/messages": "chat",
+  "/v1/messages/count_tokens": "chat",
+  "/v1/completions": "generate",
+};
 
 /** Origins become metric labels: only the gateway's own, the rest folded into one. */
 const knownOrigins = new Set(KnownOrigins);
@@ -111,6 +123,8 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
       const observer = metrics?.request({ origin, model: remote.model, mode });
       return inOpenAIWords(await remote.forward({ ...forward, body: bytes, ...(observer ? { observer } : {}) }));
     }
+    const word = completionWords[path];
+    if (word) await refuseWithoutCompletion(model, word);
     let lease: Lease;
     try {
       lease = await loader.acquire({ model, backend: c.req.param("backend"), mode, keepAliveMs, options: runnerOptions }, signal);
@@ -149,6 +163,12 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
   for (const [path, mode] of inferenceRoutes) app.post(path, limit, infer(path, mode));
   // After the plain paths, so `/v1/rerank` is never read as backend "v1".
   for (const [path, mode] of inferenceRoutes) app.post(`/:backend${path}`, limit, infer(path, mode));
+
+  /** An unknown or malformed reference is left to the loader, which answers it in its own words. */
+  const refuseWithoutCompletion = async (reference: string, word: string) => {
+    const known = await resolver.resolve(reference).catch(() => undefined);
+    if (known && !resolvedCapabilities(known).includes("completion")) throw new BadRequestError(`${JSON.stringify(reference)} does not support ${word}`);
+  };
 
   const knownLocally = (reference: string) =>
     resolver.resolve(reference).then(
@@ -289,13 +309,17 @@ function openAIModel(model: ResolvedModel) {
     parameters: summary.parameterCount ?? null,
     quantization: summary.quantization ?? null,
     size: model.size,
-    capabilities: modelCapabilities({
-      architecture: summary.architecture,
-      ...(summary.poolingType === undefined ? {} : { poolingType: summary.poolingType }),
-      ...(summary.chatTemplate === undefined ? {} : { chatTemplate: summary.chatTemplate }),
-      fillInTheMiddle: model.fillInTheMiddle ?? false,
-      projector: model.projectorPath !== undefined,
-    }),
+    capabilities: resolvedCapabilities(model),
     template: summary.chatTemplate ?? null,
   };
+}
+
+function resolvedCapabilities({ summary, fillInTheMiddle, projectorPath }: ResolvedModel) {
+  return modelCapabilities({
+    architecture: summary.architecture,
+    ...(summary.poolingType === undefined ? {} : { poolingType: summary.poolingType }),
+    ...(summary.chatTemplate === undefined ? {} : { chatTemplate: summary.chatTemplate }),
+    fillInTheMiddle: fillInTheMiddle ?? false,
+    projector: projectorPath !== undefined,
+  });
 }

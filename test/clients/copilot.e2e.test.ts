@@ -200,16 +200,14 @@ describe("VS Code Copilot's Ollama provider, replayed (ollamaProvider.ts)", () =
     assert.equal((await readCopilotStream(next.body!)).sawDone, true);
   });
 
-  test(
-    "an embedding model picked in the chat (Copilot lists it): a readable 400, not 'Server error: 500'",
-    { todo: "needs issue 14 (ollama-fields branch): capability errors" },
-    async () => {
-      const response = await postChat(copilotBody("tiny-embed:latest", "Hello"));
-      const body = (await response.json()) as { error?: { message?: string } };
-      assert.equal(response.status, 400, JSON.stringify(body));
-      assert.equal(body.error?.message, '"tiny-embed:latest" does not support chat');
-    },
-  );
+  test("an embedding model picked in the chat (Copilot lists it): Ollama's readable 400, not 'Server error: 500', and no runner started", async () => {
+    const response = await postChat(copilotBody("tiny-embed:latest", "Hello"));
+    const body = (await response.json()) as { error?: { message?: string; type?: string } };
+    assert.equal(response.status, 400, JSON.stringify(body));
+    assert.deepEqual([body.error?.message, body.error?.type], ['"tiny-embed:latest" does not support chat', "invalid_request_error"]);
+    const { models } = (await (await fetch(`${served.gateway.url}/api/ps`)).json()) as { models: { name: string }[] };
+    assert.equal(models.some((model) => model.name === "tiny-embed:latest"), false);
+  });
 
   test(
     "a long agent prompt past the runner's context: Ollama drops the oldest turns and answers",
