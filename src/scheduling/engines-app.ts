@@ -90,6 +90,16 @@ const ConfigurationQuerySchema = v.object({ model: ModelFieldSchema, mode: ModeF
  * Inference requests are routed by their `model` (and the path's backend and
  * mode) to a runner, loaded on demand, and streamed back untouched.
  */
+/**
+ * What the door a request came in by decides, passed as the env of the engines
+ * app's `fetch`: the `/v1` alias is where Ollama's OpenAI-compatible API lives,
+ * and there, as in Ollama, what does not fit the context is cut unless the
+ * request says `truncate: false`. `/engines` leaves it to the engine.
+ */
+export interface EnginesDoor {
+  readonly truncateByDefault?: boolean;
+}
+
 export function createEnginesApp(options: EnginesAppOptions): Hono {
   const { loader, resolver, metrics, external } = options;
   const logger = options.logger.child({ component: "engines" });
@@ -113,7 +123,8 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
 
   const infer = (path: string, mode: BackendMode) => async (c: Context) => {
     const bytes = new Uint8Array(await c.req.arrayBuffer());
-    const { model, keepAliveMs, truncate, runnerOptions } = parseEngineRequest(bytes);
+    const { model, keepAliveMs, truncate: requestedTruncate, runnerOptions } = parseEngineRequest(bytes);
+    const truncate = requestedTruncate ?? ((c.env as EnginesDoor | undefined)?.truncateByDefault ? true : undefined);
     const signal = c.req.raw.signal;
     const originHeader = c.req.header(RequestOriginHeader);
     const origin = originHeader === undefined ? OriginDirect : knownOrigins.has(originHeader) ? originHeader : "other";

@@ -209,22 +209,28 @@ describe("VS Code Copilot's Ollama provider, replayed (ollamaProvider.ts)", () =
     assert.equal(models.some((model) => model.name === "tiny-embed:latest"), false);
   });
 
-  test(
-    "a long agent prompt past the runner's context: Ollama drops the oldest turns and answers",
-    { todo: "needs issue 14 (context branch): truncation of long histories" },
-    async () => {
-      // Copilot fills the prompt up to maxInputTokens from /api/show; an agent's history of many
-      // turns (about 6000 tokens here) passes the 4096 the model was trained for.
-      const turns = Array.from({ length: 12 }, (_, i) => [
-        { role: "user", content: [{ type: "text", text: `Step ${i}: ${"read the file and tell me what it does ".repeat(60)}` }] },
-        { role: "assistant", content: `Step ${i} done.` },
-      ]).flat();
-      const body = copilotBody("tiny-tools:latest", "Now summarise.");
-      const response = await postChat({ ...body, messages: [body.messages[0], ...turns, body.messages[1]], max_tokens: 4 });
-      assert.equal(response.status, 200, await response.clone().text());
-      const result = await readCopilotStream(response.body!);
-      assert.equal(result.error, undefined);
-      assert.equal(result.sawDone, true);
-    },
-  );
+  test("a long agent prompt past the runner's context: as Ollama's /v1, the oldest turns are dropped and it answers", async () => {
+    // Copilot fills the prompt up to maxInputTokens from /api/show; an agent's history of many
+    // turns (about 6000 tokens here) passes the 4096 the model was trained for.
+    const turns = Array.from({ length: 12 }, (_, i) => [
+      { role: "user", content: [{ type: "text", text: `Step ${i}: ${"read the file and tell me what it does ".repeat(60)}` }] },
+      { role: "assistant", content: `Step ${i} done.` },
+    ]).flat();
+    const body = copilotBody("tiny-tools:latest", "Now summarise.");
+    const long = { ...body, messages: [body.messages[0], ...turns, body.messages[1]], max_tokens: 4 };
+    const response = await postChat(long);
+    assert.equal(response.status, 200, await response.clone().text());
+    const result = await readCopilotStream(response.body!);
+    assert.equal(result.error, undefined);
+    assert.equal(result.sawDone, true);
+    assert.ok(result.usage && result.usage.prompt_tokens < 4096, `prompt cut to fit: ${JSON.stringify(result.usage)}`);
+
+    // truncate: false refuses it, as Ollama does; /engines/v1 (the engines API, not Ollama's door) leaves it to the engine, which refuses too.
+    const refused = await postChat({ ...long, truncate: false });
+    assert.equal(refused.status, 400);
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, "context_length_exceeded");
+    const raw = await fetch(`${served.gateway.url}/engines/v1/chat/completions`, { method: "POST", headers: copilotHeaders("raw"), body: JSON.stringify(long) });
+    assert.equal(raw.status, 400);
+    await raw.body?.cancel();
+  });
 });
