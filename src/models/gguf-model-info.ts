@@ -3,7 +3,8 @@
  * getModelData): every key/value but the name and the chat template, arrays
  * longer than five items emptied unless `verbose`, the parameter count added,
  * and with `verbose` the tensors (name, type, shape). Read from the file when
- * asked: vocabularies never stay in memory.
+ * asked: vocabularies never stay in memory. `general.basename`, which editors
+ * show as the model's name, falls back to `general.name` when the file has none.
  */
 import { ggmlTypes, readGGUF, type GGUFArray, type GGUFValue } from "./gguf.ts";
 
@@ -22,6 +23,8 @@ export async function ggufModelInfo(path: string, verbose: boolean): Promise<GGU
     if (key === "general.name" || key === "tokenizer.chat_template") continue;
     info[key] = jsonValue(entry.value, verbose);
   }
+  const name = file.metadata.get("general.name")?.value;
+  if (info["general.basename"] === undefined && typeof name === "string") info["general.basename"] = name;
   info["general.parameter_count"] ??= file.tensors.reduce((sum, tensor) => sum + tensor.dims.reduce((product, dim) => product * dim, 1), 0);
   if (!verbose) return { model_info: info };
   const tensors = file.tensors.map((tensor) => ({ name: tensor.name, type: ggmlTypes.get(tensor.type)?.name ?? String(tensor.type), shape: tensor.dims }));

@@ -7,6 +7,7 @@
  */
 import { open, type FileHandle } from "node:fs/promises";
 import { GGUFParseError } from "../inference/gguf-parse-error.ts";
+import { hasFillInTheMiddleTokens } from "./capabilities.ts";
 
 export const GGUFValueType = {
   UINT8: 0,
@@ -622,6 +623,7 @@ export interface GGUFModelInfo {
   slidingWindow?: number; // <arch>.attention.sliding_window
   poolingType?: number; // <arch>.pooling_type
   chatTemplate?: string; // tokenizer.chat_template
+  fillInTheMiddle?: boolean; // the tokenizer names the prefix, suffix and middle tokens infill needs
   hasTokenizer: boolean; // tokenizer.ggml.model present
   tokenizerModel?: string;
   tensorBytes: number; // total bytes of tensor data (sum of each tensor's size from type + dims, using ggml block sizes)
@@ -679,6 +681,7 @@ export function summarizeGGUF(file: GGUFFile): GGUFModelInfo {
     slidingWindow: arch("attention.sliding_window"),
     poolingType: arch("pooling_type"),
     chatTemplate: metadataString(file, "tokenizer.chat_template"),
+    fillInTheMiddle: hasFillInTheMiddleTokens(file.metadata),
     hasTokenizer: tokenizerModel !== undefined,
     tokenizerModel,
     tensorBytes: file.tensors.reduce((sum, tensor) => sum + tensor.size, 0),

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import type { ModelFormat } from "../inference/model-format.ts";
-import { hasFillInTheMiddleTokens } from "./capabilities.ts";
 import { readGGUF, summarizeGGUF, type GGUFModelInfo } from "./gguf.ts";
 
 /** A model reference made concrete: which files to load, and what they hold. */
@@ -16,8 +15,6 @@ export interface ResolvedModel {
   readonly paths: readonly [string, ...string[]];
   /** The main file's GGUF header, summarized (for safetensors, what config.json and the tensor headers say). */
   readonly summary: GGUFModelInfo;
-  /** The tokenizer declares fill-in-the-middle tokens (infill, Ollama's `suffix`). */
-  readonly fillInTheMiddle?: boolean;
   /** The multimodal projector, for models that see images. */
   readonly projectorPath?: string;
   /** Bytes on disk, all files together. */
@@ -111,7 +108,6 @@ export function createFixtureModelResolver(options: FixtureModelResolverOptions)
       format: "gguf",
       paths: [path],
       summary: summarizeGGUF(gguf),
-      fillInTheMiddle: hasFillInTheMiddleTokens(gguf.metadata),
       size: info.size,
       modifiedAt: info.mtime,
       ...(options.backend ? { backend: options.backend } : {}),

@@ -9,8 +9,16 @@
  * @example parseModelReference("hf.co/Org/Repo:Q8_0").canonical // "huggingface.co/org/repo:Q8_0"
  */
 
-export const defaultRegistry = "docker.io";
-export const defaultNamespace = "ai";
+/** Docker Hub, where Docker Model Runner's models live (`ai/…`). */
+export const dockerHubRegistry = "docker.io";
+/** Ollama's library: where bare names go, as every Ollama client expects. */
+export const ollamaRegistry = "registry.ollama.ai";
+/** Where a name without a host goes: Ollama's registry unless `MODELGATE_DEFAULT_REGISTRY` says otherwise. */
+export const defaultRegistry = process.env.MODELGATE_DEFAULT_REGISTRY?.trim().toLowerCase() || ollamaRegistry;
+/** A one-part name's namespace: `library` (Ollama's), or `ai` on Docker Hub (Docker Model Runner's). */
+export const defaultNamespace = defaultRegistry === dockerHubRegistry ? "ai" : "library";
+/** Docker Model Runner's namespace: `ai/x` without a host stays on Docker Hub. */
+const dockerModelNamespace = "ai";
 export const defaultTag = "latest";
 export const huggingFaceRegistry = "huggingface.co";
 
@@ -21,8 +29,9 @@ const maxTagLength = 128;
 
 const registryAliases: Readonly<Record<string, string>> = {
   "hf.co": huggingFaceRegistry,
-  "index.docker.io": defaultRegistry,
-  "registry-1.docker.io": defaultRegistry,
+  "index.docker.io": dockerHubRegistry,
+  "registry-1.docker.io": dockerHubRegistry,
+  "ollama.com": ollamaRegistry,
 };
 
 // Docker's grammar (distribution/reference), lowercase only.
@@ -165,11 +174,20 @@ function idReference(hex: string, name?: NamedReference): IdReference {
   return { kind: "id", hex, ...(name ? { name } : {}), toString: () => `sha256:${hex}` };
 }
 
-/** Docker's familiar form, with Docker Model Runner's namespace in the place of `library/`. */
+/** The shortest spelling that parses back to the same name. */
 function familiarName(registry: string, repository: string): string {
-  if (registry !== defaultRegistry) return `${registry}/${repository}`;
   const [namespace, ...rest] = repository.split("/");
-  return namespace === defaultNamespace && rest.length === 1 ? rest[0]! : repository;
+  if (registry === defaultRegistry && namespace === defaultNamespace && rest.length === 1) return rest[0]!;
+  if (registry === hostlessRegistry(namespace!)) return repository;
+  return `${registry}/${repository}`;
+}
+
+/**
+ * The registry of a name without a host: Docker Model Runner's `ai/…` on
+ * Docker Hub, anything else on the default registry (Ollama's `user/model`).
+ */
+function hostlessRegistry(namespace: string): string {
+  return namespace === dockerModelNamespace ? dockerHubRegistry : defaultRegistry;
 }
 
 function splitRegistry(input: string, path: string): { registry: string; repository: string } {
@@ -177,8 +195,8 @@ function splitRegistry(input: string, path: string): { registry: string; reposit
   const first = slash === -1 ? "" : path.slice(0, slash);
   // Docker's rule: the first component is a host when it has a dot or a port, or is localhost.
   const hasRegistry = first.includes(".") || first.includes(":") || first === "localhost" || first.startsWith("[");
-  const registry = hasRegistry ? validHost(input, registryAliases[first] ?? first) : defaultRegistry;
   const rest = hasRegistry ? path.slice(slash + 1) : path;
+  const registry = hasRegistry ? validHost(input, registryAliases[first] ?? first) : hostlessRegistry(rest.includes("/") ? rest.slice(0, rest.indexOf("/")) : "");
   const repository = validRepository(input, rest.includes("/") ? rest : `${defaultNamespace}/${rest}`);
   if (repository.length + registry.length + 1 > maxNameLength) {
     throw new InvalidReferenceError(input, `the name is longer than ${maxNameLength} characters`);

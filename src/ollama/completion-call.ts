@@ -31,6 +31,8 @@ export const CompletionEntries = {
   truncate: v.nullish(v.boolean()),
   /** Default true: generation that fills the context shifts it; false stops with `done_reason: "length"`. */
   shift: v.nullish(v.boolean()),
+  /** Answer with the prompt the request renders to, generating nothing. */
+  _debug_render_only: v.nullish(v.boolean()),
 };
 
 type CompletionFields = v.InferOutput<v.ObjectSchema<typeof CompletionEntries, undefined>>;
@@ -62,6 +64,12 @@ export interface CompletionCall {
   readonly engine?: EngineRequest;
   /** `/api/generate` through the template: the token ids of the conversation it continues (`context`), maybe none. */
   readonly conversation?: { readonly previous: readonly number[] };
+  /** `/api/generate`'s Go template for this request, in place of the model's. */
+  readonly template?: string;
+  /** `/api/generate`'s `raw`: the prompt goes to the model as it is. */
+  readonly raw?: boolean;
+  /** `_debug_render_only`: the rendered prompt is the answer. */
+  readonly renderOnly?: boolean;
 }
 
 /**
@@ -89,6 +97,7 @@ export function translateCompletionFields(
     thinks: think !== undefined && think !== false,
     ...(fields.logprobs ? { logprobs: { top } } : {}),
     ...(fields.keep_alive == null ? {} : { keepAlive: fields.keep_alive }),
+    ...(fields._debug_render_only ? { renderOnly: true } : {}),
   };
   const openai = {
     model: call.model,

@@ -23,15 +23,18 @@ import { asksToUnload } from "./unload-request.ts";
 export interface CompletionHandlerOptions {
   readonly engines: EnginesClient;
   readonly logger: Logger;
+  /** The model's Modelfile layers, applied to the translated request. */
+  readonly applyModelfile: (call: CompletionCall, signal: AbortSignal) => Promise<CompletionCall>;
 }
 
-export function createCompletionHandler({ engines, logger }: CompletionHandlerOptions) {
+export function createCompletionHandler({ engines, logger, applyModelfile }: CompletionHandlerOptions) {
   const conversations = createGenerateContext(engines);
   return <const Schema extends v.GenericSchema>(schema: Schema, translate: (request: v.InferOutput<Schema>) => CompletionCall) =>
     async (c: Context): Promise<Response> => {
       const startedAt = performance.now();
       const signal = c.req.raw.signal;
-      const call = translate(await readRequestBody(c.req, schema));
+      const call = await applyModelfile(translate(await readRequestBody(c.req, schema)), signal);
+      if (call.renderOnly) return c.json(await renderedOnly(conversations, call, signal));
       if (call.ignoredOptions.length) logger.debug({ model: call.model, options: call.ignoredOptions }, "options ignored");
       // As Ollama: an unload asks nothing of the model; everything else is refused before it loads.
       if (call.engine || !asksToUnload(call.keepAlive)) await checkCapabilities(engines, call, signal);
@@ -100,6 +103,13 @@ async function loadOrUnload(
   return { reason: "load", loadMs: loadDurationMs(response) };
 }
 
+/** `_debug_render_only`: the prompt the gateway rendered, or the one the engine's own template makes. */
+async function renderedOnly(conversations: ReturnType<typeof createGenerateContext>, call: CompletionCall, signal: AbortSignal) {
+  const engine = call.engine ?? { path: "/v1/chat/completions" as const, body: { model: call.model, messages: [] } };
+  const images = JSON.stringify(engine.body.messages ?? []).match(/"image_url"/g)?.length ?? 0;
+  const prompt = await conversations.render(engine, signal);
+  return { model: call.model, created_at: new Date().toISOString(), debug_info: { rendered_template: prompt, image_count: images } };
+}
 
 async function collect<T>(lines: AsyncIterable<T>): Promise<T[]> {
   const all: T[] = [];

@@ -21,11 +21,15 @@ export function createGenerateContext(engines: EnginesClient) {
   };
   /** The templated prompt of a chat request, as the engine would build it. */
   const render = async (engine: EngineRequest, signal: AbortSignal): Promise<string> => {
+    // A Go template (a Modelfile's, or the request's) was rendered by the gateway already.
+    if (typeof engine.body.prompt === "string") return engine.body.prompt;
     const { stream: _stream, stream_options: _options, ...body } = engine.body;
     return (await post("/apply-template", body, RenderedSchema, signal)).prompt;
   };
 
   return {
+    render,
+
     /**
      * The request that continues `previous`: its turn rendered by the template,
      * after those ids, as a plain completion (an engine takes a prompt of ids and text).

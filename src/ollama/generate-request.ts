@@ -14,7 +14,7 @@ export const GenerateRequestSchema = v.object({
   prompt: v.nullish(v.string()),
   suffix: v.nullish(v.string()),
   system: v.nullish(v.string()),
-  /** A Go template; the engines apply the model's own, so this is accepted and not applied. */
+  /** A Go template for this request's prompt, in place of the model's (rendered by the gateway). */
   template: v.nullish(v.string()),
   /** Token ids of an earlier reply's conversation (deprecated in Ollama, still sent by older clients). */
   context: v.nullish(v.array(v.pipe(v.number(), v.integer(), v.minValue(0)))),
@@ -34,7 +34,9 @@ export function translateGenerateRequest(request: GenerateRequest): CompletionCa
     throw badRequest("raw mode does not support template, system, or context");
   }
   const capabilities: Capability[] = [...(suffix ? ["insert" as const] : []), ...(images?.length ? ["vision" as const] : [])];
-  const { call, openai } = translateCompletionFields(request, "generate", capabilities);
+  const translated = translateCompletionFields(request, "generate", capabilities);
+  const { openai } = translated;
+  const call = { ...translated.call, ...(template ? { template } : {}), ...(raw ? { raw } : {}) };
   // As Ollama: nothing to say means "load the model" (or unload it, with keep_alive 0).
   if (!prompt && !system && !template && !images?.length) return call;
   if (suffix) {

@@ -9,12 +9,16 @@ import { createEnginesClient, type EnginesFetch } from "./engines-client.ts";
 import { GenerateRequestSchema, translateGenerateRequest } from "./generate-request.ts";
 import { InvalidImageError } from "./image-data-url.ts";
 import { createModelViews } from "./model-views.ts";
+import type { ModelsFetch } from "./model-management/model-management-app.ts";
+import { createModelfileLayers } from "./modelfile-layers.ts";
 import { InvalidOptionError } from "./request-options.ts";
 
 export interface OllamaAppOptions {
   /** The engines app's `fetch`, called in-process with paths relative to its mount (`/v1/chat/completions`). */
   readonly engines: EnginesFetch;
   readonly logger: Logger;
+  /** The model manager's `fetch` (`/models` routes): Modelfile layers and `/api/show`'s details. */
+  readonly models?: ModelsFetch;
   /** What `/api/version` says: a dotted number clients compare (VS Code wants ≥ 0.6.4). */
   readonly version?: string;
 }
@@ -31,9 +35,9 @@ export function createOllamaApp(options: OllamaAppOptions): Hono {
   const logger = options.logger.child({ component: "ollama" });
   const engines = createEnginesClient(options.engines);
   const version = options.version ?? defaultOllamaVersion;
-  const completion = createCompletionHandler({ engines, logger });
+  const completion = createCompletionHandler({ engines, logger, applyModelfile: createModelfileLayers(options.models) });
   const embeddings = createEmbedHandlers(engines);
-  const views = createModelViews(engines);
+  const views = createModelViews(engines, options.models);
 
   const app = new Hono();
   app.onError((error, c) => {

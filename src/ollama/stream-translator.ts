@@ -105,8 +105,10 @@ export function createStreamTranslator(options: StreamTranslatorOptions): Stream
     phase = "finished";
     if (toolCalls.size === 0) return;
     const calls = completeToolCalls(toolCalls, makeId);
-    if (typeof calls === "string") fail(calls);
-    else out.push(formatter.chunk({ content: "", toolCalls: calls }));
+    if (typeof calls !== "string") out.push(formatter.chunk({ content: "", toolCalls: calls }));
+    // Cut off by the token limit, a call is text that went unfinished, as Ollama answers it.
+    else if (doneReason === "length") out.push(formatter.chunk({ content: unfinishedCallsText(toolCalls) }));
+    else fail(calls);
   };
 
   const onEvent = (event: EventSourceMessage) => {
@@ -233,6 +235,18 @@ function completeToolCalls(pending: ReadonlyMap<number, PendingToolCall>, makeId
     calls.push({ id: call.id ?? makeId(), function: { index, name: call.name, arguments: args } });
   }
   return calls;
+}
+
+/**
+ * The calls as far as the engine got, in the JSON a call is written in
+ * (`{"name": "get_weather", "arguments": {"city": "Pa`): the engine's parser
+ * keeps the template's own tags, so this is the text short of them.
+ */
+function unfinishedCallsText(pending: ReadonlyMap<number, PendingToolCall>): string {
+  return [...pending]
+    .sort(([a], [b]) => a - b)
+    .map(([, call]) => `{"name": ${JSON.stringify(call.name)}, "arguments": ${call.arguments}`)
+    .join("\n");
 }
 
 function parseArguments(text: string): Record<string, unknown> | undefined {

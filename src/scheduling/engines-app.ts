@@ -41,7 +41,7 @@ const inferenceRoutes: ReadonlyArray<readonly [path: string, mode: BackendMode]>
   // llama-server's native Anthropic Messages API, which the Anthropic layer proxies to.
   ["/v1/messages", "completion"],
   ["/v1/messages/count_tokens", "completion"],
-  // llama-server's own: fill-in-the-middle, and the template and tokenizer the Ollama layer asks for `context`.
+  // llama-server's own: fill-in-the-middle, and the template and tokenizer the Ollama layer asks for `context` (and `_debug_render_only`).
   ["/infill", "completion"],
   ["/apply-template", "completion"],
   ["/tokenize", "completion"],
@@ -325,12 +325,12 @@ function openAIModel(model: ResolvedModel) {
   };
 }
 
-function resolvedCapabilities({ summary, fillInTheMiddle, projectorPath }: ResolvedModel) {
+function resolvedCapabilities({ summary, projectorPath }: ResolvedModel) {
   return modelCapabilities({
     architecture: summary.architecture,
     ...(summary.poolingType === undefined ? {} : { poolingType: summary.poolingType }),
     ...(summary.chatTemplate === undefined ? {} : { chatTemplate: summary.chatTemplate }),
-    fillInTheMiddle: fillInTheMiddle ?? false,
+    fillInTheMiddle: summary.fillInTheMiddle ?? false,
     projector: projectorPath !== undefined,
   });
 }

@@ -9,6 +9,7 @@ import { createByteBudget } from "../http/byte-budget.ts";
 import { errorReply } from "./error-reply.ts";
 import { hostCheck } from "./host-check.ts";
 import { originCheck } from "./origin-check.ts";
+import { pathRedaction } from "./path-redaction.ts";
 import { requestLog } from "./request-log.ts";
 import { ModelgateVersionHeader, modelgateVersion } from "./version.ts";
 import type { EnginesDoor } from "../scheduling/engines-app.ts";
@@ -30,6 +31,8 @@ export interface AppParts {
   readonly logs: Hono;
   /** Where each request's log line goes. */
   readonly logger: Logger;
+  /** Directories whose absolute paths error replies must not show, and the name shown instead. */
+  readonly privateDirectories?: ReadonlyArray<readonly [directory: string, shownAs: string]>;
 }
 
 /** Who may call, and with how much. */
@@ -67,10 +70,12 @@ const blobUploads = ["/api/blobs/*", `${ModelsPrefix}/blobs/*`];
  * experimental prefix, and at `/v1/*` (an alias of `/engines/v1/*`, where
  * OpenAI clients look).
  */
-export function createApp({ engines, models, ollama, anthropic, responses, metrics, access, logs, logger }: AppParts): Hono {
+export function createApp(parts: AppParts): Hono {
+  const { engines, models, ollama, anthropic, responses, metrics, access, logs, logger } = parts;
   const app = new Hono();
   // First, so refusals (403, 401, 413) are logged too.
   app.use("*", requestLog({ logger }));
+  if (parts.privateDirectories) app.use("*", pathRedaction({ roots: parts.privateDirectories, logger }));
   app.use("/api/version", async (c, next) => {
     await next();
     c.header(ModelgateVersionHeader, modelgateVersion);

@@ -1,4 +1,6 @@
 import type { Hono } from "hono";
+import { homedir, tmpdir } from "node:os";
+import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { ensureFixtureModels } from "../../fixtures/generate.ts";
@@ -7,6 +9,7 @@ import { createResponsesApp } from "../responses/responses-app.ts";
 import { createLlamaCppBackend } from "../backends/llamacpp/backend.ts";
 import { describeInstallProgress } from "../backends/llamacpp/install.ts";
 import { createVllmBackend } from "../backends/vllm/backend.ts";
+import { engineCacheDir } from "../backends/cache-dir.ts";
 import type { ModelResolver } from "../models/model-resolver.ts";
 import { createModelsApp } from "../models/models-app.ts";
 import { createRemotePolicy } from "../models/remote-policy.ts";
@@ -30,6 +33,9 @@ import type { Config } from "./config.ts";
 import type { LogBuffer } from "./log-buffer.ts";
 import { lockHome } from "./home-lock.ts";
 import { createLogsApp } from "./logs-app.ts";
+
+/** Where modelgate itself is installed (its demo models live there). */
+const installDirectory = fileURLToPath(new URL("../..", import.meta.url));
 
 export interface Gateway {
   readonly app: Hono;
@@ -61,10 +67,11 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
   let loader: Loader | undefined;
   const backend = createLlamaCppBackend({
     locateModel: async (reference) => {
-      const { paths, summary } = await resolver.resolve(reference);
+      const { paths, summary, projectorPath } = await resolver.resolve(reference);
       const [ggufPath] = paths;
       if (!ggufPath) throw new Error(`model ${reference} has no GGUF file`);
-      return { ggufPath, summary };
+      // A projector (Ollama's or Docker Model Runner's layer) goes to llama-server as --mmproj.
+      return { ggufPath, summary, ...(projectorPath ? { mmprojPath: projectorPath } : {}) };
     },
     logger,
     onLog: (line, runner) => {
@@ -115,7 +122,7 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
     distribution: createModelDistribution({ store, policy: createRemotePolicy({ allowedHosts: config.allowedRegistries }) }),
     unload: async (model) => void (await loader.unload({ models: [model.id] })),
   });
-  const ollama = createOllamaApp({ engines: engines.fetch, logger });
+  const ollama = createOllamaApp({ engines: engines.fetch, models: models.fetch, logger });
   const anthropic = createAnthropicApp({ engines: engines.fetch, logger });
   const responses = createResponsesApp({
     engines: engines.fetch,
@@ -150,6 +157,13 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
       },
       logs: createLogsApp(logs),
       logger,
+      privateDirectories: [
+        [config.home, "$MODELGATE_HOME"],
+        [engineCacheDir(), "$ENGINE_CACHE"],
+        [installDirectory, "$MODELGATE_INSTALL"],
+        [homedir(), "~"],
+        [tmpdir(), "$TMPDIR"],
+      ],
     }),
     close: async () => {
       await Promise.all([loader.close(), external.close()]);

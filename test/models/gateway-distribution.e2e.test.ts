@@ -124,13 +124,13 @@ describe("model distribution through the gateway", () => {
     assert.deepEqual(terse.paths, base.paths);
   });
 
-  it("create refuses a blob that is not GGUF with the parser's reason, lists nothing and drops the blob", async () => {
+  it("create refuses a blob that is not GGUF with the parser's reason, lists nothing and keeps the blob for a retry, as Ollama does", async () => {
     const bytes = Buffer.from("definitely not a GGUF file, just some text");
     const digest = sha256Digest(bytes);
     assert.equal((await fetch(`${gateway.url}/api/blobs/${digest}`, { method: "POST", body: bytes })).status, 201);
     const before = await names();
     await assert.rejects(ollama.create({ ...{ model: "broken", files: { "model.gguf": digest } } }), /GGUF parse error/);
-    assert.equal(await blobStatus(digest), 404);
+    assert.equal(await blobStatus(digest), 200);
     assert.deepEqual(await names(), before);
   });
 
@@ -156,7 +156,10 @@ describe("model distribution through the gateway", () => {
 
   it("stream:false answers the last object; a failed pull is an HTTP error", async () => {
     await assert.rejects(ollama.pull({ model: `${registry.host}/library/missing:v9`, insecure: true }), /MANIFEST_UNKNOWN|not found|unknown/i);
-    const response = await fetch(`${gateway.url}/api/pull`, { method: "POST", body: JSON.stringify({ model: "my-model", stream: false }) });
+    // A pull always asks the registry: one already here is fetched again (only its manifest, the blobs are present).
+    await ollama.copy({ source: "my-model", destination: remote });
+    await collect(await ollama.push({ model: remote, insecure: true, stream: true }));
+    const response = await fetch(`${gateway.url}/api/pull`, { method: "POST", body: JSON.stringify({ model: remote, insecure: true, stream: false }) });
     assert.equal(response.status, 200);
     assert.deepEqual(await response.json(), { status: "success" });
   });

@@ -18,29 +18,34 @@ function named(input: string): NamedReference {
 
 describe("parseNamedReference: normalisation", () => {
   const cases: [input: string, canonical: string, familiar: string][] = [
-    ["tiny", "docker.io/ai/tiny:latest", "tiny:latest"],
-    ["  tiny  ", "docker.io/ai/tiny:latest", "tiny:latest"],
-    ["Tiny", "docker.io/ai/tiny:latest", "tiny:latest"],
-    ["tiny:", "docker.io/ai/tiny:latest", "tiny:latest"],
-    ["tiny:Q4_K_M", "docker.io/ai/tiny:Q4_K_M", "tiny:Q4_K_M"],
-    ["ai/tiny", "docker.io/ai/tiny:latest", "tiny:latest"],
-    ["AI/Tiny:V1", "docker.io/ai/tiny:V1", "tiny:V1"],
-    ["docker.io/ai/tiny", "docker.io/ai/tiny:latest", "tiny:latest"],
-    ["index.docker.io/ai/tiny", "docker.io/ai/tiny:latest", "tiny:latest"],
-    ["library/tiny", "docker.io/library/tiny:latest", "library/tiny:latest"],
-    ["myorg/team/model:1.0", "docker.io/myorg/team/model:1.0", "myorg/team/model:1.0"],
-    ["localhost/model", "localhost/ai/model:latest", "localhost/ai/model:latest"],
+    // Bare names are Ollama's library; Docker Model Runner's `ai/…` stays on Docker Hub.
+    ["tiny", "registry.ollama.ai/library/tiny:latest", "tiny:latest"],
+    ["  tiny  ", "registry.ollama.ai/library/tiny:latest", "tiny:latest"],
+    ["Tiny", "registry.ollama.ai/library/tiny:latest", "tiny:latest"],
+    ["tiny:", "registry.ollama.ai/library/tiny:latest", "tiny:latest"],
+    ["tiny:Q4_K_M", "registry.ollama.ai/library/tiny:Q4_K_M", "tiny:Q4_K_M"],
+    ["library/tiny", "registry.ollama.ai/library/tiny:latest", "tiny:latest"],
+    ["registry.ollama.ai/library/tiny", "registry.ollama.ai/library/tiny:latest", "tiny:latest"],
+    ["ollama.com/library/tiny", "registry.ollama.ai/library/tiny:latest", "tiny:latest"],
+    ["someone/model", "registry.ollama.ai/someone/model:latest", "someone/model:latest"],
+    ["ai/tiny", "docker.io/ai/tiny:latest", "ai/tiny:latest"],
+    ["AI/Tiny:V1", "docker.io/ai/tiny:V1", "ai/tiny:V1"],
+    ["docker.io/ai/tiny", "docker.io/ai/tiny:latest", "ai/tiny:latest"],
+    ["index.docker.io/ai/tiny", "docker.io/ai/tiny:latest", "ai/tiny:latest"],
+    ["docker.io/library/tiny", "docker.io/library/tiny:latest", "docker.io/library/tiny:latest"],
+    ["myorg/team/model:1.0", "registry.ollama.ai/myorg/team/model:1.0", "myorg/team/model:1.0"],
+    ["localhost/model", "localhost/library/model:latest", "localhost/library/model:latest"],
     ["localhost:5000/a/b", "localhost:5000/a/b:latest", "localhost:5000/a/b:latest"],
     ["localhost:5000/a/b:v2", "localhost:5000/a/b:v2", "localhost:5000/a/b:v2"],
     ["127.0.0.1:5000/a/b:v2", "127.0.0.1:5000/a/b:v2", "127.0.0.1:5000/a/b:v2"],
     ["[::1]:5000/a/b", "[::1]:5000/a/b:latest", "[::1]:5000/a/b:latest"],
-    ["registry.ollama.ai/library/llama3.2:3b", "registry.ollama.ai/library/llama3.2:3b", "registry.ollama.ai/library/llama3.2:3b"],
+    ["registry.ollama.ai/library/llama3.2:3b", "registry.ollama.ai/library/llama3.2:3b", "llama3.2:3b"],
     ["hf.co/Org/Repo-GGUF", "huggingface.co/org/repo-gguf:latest", "huggingface.co/org/repo-gguf:latest"],
     ["hf.co/Org/Repo-GGUF:Q8_0", "huggingface.co/org/repo-gguf:Q8_0", "huggingface.co/org/repo-gguf:Q8_0"],
     ["huggingface.co/org/repo:q4_k_m", "huggingface.co/org/repo:q4_k_m", "huggingface.co/org/repo:q4_k_m"],
-    ["a__b/c--d/e.f_g", "docker.io/a__b/c--d/e.f_g:latest", "a__b/c--d/e.f_g:latest"],
-    [`tiny@sha256:${hex64}`, `docker.io/ai/tiny:latest@sha256:${hex64}`, `tiny:latest@sha256:${hex64}`],
-    [`tiny:v1@sha256:${hex64.toUpperCase()}`, `docker.io/ai/tiny:v1@sha256:${hex64}`, `tiny:v1@sha256:${hex64}`],
+    ["a__b/c--d/e.f_g", "registry.ollama.ai/a__b/c--d/e.f_g:latest", "a__b/c--d/e.f_g:latest"],
+    [`tiny@sha256:${hex64}`, `registry.ollama.ai/library/tiny:latest@sha256:${hex64}`, `tiny:latest@sha256:${hex64}`],
+    [`tiny:v1@sha256:${hex64.toUpperCase()}`, `registry.ollama.ai/library/tiny:v1@sha256:${hex64}`, `tiny:v1@sha256:${hex64}`],
   ];
   for (const [input, canonical, familiar] of cases) {
     it(`${JSON.stringify(input)} → ${canonical}`, () => {
@@ -64,7 +69,7 @@ describe("parseNamedReference: normalisation", () => {
   });
 
   it("withTag swaps the tag and drops the digest", () => {
-    assert.equal(withTag(named(`tiny:a@sha256:${hex64}`), "b").canonical, "docker.io/ai/tiny:b");
+    assert.equal(withTag(named(`tiny:a@sha256:${hex64}`), "b").canonical, "registry.ollama.ai/library/tiny:b");
   });
 });
 
@@ -80,7 +85,7 @@ describe("parseModelReference: IDs", () => {
     for (const hex of [hex64, "0123456789ab"]) {
       const reference = parseModelReference(hex);
       assert.equal(reference.kind, "id");
-      assert.equal(reference.kind === "id" && reference.name?.canonical, `docker.io/ai/${hex}:latest`);
+      assert.equal(reference.kind === "id" && reference.name?.canonical, `registry.ollama.ai/library/${hex}:latest`);
     }
   });
 

@@ -50,7 +50,12 @@ describe("engine facts through the Ollama API", () => {
     const { models } = await served.ollama.list();
     for (const model of models) assert.equal(`sha256:${model.digest}`, digests.get(model.name), model.name);
 
-    const expected = { tiny: ["completion", "tools"], "tiny-tools": ["completion", "tools"], "tiny-embed": ["embedding"] };
+    const expected = {
+      tiny: ["completion", "tools", "insert"],
+      "tiny-tools": ["completion", "tools"],
+      "tiny-draft": ["completion", "insert"],
+      "tiny-embed": ["embedding"],
+    };
     for (const [name, capabilities] of Object.entries(expected)) {
       const shown = await served.ollama.show({ model: name });
       assert.deepEqual(shown.capabilities, capabilities, name);

@@ -171,6 +171,53 @@ describe("stream translator", () => {
     assert.match((lines[0] as { error: string }).error, /not a JSON object: \[1, 2/);
   });
 
+  test("a tool call cut off by the token limit is the text produced, ending with done_reason length", () => {
+    const lines = translate(
+      sse(
+        chatChunk({ tool_calls: [{ index: 0, id: "a", function: { name: "get_weather", arguments: "{" } }] }),
+        chatChunk({ tool_calls: [{ index: 0, function: { arguments: '"city": "Pa' } }] }),
+        chatChunk({}, "length"),
+        "[DONE]",
+      ),
+    );
+    assert.deepEqual(lines[0], says('{"name": "get_weather", "arguments": {"city": "Pa'));
+    assert.equal((lines[1] as { done_reason: string }).done_reason, "length");
+  });
+
+  test("logprobs go out with their chunk in Ollama's shape, alternatives cut to top_logprobs", () => {
+    const alternatives = [
+      { id: 1, token: "Hi", bytes: [72, 105], logprob: -0.1 },
+      { id: 2, token: "Ho", bytes: [72, 111], logprob: -2 },
+    ];
+    const logprobs = { content: [{ id: 1, token: "Hi", bytes: [72, 105], logprob: -0.1, top_logprobs: alternatives }] };
+    const stream = sse(
+      { choices: [{ index: 0, delta: { content: "Hi" }, logprobs, finish_reason: null }] },
+      // A piece of a tool call shows no text; its probabilities still go out.
+      { choices: [{ index: 0, delta: {}, logprobs, finish_reason: null }] },
+      chatChunk({}, "stop"),
+      "[DONE]",
+    );
+    const [first, second] = translate(stream, { topLogprobs: 1 });
+    const expected = [{ token: "Hi", logprob: -0.1, bytes: [72, 105], top_logprobs: [{ token: "Hi", logprob: -0.1, bytes: [72, 105] }] }];
+    assert.deepEqual(first, { ...says("Hi"), logprobs: expected });
+    assert.deepEqual(second, { ...says(""), logprobs: expected });
+    assert.deepEqual((translate(stream, { topLogprobs: 0 })[0] as { logprobs: unknown }).logprobs, [{ token: "Hi", logprob: -0.1, bytes: [72, 105] }]);
+    assert.equal((translate(stream)[0] as { logprobs?: unknown }).logprobs, undefined, "not asked for, not sent");
+  });
+
+  test("llama-server's native chunks (infill): content, then stop with its type", () => {
+    const native = (content: string, stop: boolean, extra: object = {}) => ({ index: 0, content, tokens: [], stop, ...extra });
+    const lines = translate(sse(native("re", false), native("turn", false), native("", true, { stop_type: "limit", timings })), { shape: "generate" });
+    assert.deepEqual(
+      lines.map((line) => ("response" in line ? line.response : line)),
+      ["re", "turn", ""],
+    );
+    assert.equal((lines[2] as { done_reason: string }).done_reason, "length");
+    assert.equal((lines[2] as { eval_count: number }).eval_count, timings.predicted_n);
+    const eos = translate(sse(native("x", false), native("", true, { stop_type: "eos" })), { shape: "generate" }).at(-1)!;
+    assert.equal((eos as { done_reason: string }).done_reason, "stop");
+  });
+
   test("finish_reason length maps to done_reason length; anything else to stop", () => {
     const reason = (finish: string) => {
       const last = translate(sse(chatChunk({ content: "x" }), chatChunk({}, finish), "[DONE]")).at(-1)!;

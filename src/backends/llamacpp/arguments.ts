@@ -60,7 +60,8 @@ export function llamaServerArguments(input: LlamaServerArgumentsInput): string[]
   validateRuntimeFlags(runtimeFlags);
   checkLlamaCppTuningFlags(runtimeFlags);
 
-  const args = ["--metrics"];
+  // Verbosity 4 logs each buffer's size by device: what the runner reports it allocated and offloaded.
+  const args = ["--metrics", "-lv", "4"];
   const llamacpp = config?.llamacpp;
   const gpuLayers = llamacpp?.["gpu-layers"];
   if (gpuLayers !== undefined) args.push("--n-gpu-layers", String(gpuLayers));

@@ -17,7 +17,7 @@ import type { BlobBody, OpenBlob } from "../store/blob-writer.ts";
 import { digestHex, type Sha256Digest } from "../store/digest.ts";
 import { InvalidManifestError, manifestMediaType, maxManifestBytes, parseManifest, type ManifestBlob } from "../store/manifest.ts";
 import { manifestMediaTypes } from "../store/media-types.ts";
-import { defaultRegistry, type NamedReference } from "../reference.ts";
+import { dockerHubRegistry, type NamedReference } from "../reference.ts";
 import { createRemotePolicy, RemoteRefusedError, type RemotePolicy } from "../remote-policy.ts";
 import { createRegistryAuth, RegistryAuthError, type CredentialsLookup, type RegistryAuth } from "./registry-auth.ts";
 import { parseWWWAuthenticate } from "./www-authenticate.ts";
@@ -87,7 +87,7 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
 
   const baseUrl = (target: RepositoryTarget) => {
     const { registry, repository } = target.reference;
-    const host = registry === defaultRegistry ? "registry-1.docker.io" : registry;
+    const host = registry === dockerHubRegistry ? "registry-1.docker.io" : registry;
     const scheme = target.insecure || isLoopback(host) ? "http" : "https";
     return `${scheme}://${host}/v2/${repository}`;
   };

@@ -303,6 +303,7 @@ export async function openModelStore(options: { home: string }): Promise<ModelSt
     format: model.parts.format,
     paths,
     summary: info,
+    ...(model.parts.projector ? { projectorPath: layout.blob(model.parts.projector.digest) } : {}),
     size: model.size,
     modifiedAt: model.created,
   });

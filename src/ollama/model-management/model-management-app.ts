@@ -15,7 +15,9 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "pino";
 import * as v from "valibot";
 import { jsonRecord } from "../../inference/untrusted-json.ts";
+import { parseGoTemplate, TemplateError } from "../../templates/go-template.ts";
 import { badRequest, ModelEntries, readRequestBody, requiredModel } from "../request-body.ts";
+import { InvalidOptionError, readRequestOptions } from "../request-options.ts";
 
 /** The `/models` app's `fetch`; paths are relative to its mount (`/create`, `/blobs/…`). */
 export type ModelsFetch = (request: Request) => Response | Promise<Response>;
@@ -66,7 +68,7 @@ export function createOllamaModelManagementApp(options: OllamaModelManagementOpt
 
   const app = new Hono();
   app.onError((error, c) => {
-    const status = error instanceof HTTPException ? (error.status as ContentfulStatusCode) : 500;
+    const status = error instanceof HTTPException ? (error.status as ContentfulStatusCode) : error instanceof InvalidOptionError ? 400 : 500;
     if (status >= 500) logger.warn({ err: error, path: c.req.path }, "model management request failed");
     return c.json({ error: error.message }, status);
   });
@@ -86,7 +88,9 @@ export function createOllamaModelManagementApp(options: OllamaModelManagementOpt
   app.post("/create", async (c) => {
     const body = await readRequestBody(c.req, CreateRequestSchema);
     if (body.quantize) throw badRequest("quantize is not supported: pull or import a quantized GGUF");
-    if (body.adapters && Object.keys(body.adapters).length > 0) throw badRequest("adapters are not supported");
+    if (body.adapters && Object.keys(body.adapters).length > 0) throw badRequest("adapters are not supported: LoRA adapters do not run on this gateway yet");
+    if (body.template) checkTemplate(body.template);
+    if (body.parameters) readRequestOptions(body.parameters); // a wrong type is a 400 now, not on every request later
     const progress = await postJson(
       "/create",
       {
@@ -131,6 +135,16 @@ export function createOllamaModelManagementApp(options: OllamaModelManagementOpt
   });
 
   return app;
+}
+
+/** Ollama's check (server/create.go setTemplate): a template that does not parse is refused. */
+function checkTemplate(template: string): void {
+  try {
+    parseGoTemplate(template);
+  } catch (error) {
+    if (error instanceof TemplateError) throw badRequest(`template error: ${error.message}`);
+    throw error;
+  }
 }
 
 /** A reference as one path segment: encoded, so `..` or `/` in it cannot change which route answers. */

@@ -44,7 +44,7 @@ describe("model store: import and resolve", () => {
     assert.equal(resolved.size, (await stat(fixtures.embedding)).size);
     await readGGUF(resolved.paths[0]);
 
-    assert.equal((await store.resolve("ai/emb:latest")).id, model.id);
+    assert.equal((await store.resolve("library/emb:latest")).id, model.id);
     assert.equal((await store.resolve(model.id)).name, "emb:latest");
     assert.equal((await store.resolve(model.id.slice(7, 19))).id, model.id);
     assert.equal((await store.resolve(model.id.slice(7))).id, model.id);

@@ -8,6 +8,7 @@ export interface TranslateOptions {
   /** Passed to `end()`, as when the upstream broke. */
   readonly failure?: string;
   readonly loadDurationMs?: number;
+  readonly topLogprobs?: number;
 }
 
 /** A clock that advances 10 ms on every reading, starting at 1000. */
@@ -25,6 +26,7 @@ export function translate(sse: string, options: TranslateOptions = {}): OllamaSt
     now: steppingClock(),
     newToolCallId: () => `call_${String(++ids).padStart(8, "0")}`,
     ...(options.loadDurationMs === undefined ? {} : { loadDurationMs: options.loadDurationMs }),
+    ...(options.topLogprobs === undefined ? {} : { topLogprobs: options.topLogprobs }),
   });
   const step = options.pieceLength ?? sse.length;
   const lines: OllamaStreamLine[] = [];

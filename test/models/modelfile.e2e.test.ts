@@ -1,0 +1,273 @@
+/**
+ * Modelfile semantics through the real gateway, llama-server and a real
+ * registry (Debian's docker-registry), driven by ollama-js, LangChain and raw
+ * HTTP: create with system, parameters, messages and license, then show and
+ * chat reflect each; a model in Ollama's own layout, its layers built here by
+ * hand and pushed to the registry, pulls with every layer applied; a new
+ * manifest under the same tag pulls over the old one. Assertions ported from
+ * Ollama's server/routes_create_test.go are named after their test.
+ */
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { after, before, describe, it } from "node:test";
+import { ChatOllama } from "@langchain/ollama";
+import { Ollama } from "ollama";
+import { ensureFixtureModels } from "../../fixtures/generate.ts";
+import { sha256Digest } from "../../src/models/store/digest.ts";
+import { startGateway, type GatewayProcess } from "../support/gateway.ts";
+import { startRegistry, type TestRegistry } from "../support/registry.ts";
+
+interface Show {
+  system?: string;
+  parameters: string;
+  messages?: { role: string; content: string }[];
+  license: string;
+  template: string;
+  modelfile: string;
+  model_info: Record<string, unknown>;
+  tensors?: { name: string; type: string; shape: number[] }[];
+  capabilities: string[];
+}
+
+/** One blob of a hand-built Ollama manifest. */
+interface Blob {
+  readonly mediaType: string;
+  readonly bytes: Buffer;
+}
+
+const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+/** Pushes blobs and a manifest with the registry's own API (no project code involved). */
+async function pushOllamaModel(registry: TestRegistry, repository: string, tag: string, config: Blob, layers: readonly Blob[]): Promise<void> {
+  const descriptor = (blob: Blob) => ({ mediaType: blob.mediaType, digest: sha256Digest(blob.bytes), size: blob.bytes.byteLength });
+  for (const blob of [config, ...layers]) {
+    const start = await fetch(`${registry.url}/v2/${repository}/blobs/uploads/`, { method: "POST" });
+    assert.equal(start.status, 202);
+    const location = new URL(start.headers.get("location")!, registry.url);
+    location.searchParams.set("digest", sha256Digest(blob.bytes));
+    const put = await fetch(location, { method: "PUT", body: blob.bytes, headers: { "content-type": "application/octet-stream" } });
+    assert.equal(put.status, 201, await put.text());
+  }
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+    config: descriptor(config),
+    layers: layers.map(descriptor),
+  };
+  const put = await fetch(`${registry.url}/v2/${repository}/manifests/${tag}`, {
+    method: "PUT",
+    body: JSON.stringify(manifest),
+    headers: { "content-type": manifest.mediaType },
+  });
+  assert.equal(put.status, 201, await put.text());
+}
+
+describe("Modelfile layers through the gateway", () => {
+  let registry: TestRegistry;
+  let gateway: GatewayProcess;
+  let ollama: Ollama;
+  let weights: Buffer;
+
+  before(async () => {
+    weights = await readFile((await ensureFixtureModels()).chat);
+    registry = await startRegistry();
+    gateway = await startGateway();
+    ollama = new Ollama({ host: gateway.url });
+    await ollama.list(); // the demo models are registered in the background: listed once they are
+  });
+
+  after(async () => {
+    await gateway?.stop();
+    await registry?.stop();
+  });
+
+  const post = async (path: string, body: unknown) => fetch(`${gateway.url}${path}`, { method: "POST", body: JSON.stringify(body) });
+  // ollama-js 0.6.4 has no `verbose`: the verbose view is asked for by hand.
+  const show = async (model: string, verbose = false) =>
+    (verbose ? await (await post("/api/show", { model, verbose })).json() : await ollama.show({ model })) as unknown as Show;
+  const rendered = async (path: "/api/chat" | "/api/generate", body: Record<string, unknown>) => {
+    const response = await post(path, { ...body, _debug_render_only: true, stream: false });
+    assert.equal(response.status, 200);
+    return ((await response.json()) as { debug_info: { rendered_template: string } }).debug_info.rendered_template;
+  };
+  const hello = [{ role: "user", content: "Hello there" }];
+
+  it("create with system, parameters, messages and license; show reflects each (TestCreateMergeParameters, TestCreateLicenses)", async () => {
+    const created = await ollama.create({
+      model: "terse",
+      from: "tiny",
+      system: "You answer in one word.",
+      parameters: { num_predict: 3, temperature: 0, stop: ["<|im_end|>", "\n\n"] },
+      messages: [
+        { role: "user", content: "Seed question?" },
+        { role: "assistant", content: "Seed answer." },
+      ],
+      license: ["License one", "License two"],
+    });
+    assert.deepEqual(created, { status: "success" });
+
+    const terse = await show("terse");
+    assert.equal(terse.system, "You answer in one word.");
+    assert.deepEqual(terse.messages, [
+      { role: "user", content: "Seed question?" },
+      { role: "assistant", content: "Seed answer." },
+    ]);
+    assert.equal(terse.license, "License one\nLicense two");
+    assert.equal(
+      terse.parameters,
+      [`${"num_predict".padEnd(30)} 3`, `${"stop".padEnd(30)} "<|im_end|>"`, `${"stop".padEnd(30)} "\\n\\n"`, `${"temperature".padEnd(30)} 0`].join("\n"),
+    );
+    for (const line of ["SYSTEM You answer in one word.", "PARAMETER num_predict 3", "MESSAGE user Seed question?", "MESSAGE assistant Seed answer.", "LICENSE License one"]) {
+      assert.ok(terse.modelfile.includes(`${line}\n`), `${line} in ${terse.modelfile}`);
+    }
+    assert.equal(terse.model_info["general.architecture"], "llama");
+    assert.equal(terse.model_info["general.basename"], "modelgate-tiny-chat", "the GGUF's name where it has no basename");
+    assert.equal(terse.model_info["general.name"], undefined);
+    assert.equal(typeof terse.model_info["llama.context_length"], "number");
+    assert.deepEqual(terse.model_info["tokenizer.ggml.tokens"], [], "long arrays are elided unless verbose");
+    assert.equal(terse.tensors, undefined);
+
+    const verbose = await show("terse", true);
+    assert.ok((verbose.model_info["tokenizer.ggml.tokens"] as unknown[]).length > 5);
+    assert.ok(verbose.tensors?.some((tensor) => tensor.name === "token_embd.weight" && tensor.type === "F16" && tensor.shape.length === 2));
+
+    // The base is untouched (a new manifest over its blobs).
+    const base = await show("tiny");
+    assert.equal(base.system, undefined);
+    assert.equal(base.parameters, "");
+
+    // Parameters merge over the base's key by key, lists replaced.
+    await ollama.create({ model: "terse2", from: "terse", parameters: { temperature: 0.5, stop: ["END"] } });
+    assert.equal(
+      (await show("terse2")).parameters,
+      [`${"num_predict".padEnd(30)} 3`, `${"stop".padEnd(30)} "END"`, `${"temperature".padEnd(30)} 0.5`].join("\n"),
+    );
+  });
+
+  it("chat applies the layers: system and seed messages lengthen the prompt, num_predict bounds the reply, the request's options win", async () => {
+    const options = { temperature: 0 };
+    const base = await ollama.chat({ model: "tiny", messages: hello, options: { ...options, num_predict: 3 } });
+    const terse = await ollama.chat({ model: "terse", messages: hello, options });
+    assert.ok(terse.prompt_eval_count > base.prompt_eval_count, `${terse.prompt_eval_count} > ${base.prompt_eval_count}`);
+    assert.ok(terse.eval_count <= 3, `num_predict 3 from the model bounds the reply: ${terse.eval_count}`);
+
+    const prompt = await rendered("/api/chat", { model: "terse", messages: hello });
+    const order = ["You answer in one word.", "Seed question?", "Seed answer.", "Hello there"].map((text) => prompt.indexOf(text));
+    assert.ok(order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]!)), prompt);
+    const own = await rendered("/api/chat", { model: "terse", messages: [{ role: "system", content: "Own system." }, ...hello] });
+    assert.ok(own.includes("Own system.") && !own.includes("You answer in one word."), own);
+
+    const longer = await ollama.chat({ model: "terse", messages: hello, options: { ...options, num_predict: 8 } });
+    assert.ok(longer.eval_count > 3 || longer.done_reason === "stop", `the request's num_predict 8 overrides the model's 3: ${JSON.stringify(longer)}`);
+
+    const generated = await ollama.generate({ model: "terse", prompt: "Hello there", options });
+    assert.ok(generated.eval_count <= 3);
+    assert.ok(generated.prompt_eval_count > (await ollama.generate({ model: "tiny", prompt: "Hello there", options: { num_predict: 1 } })).prompt_eval_count);
+  });
+
+  it("LangChain's ChatOllama gets the model's defaults", async () => {
+    const chat = new ChatOllama({ baseUrl: gateway.url, model: "terse", temperature: 0 });
+    const reply = await chat.invoke("Hello there");
+    assert.equal(typeof reply.content, "string");
+    assert.ok((reply.usage_metadata?.output_tokens ?? 0) <= 3, JSON.stringify(reply.usage_metadata));
+  });
+
+  it("generate's template overrides the prompt template for that request, and renders only with _debug_render_only", async () => {
+    const template = "<<{{ if .System }}{{ .System }}|{{ end }}{{ range .Messages }}{{ .Role }}={{ .Content }};{{ end }}>>";
+    const prompt = await rendered("/api/generate", { model: "terse", prompt: "Hi", template });
+    assert.equal(prompt, "<<You answer in one word.|system=You answer in one word.;user=Seed question?;assistant=Seed answer.;user=Hi;>>");
+    const reply = await ollama.generate({ model: "terse", prompt: "Hi", template, options: { num_predict: 2 } });
+    assert.ok(reply.done && reply.eval_count <= 2 && reply.prompt_eval_count > 0, JSON.stringify(reply));
+  });
+
+  it("refuses what it cannot honour: a bad template (TestCreateTemplateSystem), adapters, a path outside (errFilePath)", async () => {
+    for (const [body, words] of [
+      [{ model: "bad", from: "tiny", template: "{{ .Prompt" }, /template error/],
+      [{ model: "bad", from: "tiny", template: "{{ if .Prompt }}x" }, /template error/],
+      [{ model: "bad", from: "tiny", template: "{{ nope .Prompt }}" }, /function "nope" not defined/],
+      [{ model: "bad", from: "tiny", adapters: { "lora.gguf": sha256Digest(weights) } }, /adapters are not supported/],
+      [{ model: "bad", files: { "../x.gguf": sha256Digest(weights) } }, /file path must be relative/],
+      [{ model: "bad", from: "tiny", parameters: { num_predict: "many" } }, /option "num_predict" must be of type integer/],
+    ] as const) {
+      const response = await post("/api/create", body);
+      assert.equal(response.status, 400, JSON.stringify(body));
+      assert.match(((await response.json()) as { error: string }).error, words);
+    }
+  });
+
+  it("an Ollama-layout model pushed by hand pulls with every layer applied; a new manifest under the tag pulls over it", async () => {
+    const repository = "library/olm";
+    const model = `${registry.host}/${repository}:latest`;
+    const template = "{{ if .System }}[SYS]{{ .System }}[/SYS]{{ end }}{{ range .Messages }}[{{ .Role }}]{{ .Content }}{{ end }}[assistant]";
+    const layer = (mediaType: string, bytes: Buffer): Blob => ({ mediaType, bytes });
+    const config = layer("application/vnd.docker.container.image.v1+json", json({ model_format: "gguf", model_family: "llama", model_type: "25M", file_type: "F16" }));
+    const common = [
+      layer("application/vnd.ollama.image.model", weights),
+      layer("application/vnd.ollama.image.template", Buffer.from(template)),
+      layer("application/vnd.ollama.image.params", json({ num_predict: 2, stop: ["[user]"] })),
+      layer("application/vnd.ollama.image.license", Buffer.from("Pulled license")),
+      layer("application/vnd.ollama.image.messages", json([{ role: "user", content: "Pulled seed" }])),
+    ];
+    const firstSystem = layer("application/vnd.ollama.image.system", Buffer.from("First system."));
+    await pushOllamaModel(registry, repository, "latest", config, [...common, firstSystem]);
+
+    const events = [];
+    for await (const event of await ollama.pull({ model, insecure: true, stream: true })) events.push(event);
+    assert.equal(events.at(-1)?.status, "success");
+    const pulled = await show(model);
+    assert.equal(pulled.system, "First system.");
+    assert.equal(pulled.template, template);
+    assert.equal(pulled.license, "Pulled license");
+    assert.deepEqual(pulled.messages, [{ role: "user", content: "Pulled seed" }]);
+    assert.match(pulled.parameters, /num_predict\s+2/);
+    assert.ok(pulled.modelfile.includes(`TEMPLATE ${template}\n`), pulled.modelfile);
+
+    // The Go template is rendered by the gateway, with the system prompt and the seed messages (one user turn, as Ollama's collate makes it).
+    assert.equal(await rendered("/api/chat", { model, messages: hello }), "[SYS]First system.[/SYS][system]First system.[user]Pulled seed\n\nHello there[assistant]");
+    const reply = await ollama.chat({ model, messages: hello });
+    assert.ok(reply.done && reply.eval_count <= 2 && reply.eval_count > 0, JSON.stringify(reply));
+
+    // A new manifest under the same tag: the next pull fetches it and retags; the old system blob goes.
+    await pushOllamaModel(registry, repository, "latest", config, [...common, layer("application/vnd.ollama.image.system", Buffer.from("Second system."))]);
+    for await (const event of await ollama.pull({ model, insecure: true, stream: true })) void event;
+    assert.equal((await show(model)).system, "Second system.");
+    assert.equal((await fetch(`${gateway.url}/api/blobs/${sha256Digest(firstSystem.bytes)}`, { method: "HEAD" })).status, 404);
+    assert.equal((await ollama.list()).models.filter((entry) => entry.name === model).length, 1);
+  });
+
+  it("a pulled model with a LoRA adapter layer is refused, not run without it", async () => {
+    const repository = "library/with-adapter";
+    const config = { mediaType: "application/vnd.docker.container.image.v1+json", bytes: json({ model_format: "gguf" }) };
+    await pushOllamaModel(registry, repository, "latest", config, [
+      { mediaType: "application/vnd.ollama.image.model", bytes: weights },
+      { mediaType: "application/vnd.ollama.image.adapter", bytes: Buffer.from("not really a lora") },
+    ]);
+    const response = await post("/api/pull", { model: `${registry.host}/${repository}`, insecure: true, stream: false });
+    assert.notEqual(response.status, 200);
+    assert.match(((await response.json()) as { error: string }).error, /LoRA adapters .* are not supported/);
+  });
+
+  it("a projector layer reaches llama-server as --mmproj: one that is not a projector fails the load in llama.cpp's words", async () => {
+    const repository = "library/with-projector";
+    const embedding = await readFile((await ensureFixtureModels()).embedding);
+    const config = { mediaType: "application/vnd.docker.container.image.v1+json", bytes: json({ model_format: "gguf" }) };
+    await pushOllamaModel(registry, repository, "latest", config, [
+      { mediaType: "application/vnd.ollama.image.model", bytes: weights },
+      { mediaType: "application/vnd.ollama.image.projector", bytes: embedding },
+    ]);
+    const model = `${registry.host}/${repository}`;
+    for await (const event of await ollama.pull({ model, insecure: true, stream: true })) void event;
+    assert.ok((await show(model)).capabilities.includes("vision"));
+    const response = await post("/api/chat", { model, messages: hello, stream: false, options: { num_predict: 1 } });
+    const body = await response.text();
+    assert.notEqual(response.status, 200, body);
+    assert.match(body, /Failed to load CLIP model/, "llama.cpp read the layer as its projector");
+  });
+
+  it("/api/tags lists capabilities and the context length", async () => {
+    const listed = (await (await fetch(`${gateway.url}/api/tags`)).json()) as { models: { name: string; capabilities: string[]; details: { context_length?: number } }[] };
+    const terse = listed.models.find((entry) => entry.name === "terse:latest");
+    assert.ok(terse?.capabilities.includes("completion"));
+    assert.equal(typeof terse?.details.context_length, "number");
+  });
+});
