@@ -133,16 +133,11 @@ describe("VS Code Copilot's Ollama provider, replayed (ollamaProvider.ts)", () =
     assert.ok(known["tiny-embed:latest"]);
   });
 
-  test(
-    "_getOllamaModelInfo: the picker's name is model_info['general.basename'], which Ollama shows with every other GGUF key",
-    { todo: "needs issue 15 (modelfile branch): /api/show's model_info lacks the GGUF's general.* keys" },
-    async () => {
-      const info = await fetchModelInformation("tiny:latest");
-      // The fixture GGUF has general.name (no basename): Ollama lists every metadata key but the tokenizer's.
-      assert.equal(info.model_info?.["general.name"], "modelgate-tiny-chat");
-      assert.equal(copilotModelCapabilities("tiny:latest", info).name, (info.model_info?.["general.basename"] as string | undefined) ?? "tiny:latest");
-    },
-  );
+  test("_getOllamaModelInfo: the picker's name is model_info['general.basename'] (here the GGUF's general.name, for want of a basename)", async () => {
+    const info = await fetchModelInformation("tiny:latest");
+    assert.equal(info.model_info?.["general.basename"], "modelgate-tiny-chat");
+    assert.equal(copilotModelCapabilities("tiny:latest", info).name, "modelgate-tiny-chat");
+  });
 
   test("createOpenAIEndPoint → /v1/chat/completions with Copilot's body: text, finish_reason, usage, [DONE], nothing SSEProcessor drops", async () => {
     const response = await postChat(copilotBody("tiny-tools:latest", "Hello"));
