@@ -19,7 +19,7 @@ import { parseJsonBody, parseRequestInput } from "./json-body.ts";
 import { BackendNotFoundError, type Lease, type Loader, type UnloadSelector } from "./loader.ts";
 import { engineRefusal } from "./engine-refusal.ts";
 import { echoRequestedModel } from "./model-echo.ts";
-import { openAIErrorResponse, toOpenAIError } from "./openai-error.ts";
+import { BadRequestError, openAIErrorResponse, toOpenAIError } from "./openai-error.ts";
 import { createRunnerMetrics } from "./runner-metrics.ts";
 import { forwardToRunner } from "./runner-proxy.ts";
 
@@ -51,6 +51,18 @@ const inferenceRoutes: ReadonlyArray<readonly [path: string, mode: BackendMode]>
   ["/score", "reranking"],
 ];
 
+/**
+ * The word of Ollama's refusal (`"tiny-embed" does not support chat`) for a
+ * completion path and a model that generates nothing: refused before a runner
+ * loads, as Ollama's OpenAI-compatible routes do, rather than a 500 from the engine.
+ */
+const completionWords: Readonly<Record<string, string>> = {
+  "/v1/chat/completions": "chat",
+  "/v1/messages": "chat",
+  "/v1/messages/count_tokens": "chat",
+  "/v1/completions": "generate",
+};
+
 /** Origins become metric labels: only the gateway's own, the rest folded into one. */
 const knownOrigins = new Set(KnownOrigins);
 
@@ -81,6 +93,16 @@ const ConfigurationQuerySchema = v.object({ model: ModelFieldSchema, mode: ModeF
  * Inference requests are routed by their `model` (and the path's backend and
  * mode) to a runner, loaded on demand, and streamed back untouched.
  */
+/**
+ * What the door a request came in by decides, passed as the env of the engines
+ * app's `fetch`: the `/v1` alias is where Ollama's OpenAI-compatible API lives,
+ * and there, as in Ollama, what does not fit the context is cut unless the
+ * request says `truncate: false`. `/engines` leaves it to the engine.
+ */
+export interface EnginesDoor {
+  readonly truncateByDefault?: boolean;
+}
+
 export function createEnginesApp(options: EnginesAppOptions): Hono {
   const { loader, resolver, metrics, external } = options;
   const logger = options.logger.child({ component: "engines" });
@@ -104,7 +126,8 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
 
   const infer = (path: string, mode: BackendMode) => async (c: Context) => {
     const bytes = new Uint8Array(await c.req.arrayBuffer());
-    const { model, keepAliveMs, truncate, runnerOptions } = parseEngineRequest(bytes);
+    const { model, keepAliveMs, truncate: requestedTruncate, runnerOptions } = parseEngineRequest(bytes);
+    const truncate = requestedTruncate ?? ((c.env as EnginesDoor | undefined)?.truncateByDefault ? true : undefined);
     const signal = c.req.raw.signal;
     const originHeader = c.req.header(RequestOriginHeader);
     const origin = originHeader === undefined ? OriginDirect : knownOrigins.has(originHeader) ? originHeader : "other";
@@ -114,6 +137,8 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
       const observer = metrics?.request({ origin, model: remote.model, mode });
       return inOpenAIWords(await remote.forward({ ...forward, body: bytes, ...(observer ? { observer } : {}) }));
     }
+    const word = completionWords[path];
+    if (word) await refuseWithoutCompletion(model, word);
     let lease: Lease;
     try {
       lease = await loader.acquire({ model, backend: c.req.param("backend"), mode, keepAliveMs, options: runnerOptions }, signal);
@@ -156,6 +181,12 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
   for (const [path, mode] of inferenceRoutes) app.post(path, limit, infer(path, mode));
   // After the plain paths, so `/v1/rerank` is never read as backend "v1".
   for (const [path, mode] of inferenceRoutes) app.post(`/:backend${path}`, limit, infer(path, mode));
+
+  /** An unknown or malformed reference is left to the loader, which answers it in its own words. */
+  const refuseWithoutCompletion = async (reference: string, word: string) => {
+    const known = await resolver.resolve(reference).catch(() => undefined);
+    if (known && !resolvedCapabilities(known).includes("completion")) throw new BadRequestError(`${JSON.stringify(reference)} does not support ${word}`);
+  };
 
   const knownLocally = (reference: string) =>
     resolver.resolve(reference).then(
@@ -296,13 +327,17 @@ function openAIModel(model: ResolvedModel) {
     parameters: summary.parameterCount ?? null,
     quantization: summary.quantization ?? null,
     size: model.size,
-    capabilities: modelCapabilities({
-      architecture: summary.architecture,
-      ...(summary.poolingType === undefined ? {} : { poolingType: summary.poolingType }),
-      ...(summary.chatTemplate === undefined ? {} : { chatTemplate: summary.chatTemplate }),
-      fillInTheMiddle: summary.fillInTheMiddle ?? false,
-      projector: model.projectorPath !== undefined,
-    }),
+    capabilities: resolvedCapabilities(model),
     template: summary.chatTemplate ?? null,
   };
+}
+
+function resolvedCapabilities({ summary, projectorPath }: ResolvedModel) {
+  return modelCapabilities({
+    architecture: summary.architecture,
+    ...(summary.poolingType === undefined ? {} : { poolingType: summary.poolingType }),
+    ...(summary.chatTemplate === undefined ? {} : { chatTemplate: summary.chatTemplate }),
+    fillInTheMiddle: summary.fillInTheMiddle ?? false,
+    projector: projectorPath !== undefined,
+  });
 }
