@@ -67,6 +67,9 @@ const ConfigureFieldsSchema = v.looseObject({
   keep_alive: v.optional(KeepAliveSchema),
 });
 
+/** An inference body, for backends that adapt it (parsed once already: a JSON object). */
+const JsonObjectSchema = v.record(v.string(), v.unknown());
+
 const ConfigurationQuerySchema = v.object({ model: ModelFieldSchema, mode: ModeFieldSchema });
 
 /**
@@ -124,17 +127,21 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
     }
     void runnerMetrics?.learn(lease); // the first request to a runner makes its own metrics part of ours
     const observer = metrics?.request({ origin, model: lease.requested.name, mode });
+    const backend = loader.backends.get(lease.backend);
     let body: Uint8Array = bytes;
-    if (truncate !== undefined && mode !== "reranking") {
-      try {
+    try {
+      if (backend?.adaptRequest) {
+        const adapted = backend.adaptRequest({ path, model: lease.model.id, contextSize: lease.contextSize }, parseJsonBody(JsonObjectSchema, bytes));
+        body = new TextEncoder().encode(JSON.stringify(adapted));
+      } else if (truncate !== undefined && mode !== "reranking") {
         body = mode === "embedding" ? await fitEmbeddingInput(bytes, truncate, lease, signal) : await fitCompletionContext(path, bytes, truncate, lease, signal);
-      } catch (error) {
-        lease.release();
-        observer?.settled?.(signal.aborted ? "cancelled" : "failed");
-        throw error;
       }
+    } catch (error) {
+      lease.release();
+      observer?.settled?.(signal.aborted ? "cancelled" : "failed");
+      throw error;
     }
-    const checksModelName = loader.backends.get(lease.backend)?.checksModelName ?? false;
+    const checksModelName = backend?.checksModelName ?? false;
     const response = await forwardToRunner(lease, {
       ...forward,
       body: bodyForEngine(body, model, lease, checksModelName),

@@ -1,4 +1,5 @@
 import { InvalidConfigurationError } from "../inference/invalid-configuration-error.ts";
+import { UnsupportedRequestError } from "../inference/unsupported-request-error.ts";
 import { ModelNotFoundError } from "../models/model-resolver.ts";
 import { InvalidReferenceError } from "../models/reference.ts";
 import { ContextLengthExceededError } from "./context-length-error.ts";
@@ -35,6 +36,7 @@ export function toOpenAIError(error: unknown, signal?: AbortSignal): OpenAIError
   if (error instanceof BadRequestError || error instanceof InvalidConfigurationError || error instanceof InvalidReferenceError) {
     return is("invalid_request_error", 400, null);
   }
+  if (error instanceof UnsupportedRequestError) return is("invalid_request_error", 400, "unsupported_request");
   // OpenAI's own code for it, which the dialects' layers reword.
   if (error instanceof ContextLengthExceededError) return is("invalid_request_error", 400, "context_length_exceeded");
   if (error instanceof UnsupportedModelFormatError) return is("invalid_request_error", 400, "unsupported_model_format");

@@ -69,7 +69,6 @@ describe("Continue's Ollama provider, replayed (core/llm/llms/Ollama.ts)", () =>
 
   test(
     "ensureModelInfo: num_ctx and stop from the Modelfile's parameters, read line by line as Ollama prints them",
-    { todo: "needs issue 15 (modelfile branch): /api/show parameters from the params layer" },
     async () => {
       const continueOllama = new ContinueOllama(apiBase, coder);
       await continueOllama.ensureModelInfo();
@@ -80,7 +79,6 @@ describe("Continue's Ollama provider, replayed (core/llm/llms/Ollama.ts)", () =>
 
   test(
     "ensureModelInfo: the Ollama template's .Suffix makes supportsFim() true",
-    { todo: "needs issue 15 (modelfile branch): /api/show template from the template layer" },
     async () => {
       const continueOllama = new ContinueOllama(apiBase, coder);
       await continueOllama.ensureModelInfo();
@@ -150,7 +148,6 @@ describe("Continue's Ollama provider, replayed (core/llm/llms/Ollama.ts)", () =>
 
   test(
     "_streamFim: the suffix reaches the model (a longer suffix, more prompt tokens), as Ollama renders it into the template's <SUF>",
-    { todo: "needs issue 14 (ollama-fields branch: suffix/FIM) and issue 15 (modelfile branch: the template layer applied)" },
     async () => {
       const promptTokens = async (suffix: string) => {
         const response = await fetch(`${gateway.url}/api/generate`, {

@@ -253,7 +253,6 @@ describe("Open WebUI, replayed (backend/open_webui/routers/ollama.py)", () => {
 
   test(
     "create_model: the system prompt is kept and shown",
-    { todo: "needs issue 15 (modelfile branch): Modelfile layers stored and shown" },
     async () => {
       const shown = (await requestsJson(await requestsCall("POST", "/api/show", { model: "pirate:latest" }))) as Json;
       assert.equal(shown.system, "You are a pirate.");

@@ -82,10 +82,10 @@ export function llamaServerArguments(input: LlamaServerArgumentsInput): string[]
   if (llamacpp?.mmap !== undefined) args.push("--load-mode", llamacpp.mmap ? "mmap" : "none");
   // As Ollama: the whole model on that one GPU.
   if (llamacpp?.["main-gpu"] !== undefined) args.push("--split-mode", "none", "--main-gpu", String(llamacpp["main-gpu"]));
-  if (mode === "completion") args.push(...contextShiftArguments(llamacpp?.["context-shift"] ?? true, contextSize ?? trainedContext));
   // With the context fixed (and every layer offloaded on a GPU), --fit has
   // nothing left to adjust, yet probing memory costs a second or more per load.
   if (contextSize !== undefined) args.push("--ctx-size", String(contextSize), "--fit", "off");
+  if (mode === "completion") args.push(...contextShiftArguments(llamacpp?.["context-shift"] ?? true, contextSize ?? trainedContext));
 
   const speculative = config?.speculative;
   if (speculative) {

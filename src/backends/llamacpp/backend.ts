@@ -51,8 +51,18 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
   /** What each running runner logged about its buffers, by socket; the last one's stays for the status. */
   const reports = new Map<string, () => OffloadReport | undefined>();
   let lastReport: OffloadReport | undefined;
-  /** The ggml backends the last runner to load a model mapped: which CPU variant, whether CUDA or Vulkan loaded. */
+  /** The ggml backends a runner mapped, last seen: which CPU variant, whether CUDA or Vulkan loaded. */
   let loadedBackends: string[] | undefined;
+  /** Running runners' processes, by socket. */
+  const runnerPids = new Map<string, number>();
+  /** Backends are loaded before the model, so a running runner's mappings say which; the last seen stays. */
+  const backendsLoaded = (): string[] | undefined => {
+    for (const pid of runnerPids.values()) {
+      const mapped = loadedGgmlBackends(pid);
+      if (mapped.length) loadedBackends = mapped;
+    }
+    return loadedBackends;
+  };
 
   /**
    * Each caller resolves with its own signal: concurrent callers share one
@@ -100,7 +110,8 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
       const engine = await server(signal);
       const located = await locateModel(model);
       const draft = config?.speculative ? await locateModel(config.speculative.draft_model) : undefined;
-      const shape = await shapeOf(located);
+      // A file that is no GGUF is the engine's to name, as it fails to load.
+      const shape = await shapeOf(located).catch(() => undefined);
       const args = llamaServerArguments({
         model: located,
         draft,
@@ -109,13 +120,12 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
         mode,
         config,
         gpu: engine.gpu,
-        modelDeclaresPooling: shape.declaresPooling,
-        trainedContext: shape.trainedContext,
+        modelDeclaresPooling: shape?.declaresPooling,
+        trainedContext: shape?.trainedContext,
       });
       const runner: EngineRunner = { model, modelRef, mode, socket };
       const offload = offloadReader();
       reports.set(socket, offload.report);
-      let pid: number | undefined;
 
       try {
         await runSocketEngine(signal, socket, {
@@ -125,20 +135,19 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
           args,
           env: runnerEnvironment(engine.server),
           stopGraceMs: options.stopGraceMs,
-          diagnose: diagnoseLlamaServerExit,
+          diagnosis: diagnoseLlamaServerExit,
           onSpawn: (spawned) => {
-            pid = spawned;
+            runnerPids.set(socket, spawned);
             options.onSpawn?.({ ...runner, pid: spawned });
           },
           onStderrLine: (line) => {
             offload.read(line);
-            // Backends are loaded by then; the process's own mappings say which.
-            if (pid !== undefined && line.includes("llama_server: model loaded")) loadedBackends = loadedGgmlBackends(pid);
             options.onLog?.(line, runner);
           },
         });
       } finally {
         lastReport = offload.report() ?? lastReport;
+        runnerPids.delete(socket);
         if (reports.get(socket) === offload.report) reports.delete(socket);
       }
     },
@@ -150,7 +159,7 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
     status() {
       switch (state.phase) {
         case "installed":
-          return describeEngine(state.engine, loadedBackends, [...reports.values()].map((report) => report()).find(Boolean) ?? lastReport);
+          return describeEngine(state.engine, backendsLoaded(), [...reports.values()].map((report) => report()).find(Boolean) ?? lastReport);
         case "failed":
           return `installation failed: ${state.error.message}`;
         case "installing": {
@@ -198,7 +207,8 @@ function describeEngine({ server, devices }: Engine, backends: readonly string[]
   const origin = [server.provisioning, server.commit && `llama.cpp ${server.commit.slice(0, 7)}`].filter(Boolean).join(", ");
   const parts = [`llama-server (${origin}) at ${server.path}`, `GPU devices: ${devices.join(", ") || "none"}`];
   // A source build links its backends in statically: nothing to map.
-  parts.push(`ggml backends loaded: ${backends === undefined ? "not known until a model loads" : backends.join(", ") || "built into the binary"}`);
+  const loaded = server.provisioning === "source" ? "built into the binary" : backends?.join(", ") || "not known until a model loads";
+  parts.push(`ggml backends loaded: ${loaded}`);
   if (report?.layers) parts.push(`last model: ${report.layers.offloaded}/${report.layers.total} layers offloaded`);
   return parts.join("; ");
 }

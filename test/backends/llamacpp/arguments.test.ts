@@ -12,7 +12,7 @@ const base: LlamaServerArgumentsInput = {
 
 describe("llamaServerArguments", () => {
   it("runs a completion model on the socket with metrics and jinja", () => {
-    assert.deepEqual(llamaServerArguments(base), ["--metrics", "-lv", "4", "--model", "/models/tiny.gguf", "--host", "/run/mg/tiny.sock", "--jinja"]);
+    assert.deepEqual(llamaServerArguments(base), ["--metrics", "-lv", "4", "--model", "/models/tiny.gguf", "--host", "/run/mg/tiny.sock", "--context-shift", "--jinja"]);
   });
 
   it("offloads every layer on a GPU build", () => {
@@ -63,7 +63,24 @@ describe("llamaServerArguments", () => {
       ...base,
       config: { "context-size": 4096, llamacpp: { "reasoning-budget": 0 }, "runtime-flags": ["--threads", "2", "--temp=0.2"] },
     });
-    assert.deepEqual(args.slice(7), ["--reasoning-budget", "0", "--ctx-size", "4096", "--fit", "off", "--threads", "2", "--temp=0.2", "--jinja"]);
+    assert.deepEqual(args.slice(7), [
+      "--reasoning-budget", "0", "--ctx-size", "4096", "--fit", "off", "--context-shift", "--n-predict", "40960", "--threads", "2", "--temp=0.2", "--jinja",
+    ]);
+  });
+
+  it("starts the runner with Ollama's load-time options: layers, threads, batch, mmap, main GPU, context shift", () => {
+    const llamacpp = { "gpu-layers": 0, threads: 3, "batch-size": 64, mmap: false, "main-gpu": 1, "context-shift": false };
+    const args = llamaServerArguments({ ...base, gpu: true, trainedContext: 2048, config: { "context-size": 512, llamacpp } });
+    assert.deepEqual(args, [
+      "--metrics", "-lv", "4", "--n-gpu-layers", "0", "--model", "/models/tiny.gguf", "--host", "/run/mg/tiny.sock",
+      "--batch-size", "64", "--ubatch-size", "64", "--threads", "3", "--load-mode", "none", "--split-mode", "none", "--main-gpu", "1",
+      "--ctx-size", "512", "--fit", "off", "--no-context-shift", "--jinja",
+    ]);
+  });
+
+  it("shifts the context by default, with ten contexts' worth of tokens as the default limit (the trained context when none is set)", () => {
+    assert.deepEqual(llamaServerArguments({ ...base, trainedContext: 2048 }).slice(7, -1), ["--context-shift", "--n-predict", "20480"]);
+    assert.ok(!llamaServerArguments({ ...base, mode: "embedding", trainedContext: 2048 }).includes("--context-shift"), "completion only");
   });
 
   it("adds the projector of a multimodal model", () => {
@@ -74,14 +91,14 @@ describe("llamaServerArguments", () => {
   it("runs speculative decoding with the located draft model", () => {
     const config = { speculative: { draft_model: "tiny-draft", num_tokens: 8, min_acceptance_rate: 0.75 } };
     const args = llamaServerArguments({ ...base, config, draft: { ggufPath: "/models/draft.gguf" } });
-    assert.deepEqual(args.slice(7), ["--spec-type", "draft-simple", "--spec-draft-model", "/models/draft.gguf", "--spec-draft-n-max", "8", "--spec-draft-p-min", "0.75", "--jinja"]);
+    assert.deepEqual(args.slice(7), ["--context-shift", "--spec-type", "draft-simple", "--spec-draft-model", "/models/draft.gguf", "--spec-draft-n-max", "8", "--spec-draft-p-min", "0.75", "--jinja"]);
     const onGpu = llamaServerArguments({ ...base, gpu: true, config: { speculative: { draft_model: "d" } }, draft: { ggufPath: "/d.gguf" } });
-    assert.deepEqual(onGpu.slice(9), ["--spec-type", "draft-simple", "--spec-draft-model", "/d.gguf", "--spec-draft-ngl", "999", "--jinja"]);
+    assert.deepEqual(onGpu.slice(9), ["--context-shift", "--spec-type", "draft-simple", "--spec-draft-model", "/d.gguf", "--spec-draft-ngl", "999", "--jinja"]);
   });
 
   it("accepts tuning flags, their values and negative numbers", () => {
     const flags = ["--threads", "2", "-np", "4", "--seed", "-1", "--temp=0.7", "-fa", "on", "--cache-type-k", "q8_0", "--rope-freq-scale", "-0.5"];
-    assert.deepEqual(llamaServerArguments({ ...base, config: { "runtime-flags": flags } }).slice(7, -1), flags);
+    assert.deepEqual(llamaServerArguments({ ...base, config: { "runtime-flags": flags } }).slice(8, -1), flags);
   });
 
   it("refuses a speculative configuration whose draft model was not located", () => {
