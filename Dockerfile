@@ -39,9 +39,11 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY . .
-# The same code path as a first `modelgate serve`: fetch node-llama-cpp's
-# llama.cpp bundle (integrity-checked), build llama-server, check it runs.
-# The CUDA build's check runs against the driver stub: no driver at build time.
+# The same code path as a first `modelgate serve`: the CPU image compiles
+# llama-server on npm's prebuilt llama.cpp libraries (the full source build if
+# that fails); the CUDA image builds CUDA from source with nvcc, its check run
+# against the driver stub (no driver at build time). The engine's directory is
+# kept whole: a prebuilt engine's ggml libraries sit beside the binary.
 ENV MODELGATE_CACHE_DIR=/opt/modelgate-cache
 RUN set -eu; \
     if [ "$CUDA" = 1 ]; then \
@@ -51,7 +53,7 @@ RUN set -eu; \
       export MODELGATE_LLAMA_CUDA=off; \
     fi; \
     engine="$(node --import tsx scripts/install-engine.ts)"; \
-    install -D -m 0755 "$engine" /opt/llama/bin/llama-server
+    mkdir -p /opt/llama/bin && cp -a "$(dirname "$engine")/." /opt/llama/bin/
 
 # ---- runtime ---------------------------------------------------------------
 FROM runtime-base-${CUDA} AS runtime
@@ -62,7 +64,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --create-home --home-dir /home/modelgate modelgate \
  && install -d -o modelgate -g modelgate -m 0700 /data
-COPY --from=build /opt/llama/bin/llama-server /usr/local/bin/llama-server
+COPY --from=build /opt/llama/bin/ /opt/llama/bin/
+RUN ln -s /opt/llama/bin/llama-server /usr/local/bin/llama-server
 COPY --from=build /app /app
 WORKDIR /app
 # 0.0.0.0 because the container's own network is the boundary; compose

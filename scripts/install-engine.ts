@@ -1,6 +1,7 @@
 /**
  * Prepares everything the gateway builds on first start, ahead of time: the
- * llama-server engine (built from the pinned llama.cpp source, or found) and
+ * llama-server engine (compiled on npm's prebuilt llama.cpp libraries, else
+ * built from the pinned llama.cpp source, or found) and
  * the demo models. Prints the engine's path on stdout, progress on stderr.
  * The container image runs it in its build stage
  * (`node --import tsx scripts/install-engine.ts`).

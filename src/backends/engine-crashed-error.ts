@@ -8,14 +8,14 @@ export interface EngineCrashedErrorInit extends EngineExit {
   readonly engine: string;
   /** A readable first line naming the likely cause, when one was recognised. */
   readonly diagnosis?: string;
-  /** The last lines the engine wrote to stderr. */
+  /** The last lines the engine wrote (stderr, and stdout where it was read). */
   readonly stderrTail: readonly string[];
 }
 
 /**
  * An engine process exited without being asked to: a crash, a failed model
  * load, a bad flag. The message opens with what happened, in words, and ends
- * with the engine's last stderr lines.
+ * with the engine's last output lines.
  */
 export class EngineCrashedError extends Error {
   override readonly name = "EngineCrashedError";
@@ -28,7 +28,7 @@ export class EngineCrashedError extends Error {
   constructor(init: EngineCrashedErrorInit) {
     const how = init.signal ? `was killed by ${init.signal}` : `exited with code ${init.exitCode}`;
     const headline = init.diagnosis ? `${init.engine}: ${init.diagnosis} (it ${how})` : `${init.engine} ${how}`;
-    const tail = init.stderrTail.length ? `\n--- last stderr lines ---\n${init.stderrTail.join("\n")}` : "";
+    const tail = init.stderrTail.length ? `\n--- last output lines ---\n${init.stderrTail.join("\n")}` : "";
     super(headline + tail);
     this.engine = init.engine;
     this.exitCode = init.exitCode;

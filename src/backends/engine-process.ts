@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
-import { EngineCrashedError, type EngineExit } from "./engine-crashed-error.ts";
+import { EngineCrashedError } from "./engine-crashed-error.ts";
+import type { ExitDiagnosis } from "./exit-diagnosis.ts";
 import { LineTail } from "./line-tail.ts";
 import { withParentDeathSignal } from "./parent-death-signal.ts";
 
@@ -16,17 +17,27 @@ export interface RunEngineOptions {
   readonly stopGraceMs?: number;
   /** Called once the process started, with its pid (also its process group id). */
   readonly onSpawn?: (pid: number, orphanProtected: boolean) => void;
-  /** Each stderr line, as it comes. */
+  /** Each output line, as it comes. */
   readonly onStderrLine?: (line: string) => void;
-  /** A readable cause for an unexpected exit, from the last stderr lines. */
-  readonly diagnose?: (stderrTail: readonly string[], exit: EngineExit) => string | undefined;
+  /**
+   * Reads stdout as well as stderr, into the same lines: for engines that log
+   * to stdout (vLLM's logger, vllm/envs.py VLLM_LOGGING_STREAM). Otherwise
+   * stdout is discarded.
+   */
+  readonly captureStdout?: boolean;
+  /** A readable cause for an unexpected exit, from the cause lines seen and the last output lines. */
+  readonly diagnosis?: ExitDiagnosis;
 }
+
+/** Cause lines kept apart from the tail: the first few are enough to name it. */
+const maxCauseLines = 20;
 
 /**
  * Runs an engine process until `signal` aborts, then stops it: SIGTERM to its
  * whole process group, SIGKILL after the grace period. Resolves once it has
  * exited. If it exits on its own, rejects with an `EngineCrashedError`
- * carrying its last stderr lines. Never restarts it.
+ * carrying its last output lines and the cause, found in any line it wrote.
+ * Never restarts it.
  */
 export async function runEngineProcess(signal: AbortSignal, options: RunEngineOptions): Promise<void> {
   if (signal.aborted) return;
@@ -36,13 +47,17 @@ export async function runEngineProcess(signal: AbortSignal, options: RunEngineOp
     env: options.env,
     // Its own process group, so stopping reaches anything it forks.
     detached: true,
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", options.captureStdout ? "pipe" : "ignore", "pipe"],
   });
   const tail = new LineTail({ maxLines: 50, maxBytes: 16 * 1024 });
-  createInterface({ input: child.stderr, crlfDelay: Infinity }).on("line", (line) => {
+  const causes: string[] = [];
+  const onLine = (line: string) => {
     tail.push(line);
+    if (causes.length < maxCauseLines && options.diagnosis?.isCause(line)) causes.push(line.slice(0, 2048));
     options.onStderrLine?.(line);
-  });
+  };
+  createInterface({ input: child.stderr!, crlfDelay: Infinity }).on("line", onLine);
+  if (child.stdout) createInterface({ input: child.stdout, crlfDelay: Infinity }).on("line", onLine);
   // 'close' rather than 'exit': it also waits for stderr to drain, so the tail is complete.
   const closed = once(child, "close") as Promise<[number | null, NodeJS.Signals | null]>;
   const spawned = once(child, "spawn");
@@ -70,7 +85,8 @@ export async function runEngineProcess(signal: AbortSignal, options: RunEngineOp
     if (stopping) return;
     const exit = { exitCode, signal: exitSignal };
     const stderrTail = tail.lines();
-    throw new EngineCrashedError({ engine: options.engine, ...exit, diagnosis: options.diagnose?.(stderrTail, exit), stderrTail });
+    const diagnosis = options.diagnosis?.diagnose([...causes, ...stderrTail], exit);
+    throw new EngineCrashedError({ engine: options.engine, ...exit, diagnosis, stderrTail });
   } finally {
     signal.removeEventListener("abort", stop);
     clearTimeout(killTimer);

@@ -1,11 +1,15 @@
 /**
- * `modelgate create NAME -f FILE.gguf`, the way `ollama create` does it: the
- * file's blob is uploaded to the running server (streamed, skipped when the
- * server already holds it), then `POST /api/create` names a model with it.
+ * `modelgate create NAME -f FILE.gguf|Modelfile`, the way `ollama create`
+ * does it: a GGUF file's blob is uploaded to the running server (streamed,
+ * skipped when the server already holds it), then `POST /api/create` names a
+ * model with it. A Modelfile (what `/api/show` prints) says the rest: its
+ * FROM is a GGUF file (uploaded likewise) or a model's name.
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { basename } from "node:path";
+import { readFile } from "node:fs/promises";
+import { basename, dirname, isAbsolute, resolve } from "node:path";
+import { parseModelfile } from "../models/modelfile.ts";
 import { Readable, Transform } from "node:stream";
 import { sha256File, shortDigest, type Sha256Digest } from "../models/store/digest.ts";
 import { expectPositionals, parseCommandArgs, UsageError, type Command } from "./command.ts";
@@ -13,13 +17,15 @@ import { followProgress, withProgressView, type Progress } from "./progress-line
 import { serverClient, type ServerClient } from "./server-client.ts";
 
 export const createCommand: Command = {
-  help: `Usage: modelgate create NAME -f FILE.gguf
+  help: `Usage: modelgate create NAME -f FILE.gguf|Modelfile
 
-Uploads FILE.gguf to the running server and creates the model NAME from it.
+Uploads FILE.gguf to the running server and creates the model NAME from it;
+or creates NAME as a Modelfile says (FROM a GGUF file or a model, TEMPLATE,
+SYSTEM, PARAMETER, MESSAGE, LICENSE), such as \`modelgate show --modelfile\` prints.
 The server is found at MODELGATE_HOST (or OLLAMA_HOST), default 127.0.0.1:11434.
 
 Options:
-  -f, --file FILE   the GGUF file (required)
+  -f, --file FILE   the GGUF file or Modelfile (required)
   -h, --help        show this help`,
 
   async run(args) {
@@ -28,21 +34,46 @@ Options:
     if (!values.file) throw new UsageError("-f FILE.gguf is required");
     const file = values.file;
 
-    const size = await stat(file).then(
+    const modelfile = file.toLowerCase().endsWith(".gguf") ? undefined : parseModelfile(await readText(file));
+    const weights = modelfile ? localWeights(modelfile.from, dirname(file)) : file;
+    const size = weights === undefined ? undefined : await stat(weights).then(
       (info) => info.size,
-      (error: Error) => Promise.reject(new Error(`cannot read ${file}: ${error.message}`)),
+      (error: Error) => Promise.reject(new Error(`cannot read ${weights}: ${error.message}`)),
     );
     const server = serverClient();
     await server.call("/api/version"); // no server: say so before hashing a large file
     await withProgressView(async ({ show }) => {
-      show({ status: `hashing ${file}` });
-      const digest = await sha256File(file);
-      await uploadBlob(server, file, digest, size, show);
-      const create = await server.post("/api/create", { model: name, files: { [basename(file)]: digest }, stream: true });
+      let source: Record<string, unknown> = { from: modelfile?.from };
+      if (weights !== undefined && size !== undefined) {
+        show({ status: `hashing ${weights}` });
+        const digest = await sha256File(weights);
+        await uploadBlob(server, weights, digest, size, show);
+        // A blob path (what show prints) has no extension; the server names GGUF files by theirs.
+        const fileName = basename(weights).toLowerCase().endsWith(".gguf") ? basename(weights) : "model.gguf";
+        source = { files: { [fileName]: digest } };
+      }
+      const extras = modelfile && {
+        template: modelfile.template,
+        system: modelfile.system,
+        parameters: modelfile.parameters,
+        messages: modelfile.messages,
+        license: modelfile.licenses,
+      };
+      const create = await server.post("/api/create", { model: name, ...source, ...extras, stream: true });
       await followProgress(create, show);
     });
   },
 };
+
+async function readText(file: string): Promise<string> {
+  return readFile(file, "utf8").catch((error: Error) => Promise.reject(new Error(`cannot read ${file}: ${error.message}`)));
+}
+
+/** A Modelfile's FROM names a file when it is a path (`./x.gguf`, `/blobs/…`), else a model. */
+function localWeights(from: string, dir: string): string | undefined {
+  if (!isAbsolute(from) && !from.startsWith("./") && !from.startsWith("../") && !from.toLowerCase().endsWith(".gguf")) return undefined;
+  return isAbsolute(from) ? from : resolve(dir, from);
+}
 
 async function uploadBlob(server: ServerClient, file: string, digest: Sha256Digest, size: number, print: (progress: Progress) => void) {
   if ((await server.send(`/api/blobs/${digest}`, { method: "HEAD" })).status === 200) {

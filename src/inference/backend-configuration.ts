@@ -12,11 +12,21 @@ export const SpeculativeDecodingConfigSchema = v.strictObject({
   min_acceptance_rate: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
 });
 
+/** A vLLM parser's name (`hermes`, `llama3_json`, `qwen3`): a word, never a path to a plugin. */
+const parserName = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_]{0,63}$/, "a parser is named by a lowercase word (hermes, llama3_json…)"));
+
 export const VLLMConfigSchema = v.strictObject({
   /** vLLM's `--hf-overrides`: checked key by key by `validateHFOverrides`. */
   "hf-overrides": v.optional(v.custom<HFOverrides>((value) => typeof value === "object" && value !== null && !Array.isArray(value), "hf-overrides must be a JSON object")),
-  /** vLLM's `--gpu-memory-utilization`, a fraction of the GPU; vLLM defaults to 0.9. */
-  "gpu-memory-utilization": v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+  /**
+   * vLLM's `--gpu-memory-utilization`, the share of each GPU it takes at
+   * start; 0 < x ≤ 1 as vllm/config/cache.py's pydantic field requires.
+   */
+  "gpu-memory-utilization": v.optional(v.pipe(v.number(), v.gtValue(0, "gpu-memory-utilization must be above 0"), v.maxValue(1))),
+  /** vLLM's `--tool-call-parser` (with `--enable-auto-tool-choice`); by default the model family's. */
+  "tool-call-parser": v.optional(parserName),
+  /** vLLM's `--reasoning-parser`; by default the model family's, if it has one. */
+  "reasoning-parser": v.optional(parserName),
 });
 
 export const LlamaCppConfigSchema = v.strictObject({

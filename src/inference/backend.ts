@@ -6,6 +6,16 @@ import type { RequiredMemory } from "./required-memory.ts";
 /** What `install` may use to reach the network; injectable so tests use local servers. */
 export type HttpClient = typeof globalThis.fetch;
 
+/** An inference request on its way to one of a backend's runners. */
+export interface EngineRequestContext {
+  /** The engine's path: `/v1/chat/completions`, `/v1/embeddings`… */
+  readonly path: string;
+  /** The model's id, as `run` was given it. */
+  readonly model: string;
+  /** Tokens of context the runner gives each request, when known. */
+  readonly contextSize: number | null;
+}
+
 /**
  * An inference engine backend (llama.cpp, vLLM…). Implementations need not be
  * safe for concurrent calls of these methods; the servers they start must
@@ -34,6 +44,14 @@ export interface Backend {
    * `modelRef` given to `run`, whichever of the model's names the client used.
    */
   readonly checksModelName?: boolean;
+  /**
+   * Rewrites a JSON request body into what this engine reads (its names for
+   * sampling fields, its way to truncate), or refuses what it cannot honour.
+   * Backends with it also take care of Ollama's `truncate` themselves.
+   *
+   * @throws UnsupportedRequestError
+   */
+  adaptRequest?(request: EngineRequestContext, body: Record<string, unknown>): Record<string, unknown>;
   /** Ensures the engine is installed; resolves at once when it already is. */
   install(signal: AbortSignal, http: HttpClient): Promise<void>;
   /**

@@ -1,6 +1,6 @@
 export { ExperimentalEndpointsPrefix, InferencePrefix, ModelsPrefix } from "./prefixes.ts";
 export { OriginAnthropicMessages, OriginOllamaCompletion, OriginOpenAIResponses, RequestOriginHeader } from "./origin.ts";
-export type { Backend, HttpClient } from "./backend.ts";
+export type { Backend, EngineRequestContext, HttpClient } from "./backend.ts";
 export { backendModes, parseBackendMode, type BackendMode } from "./backend-mode.ts";
 export {
   BackendConfigurationSchema,
@@ -17,6 +17,7 @@ export { modelFormats, type ModelFormat } from "./model-format.ts";
 export type { RequiredMemory } from "./required-memory.ts";
 export { GGUFParseError } from "./gguf-parse-error.ts";
 export { InvalidConfigurationError } from "./invalid-configuration-error.ts";
+export { UnsupportedRequestError } from "./unsupported-request-error.ts";
 export { parseKeepAlive } from "./keep-alive.ts";
 export { LoadDurationHeader } from "./load-duration.ts";
 export { validateRuntimeFlags } from "./runtime-flags.ts";

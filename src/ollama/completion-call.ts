@@ -3,11 +3,11 @@
  * and how those become an OpenAI request for the engines layer.
  */
 import * as v from "valibot";
+import type { RunnerOptions } from "../inference/runner-options.ts";
 import { jsonRecord } from "../inference/untrusted-json.ts";
 import type { ReplyShape } from "./ollama-replies.ts";
 import { badRequest, ModelEntries, requiredModel } from "./request-body.ts";
-import { readRequestOptions } from "./request-options.ts";
-import type { RunnerOptions } from "../inference/runner-options.ts";
+import { readRequestOptions, runnerOptionsField } from "./request-options.ts";
 
 /** Ollama's levels; `max` is its newest, which OpenAI engines know as `high`. */
 const thinkLevels = ["high", "medium", "low", "max"];
@@ -106,7 +106,7 @@ export function translateCompletionFields(
     stream_options: { include_usage: true },
     // Read by the engines layer, which fits the prompt to the runner's context.
     truncate: fields.truncate ?? true,
-    ...(Object.keys(call.runnerOptions).length ? { runner_options: call.runnerOptions } : {}),
+    ...runnerOptionsField(call.runnerOptions),
     ...options.sampling,
     ...responseFormat(fields.format),
     ...thinkFields(think),

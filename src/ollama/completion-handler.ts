@@ -17,6 +17,7 @@ import { createGenerateContext } from "./generate-context.ts";
 import { ndjsonResponse } from "./ndjson-response.ts";
 import { aggregateReplies, nanoseconds, replyFormatter, replyJson, zeroMetrics, type OllamaReply } from "./ollama-replies.ts";
 import { readRequestBody } from "./request-body.ts";
+import { runnerOptionsField } from "./request-options.ts";
 import { createStreamTranslator } from "./stream-translator.ts";
 import { asksToUnload } from "./unload-request.ts";
 
@@ -95,7 +96,7 @@ async function loadOrUnload(
       max_tokens: 0,
       ...(call.keepAlive === undefined ? {} : { keep_alive: call.keepAlive }),
       // The runner this model would serve the same options with: `num_ctx` loads one of that size.
-      ...(Object.keys(call.runnerOptions).length ? { runner_options: call.runnerOptions } : {}),
+      ...runnerOptionsField(call.runnerOptions),
     },
     signal,
   );

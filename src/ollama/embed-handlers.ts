@@ -10,12 +10,13 @@ import { jsonRecord } from "../inference/untrusted-json.ts";
 import { loadDurationMs, type EnginesClient } from "./engines-client.ts";
 import { nanoseconds } from "./ollama-replies.ts";
 import { ModelEntries, readRequestBody, requiredModel } from "./request-body.ts";
+import { readRequestOptions, runnerOptionsField } from "./request-options.ts";
 import { asksToUnload } from "./unload-request.ts";
 
 const CommonEntries = {
   ...ModelEntries,
   keep_alive: v.nullish(v.union([v.number(), v.string()])),
-  // Sampling options mean nothing to an embedding; accepted as Ollama accepts them.
+  // Sampling options mean nothing to an embedding; the load-time ones (num_ctx…) choose its runner, as in Ollama.
   options: v.nullish(jsonRecord(v.unknown())),
 };
 
@@ -59,7 +60,11 @@ export function createEmbedHandlers(engines: EnginesClient) {
       const model = requiredModel(request);
       const input = typeof request.input === "string" ? [request.input] : (request.input ?? []);
       // The engines layer cuts (or, told not to, refuses) inputs longer than the context, as Ollama does.
-      const extra = { truncate: request.truncate ?? true, ...(request.keep_alive == null ? {} : { keep_alive: request.keep_alive }) };
+      const extra = {
+        truncate: request.truncate ?? true,
+        ...(request.keep_alive == null ? {} : { keep_alive: request.keep_alive }),
+        ...runnerOptionsField(readRequestOptions(request.options ?? undefined).runner),
+      };
       const { vectors, promptTokens, loadMs } =
         input.length === 0 ? await nothing(model, request.keep_alive, c.req.raw.signal) : await embed(model, input, extra, c.req.raw.signal);
       const dimensions = request.dimensions ?? undefined;
@@ -76,7 +81,7 @@ export function createEmbedHandlers(engines: EnginesClient) {
       const request = await readRequestBody(c.req, EmbeddingsRequestSchema);
       const model = requiredModel(request);
       if (!request.prompt) return c.json({ embedding: (await nothing(model, request.keep_alive, c.req.raw.signal)).vectors });
-      const keepAlive = request.keep_alive == null ? {} : { keep_alive: request.keep_alive };
+      const keepAlive = { ...(request.keep_alive == null ? {} : { keep_alive: request.keep_alive }), ...runnerOptionsField(readRequestOptions(request.options ?? undefined).runner) };
       // llama-server normalises unless told not to; the legacy endpoint answers the model's raw vector.
       const { vectors } = await embed(model, [request.prompt], { ...keepAlive, truncate: true, embd_normalize: -1 }, c.req.raw.signal);
       return c.json({ embedding: vectors[0] ?? [] });

@@ -79,6 +79,11 @@ async function refusal(response: Response, model: string | undefined): Promise<H
   if (status === 404 && model !== undefined && (code === "model_not_found" || code === undefined)) {
     return new HTTPException(404, { message: `model "${model}" not found, try pulling it first` });
   }
+  // Ollama's own sentence for a prompt its runner's context cannot hold (llm/llama_server.go).
+  if (code === "context_length_exceeded") return new HTTPException(400, { message: promptTooLong });
   const message = typeof error === "string" ? error : (error?.message ?? (text || response.statusText));
   return new HTTPException(status, { message });
 }
+
+const promptTooLong =
+  "the prompt is longer than the context length currently available to the model; shorten the prompt, adjust the context length in settings, or use a model with a longer context length";

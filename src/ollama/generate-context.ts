@@ -5,6 +5,7 @@
  * prompt and its own tokenizer counts it (the engine's `/apply-template` and
  * `/tokenize`), so the ids are the ones the engine runs on.
  */
+import { HTTPException } from "hono/http-exception";
 import * as v from "valibot";
 import type { EngineRequest } from "./completion-call.ts";
 import type { EnginesClient } from "./engines-client.ts";
@@ -65,7 +66,9 @@ export function createGenerateContext(engines: EnginesClient) {
           );
           yield { ...line, context: [...conversation.previous, ...tokens] };
         } catch (error) {
-          yield { error: `the reply's context could not be counted: ${(error as Error).message}` };
+          // vLLM has no /apply-template (a 404): its replies come without `context` (see the README).
+          if (error instanceof HTTPException && error.status === 404) yield line;
+          else yield { error: `the reply's context could not be counted: ${(error as Error).message}` };
         }
       }
     },

@@ -148,27 +148,34 @@ type EngineRunner = v.InferOutput<typeof EngineRunnerSchema>;
 
 /**
  * Ollama runs a model once; the engines may run it in several modes (chat
- * and embeddings) at once. It is listed once: the memory of all its runners,
- * the latest expiry, the completion runner's context.
+ * and embeddings) at once, and at several context sizes (a request's
+ * `num_ctx` has a runner of its own). A model is listed once per context
+ * size of its completion runners, the other modes' memory and expiry folded
+ * into its first entry.
  */
 function oneEntryPerModel(runners: readonly EngineRunner[]): EngineRunner[] {
-  const byModel = new Map<string, EngineRunner>();
-  for (const runner of runners) {
-    const seen = byModel.get(runner.model_name);
-    if (!seen) {
-      byModel.set(runner.model_name, runner);
-      continue;
-    }
-    const main = seen.mode === "completion" ? seen : runner;
-    byModel.set(runner.model_name, {
-      ...main,
-      size: seen.size + runner.size,
-      vram: seen.vram + runner.vram,
-      expires_at: latestExpiry(seen, runner),
-      keep_alive_ms: seen.keep_alive_ms < 0 || runner.keep_alive_ms < 0 ? -1 : Math.max(seen.keep_alive_ms, runner.keep_alive_ms),
-    });
+  const entries = new Map<string, EngineRunner>();
+  const completionFirst = [...runners.filter((r) => r.mode === "completion"), ...runners.filter((r) => r.mode !== "completion")];
+  for (const runner of completionFirst) {
+    const key =
+      runner.mode === "completion"
+        ? `${runner.model_name}\0${runner.context_size}`
+        : ([...entries.keys()].find((existing) => existing.startsWith(`${runner.model_name}\0`)) ?? `${runner.model_name}\0`);
+    const seen = entries.get(key);
+    entries.set(key, seen ? folded(seen, runner) : runner);
   }
-  return [...byModel.values()];
+  return [...entries.values()];
+}
+
+/** `main`, with `other`'s memory and expiry added in. */
+function folded(main: EngineRunner, other: EngineRunner): EngineRunner {
+  return {
+    ...main,
+    size: main.size + other.size,
+    vram: main.vram + other.vram,
+    expires_at: latestExpiry(main, other),
+    keep_alive_ms: main.keep_alive_ms < 0 || other.keep_alive_ms < 0 ? -1 : Math.max(main.keep_alive_ms, other.keep_alive_ms),
+  };
 }
 
 /** null (busy, not yet counting down) outlasts any date. */

@@ -136,3 +136,8 @@ function runnerOptions(options: v.InferOutput<typeof OptionsSchema>): RunnerOpti
 }
 
 const minimumContext = 4;
+
+/** The engines' `runner_options` field, absent when there are none (the runner of the defaults). */
+export function runnerOptionsField(runner: RunnerOptions): { runner_options?: RunnerOptions } {
+  return Object.keys(runner).length ? { runner_options: runner } : {};
+}

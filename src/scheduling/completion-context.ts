@@ -13,7 +13,7 @@ import type { BackendConfiguration } from "../inference/backend-configuration.ts
 import { ContextLengthExceededError } from "./context-length-error.ts";
 import { truncateHistory } from "./history-truncation.ts";
 import { parseJsonBody } from "./json-body.ts";
-import { applyChatTemplate, tokenize } from "./runner-tokenizer.ts";
+import { applyChatTemplate, tokenBound, tokenize } from "./runner-tokenizer.ts";
 
 /** Where a completion's prompt is measured. */
 export interface CompletionRunner {
@@ -59,9 +59,10 @@ async function fitChat(body: Uint8Array, truncate: boolean, runner: CompletionRu
     const prompt = await applyChatTemplate(runner.dispatcher, { ...chat, messages }, signal);
     if (prompt === null) return (measurable = false);
     const images = runner.model.projectorPath === undefined ? 0 : imageCount(messages) * ollamaImageTokens;
-    // Every token covers at least a byte, bar a few specials: a short prompt need not be tokenized.
-    if (images === 0 && Buffer.byteLength(prompt) + specialTokensAllowance < contextSize) return true;
-    counted = (await tokenize(runner.dispatcher, prompt, signal)).length + images;
+    if (images === 0 && tokenBound(prompt) < contextSize) return true;
+    const tokens = await tokenize(runner.dispatcher, prompt, signal);
+    if (tokens === null) return (measurable = false);
+    counted = tokens.length + images;
     return counted < contextSize; // llama-server refuses a prompt of `n_ctx` tokens or more
   };
   if (!truncate) {
@@ -79,14 +80,14 @@ async function fitPrompt(body: Uint8Array, truncate: boolean, runner: Completion
   const { prompt, suffix } = completion;
   // Token ids and fill-in-the-middle are left to the engine.
   if (typeof prompt !== "string" || suffix != null) return body;
-  if (Buffer.byteLength(prompt) + specialTokensAllowance < contextSize) return body;
+  if (tokenBound(prompt) < contextSize) return body;
   const tokens = await tokenize(runner.dispatcher, prompt, signal);
-  if (tokens.length < contextSize) return body;
+  if (tokens === null || tokens.length < contextSize) return body;
   const shifts = runner.config?.llamacpp?.["context-shift"] !== false;
   if (!truncate || !shifts) throw new ContextLengthExceededError(tokens.length, contextSize);
   const numKeep = typeof completion.n_keep === "number" && completion.n_keep >= 0 ? completion.n_keep : ollamaNumKeep;
   // n_keep does not count the BOS, which the tokenizer put first when it adds one.
-  const bos = (await tokenize(runner.dispatcher, "", signal)).length;
+  const bos = (await tokenize(runner.dispatcher, "", signal))?.length ?? 0;
   return new TextEncoder().encode(JSON.stringify({ ...completion, prompt: cutMiddle(tokens, numKeep + bos, contextSize) }));
 }
 
@@ -114,8 +115,6 @@ export function promptLimit(contextSize: number, keep: number): number {
 const ollamaNumKeep = 4;
 /** What Ollama counts for an image of a vision model (a CLIP image's embeddings). */
 const ollamaImageTokens = 768;
-/** Room for the special tokens a template's text does not spell (BOS). */
-const specialTokensAllowance = 4;
 
 function imageCount(messages: readonly Message[]): number {
   return messages.reduce((sum, { content }) => sum + (Array.isArray(content) ? content.filter(isImagePart).length : 0), 0);

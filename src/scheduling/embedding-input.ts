@@ -2,7 +2,7 @@ import type { Dispatcher } from "undici";
 import * as v from "valibot";
 import { parseJsonBody } from "./json-body.ts";
 import { BadRequestError } from "./openai-error.ts";
-import { tokenize } from "./runner-tokenizer.ts";
+import { tokenBound, tokenize } from "./runner-tokenizer.ts";
 
 /** Where an embedding request's inputs are measured: the runner's context and its tokenizer. */
 export interface EmbeddingRunner {
@@ -33,7 +33,7 @@ export async function fitEmbeddingInput(body: Uint8Array, truncate: boolean, run
   let cut = false;
   const fitted = await Promise.all(
     inputs.map(async (input, index) => {
-      const tokens = typeof input === "string" ? (mayExceed(input, contextSize) ? await tokenize(runner.dispatcher, input, signal) : null) : input;
+      const tokens = typeof input === "string" ? (tokenBound(input) > contextSize ? await tokenize(runner.dispatcher, input, signal) : null) : input;
       if (tokens === null || tokens.length <= contextSize) return input;
       if (!truncate) {
         throw new BadRequestError(
@@ -45,11 +45,4 @@ export async function fitEmbeddingInput(body: Uint8Array, truncate: boolean, run
     }),
   );
   return cut ? new TextEncoder().encode(JSON.stringify({ ...parsed, input: fitted })) : body;
-}
-
-/** Room for the special tokens a tokenizer adds (BOS/EOS, CLS/SEP, SentencePiece's leading space). */
-const specialTokensAllowance = 4;
-
-function mayExceed(text: string, contextSize: number): boolean {
-  return Buffer.byteLength(text) + specialTokensAllowance > contextSize;
 }

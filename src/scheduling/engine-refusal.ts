@@ -3,6 +3,9 @@
  * `{"error": {"code": 400, "message", "type": "exceed_context_size_error"}}`
  * and vLLM `{"object": "error", "message", "code": 400}`: a number where
  * OpenAI clients read a string `code`, and types no OpenAI client knows.
+ * vLLM's routes are FastAPI's: `{"detail": "Not Found"}` for a route it
+ * lacks (`/v1/messages` before vLLM serves Anthropic's API), pydantic's list
+ * of issues for a body it refuses.
  * Clients of every front door get the engine's message, the engine's status,
  * and a string code (or null), never the engine's JSON inside a string.
  */
@@ -18,14 +21,6 @@ const codeOfEngineType: Readonly<Record<string, string>> = {
 /** An error body is a few hundred bytes; more than this is not read. */
 const maxRefusalBytes = 64 * 1024;
 
-/** A request the engine refused, in OpenAI's words, thrown where the gateway asked the engine on its own account. */
-export class EngineRefusalError extends Error {
-  override readonly name = "EngineRefusalError";
-  constructor(readonly refusal: OpenAIError) {
-    super(refusal.message);
-  }
-}
-
 /** Reads a runner's non-2xx response (its body, up to a bound) as an OpenAI error. */
 export async function engineRefusal(response: Response): Promise<OpenAIError> {
   return describeEngineRefusal(response.status, await boundedText(response));
@@ -38,7 +33,7 @@ export async function engineRefusal(response: Response): Promise<OpenAIError> {
 export function describeEngineRefusal(status: number, text: string): OpenAIError {
   const body = parseObject(text);
   const error = body && isObject(body.error) ? body.error : body;
-  const message = stringField(error, "message") ?? stringField(body, "error") ?? plainText(text, status);
+  const message = stringField(error, "message") ?? stringField(body, "error") ?? fastApiMessage(body, status) ?? plainText(text, status);
   const engineType = stringField(error, "type");
   const engineCode = stringField(error, "code");
   return {
@@ -47,6 +42,22 @@ export function describeEngineRefusal(status: number, text: string): OpenAIError
     type: status === 404 ? "not_found_error" : status >= 500 ? "server_error" : "invalid_request_error",
     code: engineCode ?? (engineType === undefined ? null : (codeOfEngineType[engineType] ?? null)),
   };
+}
+
+/** FastAPI's `detail`: a sentence, or pydantic's list of `{loc, msg}` (a 422). */
+function fastApiMessage(body: Record<string, unknown> | undefined, status: number): string | undefined {
+  const detail = body?.detail;
+  if (detail === undefined) return undefined;
+  // Not a missing model: the engine lacks the route itself.
+  if (status === 404) return "the engine serving this model does not have this endpoint";
+  if (typeof detail === "string") return detail.slice(0, 1000);
+  if (!Array.isArray(detail)) return undefined;
+  const issues = detail.flatMap((issue) => {
+    const msg = stringField(issue, "msg");
+    const loc = isObject(issue) && Array.isArray(issue.loc) ? `${issue.loc.join(".")}: ` : "";
+    return msg === undefined ? [] : [loc + msg];
+  });
+  return issues.length ? `the engine refused the request: ${issues.join("; ")}`.slice(0, 1000) : undefined;
 }
 
 function plainText(text: string, status: number): string {

@@ -5,7 +5,7 @@ import { parseBackendConfiguration } from "../inference/backend-configuration.ts
 import { backendModes, type BackendMode } from "../inference/backend-mode.ts";
 import { LoadDurationHeader } from "../inference/load-duration.ts";
 import { KnownOrigins, OriginDirect, RequestOriginHeader } from "../inference/origin.ts";
-import { modelCapabilities, type Capability } from "../models/capabilities.ts";
+import { modelCapabilities } from "../models/capabilities.ts";
 import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type ResolvedModel } from "../models/model-resolver.ts";
 import { bodySizeLimit } from "../http/body-size-limit.ts";
 import { configurationView } from "./configuration-view.ts";
@@ -51,12 +51,16 @@ const inferenceRoutes: ReadonlyArray<readonly [path: string, mode: BackendMode]>
   ["/score", "reranking"],
 ];
 
-/** Routes that generate text, and the word Ollama's refusal uses for each (its `/v1/completions` is its generate). */
-const generatingRoutes: Readonly<Record<string, string>> = {
+/**
+ * The word of Ollama's refusal (`"tiny-embed" does not support chat`) for a
+ * completion path and a model that generates nothing: refused before a runner
+ * loads, as Ollama's OpenAI-compatible routes do, rather than a 500 from the engine.
+ */
+const completionWords: Readonly<Record<string, string>> = {
   "/v1/chat/completions": "chat",
   "/v1/messages": "chat",
+  "/v1/messages/count_tokens": "chat",
   "/v1/completions": "generate",
-  "/infill": "generate",
 };
 
 /** Origins become metric labels: only the gateway's own, the rest folded into one. */
@@ -75,6 +79,9 @@ const ConfigureFieldsSchema = v.looseObject({
   keep_alive: v.optional(KeepAliveSchema),
 });
 
+/** An inference body, for backends that adapt it (parsed once already: a JSON object). */
+const JsonObjectSchema = v.record(v.string(), v.unknown());
+
 const ConfigurationQuerySchema = v.object({ model: ModelFieldSchema, mode: ModeFieldSchema });
 
 /**
@@ -86,6 +93,16 @@ const ConfigurationQuerySchema = v.object({ model: ModelFieldSchema, mode: ModeF
  * Inference requests are routed by their `model` (and the path's backend and
  * mode) to a runner, loaded on demand, and streamed back untouched.
  */
+/**
+ * What the door a request came in by decides, passed as the env of the engines
+ * app's `fetch`: the `/v1` alias is where Ollama's OpenAI-compatible API lives,
+ * and there, as in Ollama, what does not fit the context is cut unless the
+ * request says `truncate: false`. `/engines` leaves it to the engine.
+ */
+export interface EnginesDoor {
+  readonly truncateByDefault?: boolean;
+}
+
 export function createEnginesApp(options: EnginesAppOptions): Hono {
   const { loader, resolver, metrics, external } = options;
   const logger = options.logger.child({ component: "engines" });
@@ -109,7 +126,8 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
 
   const infer = (path: string, mode: BackendMode) => async (c: Context) => {
     const bytes = new Uint8Array(await c.req.arrayBuffer());
-    const { model, keepAliveMs, truncate, runnerOptions } = parseEngineRequest(bytes);
+    const { model, keepAliveMs, truncate: requestedTruncate, runnerOptions } = parseEngineRequest(bytes);
+    const truncate = requestedTruncate ?? ((c.env as EnginesDoor | undefined)?.truncateByDefault ? true : undefined);
     const signal = c.req.raw.signal;
     const originHeader = c.req.header(RequestOriginHeader);
     const origin = originHeader === undefined ? OriginDirect : knownOrigins.has(originHeader) ? originHeader : "other";
@@ -119,10 +137,10 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
       const observer = metrics?.request({ origin, model: remote.model, mode });
       return inOpenAIWords(await remote.forward({ ...forward, body: bytes, ...(observer ? { observer } : {}) }));
     }
+    const word = completionWords[path];
+    if (word) await refuseWithoutCompletion(model, word);
     let lease: Lease;
     try {
-      const generates = generatingRoutes[path];
-      if (generates) await refuseWithoutCompletion(model, generates);
       lease = await loader.acquire({ model, backend: c.req.param("backend"), mode, keepAliveMs, options: runnerOptions }, signal);
     } catch (error) {
       // Only models that exist become labels, lest clients mint series at will.
@@ -134,17 +152,21 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
     }
     void runnerMetrics?.learn(lease); // the first request to a runner makes its own metrics part of ours
     const observer = metrics?.request({ origin, model: lease.requested.name, mode });
+    const backend = loader.backends.get(lease.backend);
     let body: Uint8Array = bytes;
-    if (truncate !== undefined && mode !== "reranking") {
-      try {
+    try {
+      if (backend?.adaptRequest) {
+        const adapted = backend.adaptRequest({ path, model: lease.model.id, contextSize: lease.contextSize }, parseJsonBody(JsonObjectSchema, bytes));
+        body = new TextEncoder().encode(JSON.stringify(adapted));
+      } else if (truncate !== undefined && mode !== "reranking") {
         body = mode === "embedding" ? await fitEmbeddingInput(bytes, truncate, lease, signal) : await fitCompletionContext(path, bytes, truncate, lease, signal);
-      } catch (error) {
-        lease.release();
-        observer?.settled?.(signal.aborted ? "cancelled" : "failed");
-        throw error;
       }
+    } catch (error) {
+      lease.release();
+      observer?.settled?.(signal.aborted ? "cancelled" : "failed");
+      throw error;
     }
-    const checksModelName = loader.backends.get(lease.backend)?.checksModelName ?? false;
+    const checksModelName = backend?.checksModelName ?? false;
     const response = await forwardToRunner(lease, {
       ...forward,
       body: bodyForEngine(body, model, lease, checksModelName),
@@ -160,9 +182,10 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
   // After the plain paths, so `/v1/rerank` is never read as backend "v1".
   for (const [path, mode] of inferenceRoutes) app.post(`/:backend${path}`, limit, infer(path, mode));
 
-  /** Ollama refuses a chat with an embedding model before loading it (a 400 in its words), rather than fail in the engine. */
-  const refuseWithoutCompletion = async (model: string, word: string) => {
-    if (!capabilitiesOf(await resolver.resolve(model)).includes("completion")) throw new BadRequestError(`${JSON.stringify(model)} does not support ${word}`);
+  /** An unknown or malformed reference is left to the loader, which answers it in its own words. */
+  const refuseWithoutCompletion = async (reference: string, word: string) => {
+    const known = await resolver.resolve(reference).catch(() => undefined);
+    if (known && !resolvedCapabilities(known).includes("completion")) throw new BadRequestError(`${JSON.stringify(reference)} does not support ${word}`);
   };
 
   const knownLocally = (reference: string) =>
@@ -304,12 +327,12 @@ function openAIModel(model: ResolvedModel) {
     parameters: summary.parameterCount ?? null,
     quantization: summary.quantization ?? null,
     size: model.size,
-    capabilities: capabilitiesOf(model),
+    capabilities: resolvedCapabilities(model),
     template: summary.chatTemplate ?? null,
   };
 }
 
-function capabilitiesOf({ summary, projectorPath }: ResolvedModel): Capability[] {
+function resolvedCapabilities({ summary, projectorPath }: ResolvedModel) {
   return modelCapabilities({
     architecture: summary.architecture,
     ...(summary.poolingType === undefined ? {} : { poolingType: summary.poolingType }),

@@ -7,35 +7,45 @@ const run = promisify(execFile);
 
 /**
  * What runners may use together: the machine's RAM, and the VRAM of every GPU
- * `nvidia-smi` reports. Without `nvidia-smi` VRAM is left unbounded, since
- * engines then report none.
+ * `nvidia-smi` reports that the engines may use (`CUDA_VISIBLE_DEVICES`,
+ * which the runners inherit, narrows them). Without `nvidia-smi` VRAM is left
+ * unbounded, since engines then report none.
  *
  * @example createLoader({ ...options, memory: await detectMemoryBudget() })
  */
-export async function detectMemoryBudget(): Promise<RequiredMemory> {
-  return { ram: totalmem(), vram: (await nvidiaVram()) ?? Infinity };
+export async function detectMemoryBudget(env: NodeJS.ProcessEnv = process.env): Promise<RequiredMemory> {
+  return { ram: totalmem(), vram: (await nvidiaVram(env.CUDA_VISIBLE_DEVICES)) ?? Infinity };
 }
 
-/** What is asked of `nvidia-smi`: one line per GPU, its total memory in MiB. */
-export const nvidiaSmiMemoryQuery = ["--query-gpu=memory.total", "--format=csv,noheader,nounits"] as const;
+/** What is asked of `nvidia-smi`: one line per GPU, its index, UUID and total memory in MiB. */
+export const nvidiaSmiMemoryQuery = ["--query-gpu=index,uuid,memory.total", "--format=csv,noheader,nounits"] as const;
 
-async function nvidiaVram(): Promise<number | undefined> {
+async function nvidiaVram(visibleDevices: string | undefined): Promise<number | undefined> {
   let stdout: string;
   try {
     ({ stdout } = await run("nvidia-smi", nvidiaSmiMemoryQuery, { timeout: 10_000 }));
   } catch {
     return undefined; // no NVIDIA driver here
   }
-  return parseNvidiaSmiMemory(stdout);
+  return parseNvidiaSmiMemory(stdout, visibleDevices);
 }
 
 /**
- * Bytes of VRAM of every GPU together, from {@link nvidiaSmiMemoryQuery}'s
- * output; undefined when no line is a size (no GPU, `[N/A]`).
+ * Bytes of VRAM of the GPUs the runners may use, together, from
+ * {@link nvidiaSmiMemoryQuery}'s output: every GPU, or those
+ * `CUDA_VISIBLE_DEVICES` lists by index or UUID (`GPU-…`, a prefix is
+ * enough, as for CUDA). Undefined when no usable line is a size (no GPU,
+ * `[N/A]`, none visible).
  *
- * @example parseNvidiaSmiMemory("81559\n81559\n") // 2 × 81559 MiB
+ * @example parseNvidiaSmiMemory("0, GPU-5f1c…, 81559\n1, GPU-a2b3…, 81559\n", "1") // 81559 MiB
  */
-export function parseNvidiaSmiMemory(stdout: string): number | undefined {
-  const mebibytes = stdout.split("\n").map((line) => Number(line.trim())).filter((value) => value > 0);
+export function parseNvidiaSmiMemory(stdout: string, visibleDevices?: string): number | undefined {
+  const visible = visibleDevices?.split(",").map((device) => device.trim()).filter(Boolean);
+  const mebibytes = stdout
+    .split("\n")
+    .map((line) => line.split(",").map((field) => field.trim()))
+    .filter(([index, uuid]) => visible === undefined || visible.some((device) => device === index || (device.startsWith("GPU-") && uuid?.startsWith(device))))
+    .map((fields) => Number(fields.at(-1)))
+    .filter((value) => value > 0);
   return mebibytes.length ? mebibytes.reduce((sum, value) => sum + value, 0) * 1024 * 1024 : undefined;
 }

@@ -1,8 +1,8 @@
 import { InvalidConfigurationError } from "../inference/invalid-configuration-error.ts";
+import { UnsupportedRequestError } from "../inference/unsupported-request-error.ts";
 import { ModelNotFoundError } from "../models/model-resolver.ts";
 import { InvalidReferenceError } from "../models/reference.ts";
 import { ContextLengthExceededError } from "./context-length-error.ts";
-import { EngineRefusalError } from "./engine-refusal.ts";
 import {
   LoaderClosedError,
   ModelTooLargeError,
@@ -36,8 +36,8 @@ export function toOpenAIError(error: unknown, signal?: AbortSignal): OpenAIError
   if (error instanceof BadRequestError || error instanceof InvalidConfigurationError || error instanceof InvalidReferenceError) {
     return is("invalid_request_error", 400, null);
   }
+  if (error instanceof UnsupportedRequestError) return is("invalid_request_error", 400, "unsupported_request");
   // OpenAI's own code for it, which the dialects' layers reword.
-  if (error instanceof EngineRefusalError) return error.refusal;
   if (error instanceof ContextLengthExceededError) return is("invalid_request_error", 400, "context_length_exceeded");
   if (error instanceof UnsupportedModelFormatError) return is("invalid_request_error", 400, "unsupported_model_format");
   if (error instanceof ModelNotFoundError) return is("not_found_error", 404, "model_not_found");

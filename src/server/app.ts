@@ -12,6 +12,7 @@ import { originCheck } from "./origin-check.ts";
 import { pathRedaction } from "./path-redaction.ts";
 import { requestLog } from "./request-log.ts";
 import { ModelgateVersionHeader, modelgateVersion } from "./version.ts";
+import type { EnginesDoor } from "../scheduling/engines-app.ts";
 
 export interface AppParts {
   /** The engines API, with routes relative to `/engines`. */
@@ -134,7 +135,8 @@ export function createApp(parts: AppParts): Hono {
     c.req.method === "GET" || c.req.method === "HEAD"
       ? c.req.raw
       : new Request(c.req.url, { method: c.req.method, headers: c.req.raw.headers, body: await c.req.arrayBuffer(), signal: c.req.raw.signal });
-  app.route("/v1", new Hono().all("/*", async (c) => engines.fetch(await withBodyRead(c))));
+  const ollamaDoor: EnginesDoor = { truncateByDefault: true };
+  app.route("/v1", new Hono().all("/*", async (c) => engines.fetch(await withBodyRead(c), ollamaDoor)));
   app.route("/logs", logs);
   app.get("/metrics", async (c) => c.body(await metrics.metrics(), 200, { "Content-Type": metrics.contentType }));
   app.notFound((c) => errorReply(c.req.path, 404, `${c.req.method} ${c.req.path} not found`, "not_found"));

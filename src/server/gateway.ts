@@ -83,7 +83,9 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
   });
   // Read before the loader exists, so the first request already runs as configured.
   const configurations = createModelConfigurations(store.layout, logger);
+  const memory = await detectMemoryBudget();
   const vllm = createVllmBackend({
+    gpuMemory: memory.vram,
     locateModel: async (reference) => {
       const model = await resolver.resolve(reference);
       return { name: model.name, format: model.format, path: model.paths[0], size: model.size };
@@ -100,7 +102,7 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
     resolver,
     runnersDir: await prepareRunnersDir(config.home, logger),
     logger,
-    memory: await detectMemoryBudget(),
+    memory,
     keepAliveMs: config.keepAliveMs,
     ...(config.maxLoadedModels === undefined ? {} : { maxLoadedRunners: config.maxLoadedModels }),
     ...(config.maxQueue === undefined ? {} : { maxQueue: config.maxQueue }),

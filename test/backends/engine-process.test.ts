@@ -6,6 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
 import { EngineCrashedError } from "../../src/backends/engine-crashed-error.ts";
 import { runEngineProcess, type RunEngineOptions } from "../../src/backends/engine-process.ts";
+import { exitDiagnosis } from "../../src/backends/exit-diagnosis.ts";
 import { isProcessRunning } from "../support/processes.ts";
 
 /**
@@ -57,14 +58,28 @@ describe("runEngineProcess", () => {
     const lines: string[] = [];
     const engine = await start(`echo starting >&2; echo "error: invalid argument: --bogus" >&2; exit 3`, {
       onStderrLine: (line) => lines.push(line),
-      diagnose: (tail) => (tail.some((line) => line.includes("invalid argument")) ? "an invalid command-line argument" : undefined),
+      diagnosis: exitDiagnosis([[/invalid argument/, "an invalid command-line argument"]]),
     });
     const error = await engine.run.then(() => assert.fail("resolved"), (caught: unknown) => caught);
     assert.ok(error instanceof EngineCrashedError);
     assert.equal(error.exitCode, 3);
     assert.deepEqual(error.stderrTail, ["starting", "error: invalid argument: --bogus"]);
     assert.deepEqual(lines, error.stderrTail, "every line was forwarded as it came");
-    assert.match(error.message, /^fake-engine: an invalid command-line argument \(it exited with code 3\)/);
+    assert.match(error.message, /^fake-engine: an invalid command-line argument: error: invalid argument: --bogus \(it exited with code 3\)/);
+  });
+
+  it("with captureStdout, reads stdout too and finds a cause written long before the end (vLLM logs to stdout, vllm/envs.py)", async () => {
+    const lines: string[] = [];
+    const engine = await start(`echo "ValueError: the cause" ; for i in $(seq 1 200); do echo "  File frame $i" >&2; done; exit 1`, {
+      captureStdout: true,
+      onStderrLine: (line) => lines.push(line),
+      diagnosis: exitDiagnosis([[/ValueError/, "a value error"]]),
+    });
+    const error = await engine.run.then(() => assert.fail("resolved"), (caught: unknown) => caught);
+    assert.ok(error instanceof EngineCrashedError);
+    assert.ok(lines.includes("ValueError: the cause"), "the stdout line was forwarded");
+    assert.ok(!error.stderrTail.includes("ValueError: the cause"), "the cause fell out of the tail");
+    assert.match(error.message, /^fake-engine: a value error: ValueError: the cause \(it exited with code 1\)/);
   });
 
   it("rejects when the engine cannot be started at all", async () => {

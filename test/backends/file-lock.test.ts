@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { describe, it } from "node:test";
-import { withFileLock } from "../../src/backends/file-lock.ts";
+import { tryFileLock, withFileLock } from "../../src/backends/file-lock.ts";
 
 const lockModule = new URL("../../src/backends/file-lock.ts", import.meta.url).href;
 
@@ -52,5 +52,18 @@ describe("withFileLock", () => {
     await assert.rejects(waiting, /gave up/);
     assert.deepEqual(waits, [process.ppid]);
     assert.equal(await readFile(lock, "utf8"), `${process.ppid} someone else`, "another's lock is left alone");
+  });
+
+  it("tryFileLock: names a live holder without waiting; takes over a lock naming a dead pid or this very pid (a restarted container)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mg-lock-"));
+    const lock = join(dir, "gateway.lock");
+    await writeFile(lock, `${process.ppid} another gateway`);
+    assert.deepEqual(await tryFileLock(lock), { heldBy: process.ppid });
+    await writeFile(lock, `${process.pid} an earlier process with our pid`);
+    const held = await tryFileLock(lock);
+    assert.ok("release" in held);
+    assert.match(await readFile(lock, "utf8"), new RegExp(`^${process.pid} `));
+    await held.release();
+    assert.deepEqual(await readdir(dir), [], "released");
   });
 });

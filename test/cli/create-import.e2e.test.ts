@@ -89,7 +89,7 @@ describe("modelgate create and import-ollama", () => {
     assert.match(again.stdout, /^using existing blob [0-9a-f]{12}$/m);
   });
 
-  it("create refuses a file that is not GGUF with the parser's reason: exit 1, nothing listed, no blob kept", async () => {
+  it("create refuses a file that is not GGUF with the parser's reason: exit 1, nothing listed, the blob kept for a retry (as Ollama)", async () => {
     const file = join(scratch, "bad.gguf");
     const bytes = "definitely not a GGUF file";
     await writeFile(file, bytes);
@@ -98,11 +98,35 @@ describe("modelgate create and import-ollama", () => {
     assert.equal(run.code, 1);
     assert.match(run.stderr, /^modelgate create: GGUF parse error/);
     assert.deepEqual(await names(), before);
-    assert.equal((await fetch(`${gateway.url}/api/blobs/${sha256Digest(bytes)}`, { method: "HEAD" })).status, 404);
+    assert.equal((await fetch(`${gateway.url}/api/blobs/${sha256Digest(bytes)}`, { method: "HEAD" })).status, 200);
 
     const missing = await runCli(["create", "bad", "-f", join(scratch, "missing.gguf")], withServer());
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /cannot read .*missing\.gguf/);
+  });
+
+  it("show --modelfile round-trips through create -f: the copy has the same system, parameters, messages, license and template", async () => {
+    const request = {
+      model: "styled",
+      from: "tiny",
+      system: "Answer \"briefly\".\nAlways.",
+      template: "{{ range .Messages }}<{{ .Role }}>{{ .Content }}{{ end }}<assistant>",
+      parameters: { num_predict: 4, stop: ["<user>", "<system>"], temperature: 0.2 },
+      messages: [{ role: "user", content: "Seed" }, { role: "assistant", content: "Seeded." }],
+      license: "License text",
+    };
+    assert.equal((await fetch(`${gateway.url}/api/create`, { method: "POST", body: JSON.stringify({ ...request, stream: false }) })).status, 200);
+    const shown = await runCli(["show", "styled", "--modelfile"], withServer());
+    assert.equal(shown.code, 0, shown.stderr);
+    const file = join(scratch, "Modelfile");
+    await writeFile(file, shown.stdout);
+    const created = await runCli(["create", "styled-copy", "-f", file], withServer());
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /^using existing blob [0-9a-f]{12}$/m);
+    const fields = ({ system, template, parameters, messages, license }: Record<string, unknown>) => ({ system, template, parameters, messages, license });
+    const [original, copy] = await Promise.all([ollama.show({ model: "styled" }), ollama.show({ model: "styled-copy" })]);
+    assert.deepEqual(fields(copy as unknown as Record<string, unknown>), fields(original as unknown as Record<string, unknown>));
+    assert.equal((original as unknown as { system: string }).system, request.system);
   });
 
   it("import-ollama brings an Ollama directory (OLLAMA_MODELS by default) into the running server's store; skipped models say why", async () => {

@@ -141,7 +141,7 @@ describe("modelgate run, logs, version and engines", () => {
     assert.match(run.stdout, /^ENGINE +STATUS\nllama\.cpp +llama-server /);
     const install = await runCli(["engines", "install"], env());
     assert.equal(install.code, 0, install.stderr);
-    assert.match(install.stdout, /^llama\.cpp: llama-server .* build at /m);
+    assert.match(install.stdout, /^llama\.cpp: llama-server \((prebuilt|source|path)[^)]*\) at .*; GPU devices: /m);
     assert.ok(status["llama.cpp"]);
   });
 });

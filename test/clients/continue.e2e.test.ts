@@ -67,26 +67,18 @@ describe("Continue's Ollama provider, replayed (core/llm/llms/Ollama.ts)", () =>
     assert.equal(typeof body.template, "string");
   });
 
-  test(
-    "ensureModelInfo: num_ctx and stop from the Modelfile's parameters, read line by line as Ollama prints them",
-    { todo: "needs issue 15 (modelfile branch): /api/show parameters from the params layer" },
-    async () => {
-      const continueOllama = new ContinueOllama(apiBase, coder);
-      await continueOllama.ensureModelInfo();
-      assert.equal(continueOllama.contextLength, fimParams.num_ctx);
-      assert.deepEqual(continueOllama.stop, fimParams.stop);
-    },
-  );
+  test("ensureModelInfo: num_ctx and stop from the Modelfile's parameters, read line by line as Ollama prints them", async () => {
+    const continueOllama = new ContinueOllama(apiBase, coder);
+    await continueOllama.ensureModelInfo();
+    assert.equal(continueOllama.contextLength, fimParams.num_ctx);
+    assert.deepEqual(continueOllama.stop, fimParams.stop);
+  });
 
-  test(
-    "ensureModelInfo: the Ollama template's .Suffix makes supportsFim() true",
-    { todo: "needs issue 15 (modelfile branch): /api/show template from the template layer" },
-    async () => {
-      const continueOllama = new ContinueOllama(apiBase, coder);
-      await continueOllama.ensureModelInfo();
-      assert.equal(continueOllama.fimSupported, true);
-    },
-  );
+  test("ensureModelInfo: the Ollama template's .Suffix makes supportsFim() true", async () => {
+    const continueOllama = new ContinueOllama(apiBase, coder);
+    await continueOllama.ensureModelInfo();
+    assert.equal(continueOllama.fimSupported, true);
+  });
 
   test("_streamChat, streamed: num_ctx and keep_alive 1800 sent, assistant chunks, the runner loaded with that context", async () => {
     const continueOllama = new ContinueOllama(apiBase, coder);
@@ -143,28 +135,25 @@ describe("Continue's Ollama provider, replayed (core/llm/llms/Ollama.ts)", () =>
     assert.equal(sent.keep_alive, 1800);
   });
 
-  test("_streamFim: {prompt, suffix} streams response lines and ends without an error line", async () => {
+  test("_streamFim: {prompt, suffix} streams response lines and ends without an error line (Ollama: the template's .Suffix makes the model insert-capable)", async () => {
     const parts = await collect(new ContinueOllama(apiBase, coder).streamFim("def add(a, b):\n    return ", "\n\nprint(add(1, 2))", { maxTokens: 5 }));
     assert.ok(parts.length > 0);
   });
 
-  test(
-    "_streamFim: the suffix reaches the model (a longer suffix, more prompt tokens), as Ollama renders it into the template's <SUF>",
-    async () => {
-      const promptTokens = async (suffix: string) => {
-        const response = await fetch(`${gateway.url}/api/generate`, {
-          method: "POST",
-          body: JSON.stringify({ model: coder, prompt: "def add(a, b):\n    return ", suffix, stream: false, options: { num_predict: 1 } }),
-        });
-        const body = (await response.json()) as { prompt_eval_count?: number; error?: string };
-        assert.equal(response.status, 200, JSON.stringify(body));
-        return body.prompt_eval_count ?? 0;
-      };
-      const short = await promptTokens("\n");
-      const long = await promptTokens("\n\nprint(add(1, 2))\nprint(add(3, 4))\nprint(add(5, 6))\n");
-      assert.ok(long > short + 10, `prompt tokens: ${short} with a short suffix, ${long} with a long one`);
-    },
-  );
+  test("_streamFim: the suffix reaches the model (a longer suffix, more prompt tokens), as Ollama renders it into the template's <SUF>", async () => {
+    const promptTokens = async (suffix: string) => {
+      const response = await fetch(`${gateway.url}/api/generate`, {
+        method: "POST",
+        body: JSON.stringify({ model: coder, prompt: "def add(a, b):\n    return ", suffix, stream: false, options: { num_predict: 1 } }),
+      });
+      const body = (await response.json()) as { prompt_eval_count?: number; error?: string };
+      assert.equal(response.status, 200, JSON.stringify(body));
+      return body.prompt_eval_count ?? 0;
+    };
+    const short = await promptTokens("\n");
+    const long = await promptTokens("\n\nprint(add(1, 2))\nprint(add(3, 4))\nprint(add(5, 6))\n");
+    assert.ok(long > short + 10, `prompt tokens: ${short} with a short suffix, ${long} with a long one`);
+  });
 
   test("_embed: POST /api/embed {model, input} gives one embedding per chunk", async () => {
     const embeddings = await new ContinueOllama(apiBase, "tiny-embed").embed(["const a = 1;", "function f() {}"]);

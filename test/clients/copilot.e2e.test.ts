@@ -133,16 +133,11 @@ describe("VS Code Copilot's Ollama provider, replayed (ollamaProvider.ts)", () =
     assert.ok(known["tiny-embed:latest"]);
   });
 
-  test(
-    "_getOllamaModelInfo: the picker's name is model_info['general.basename'], which Ollama shows with every other GGUF key",
-    { todo: "needs issue 15 (modelfile branch): /api/show's model_info lacks the GGUF's general.* keys" },
-    async () => {
-      const info = await fetchModelInformation("tiny:latest");
-      // The fixture GGUF has general.name (no basename): Ollama lists every metadata key but the tokenizer's.
-      assert.equal(info.model_info?.["general.name"], "modelgate-tiny-chat");
-      assert.equal(copilotModelCapabilities("tiny:latest", info).name, (info.model_info?.["general.basename"] as string | undefined) ?? "tiny:latest");
-    },
-  );
+  test("_getOllamaModelInfo: the picker's name is model_info['general.basename'] (here the GGUF's general.name, for want of a basename)", async () => {
+    const info = await fetchModelInformation("tiny:latest");
+    assert.equal(info.model_info?.["general.basename"], "modelgate-tiny-chat");
+    assert.equal(copilotModelCapabilities("tiny:latest", info).name, "modelgate-tiny-chat");
+  });
 
   test("createOpenAIEndPoint → /v1/chat/completions with Copilot's body: text, finish_reason, usage, [DONE], nothing SSEProcessor drops", async () => {
     const response = await postChat(copilotBody("tiny-tools:latest", "Hello"));
@@ -200,29 +195,37 @@ describe("VS Code Copilot's Ollama provider, replayed (ollamaProvider.ts)", () =
     assert.equal((await readCopilotStream(next.body!)).sawDone, true);
   });
 
-  test("an embedding model picked in the chat (Copilot lists it): a readable 400, not 'Server error: 500'", async () => {
+  test("an embedding model picked in the chat (Copilot lists it): Ollama's readable 400, not 'Server error: 500', and no runner started", async () => {
     const response = await postChat(copilotBody("tiny-embed:latest", "Hello"));
-    const body = (await response.json()) as { error?: { message?: string } };
+    const body = (await response.json()) as { error?: { message?: string; type?: string } };
     assert.equal(response.status, 400, JSON.stringify(body));
-    assert.equal(body.error?.message, '"tiny-embed:latest" does not support chat');
+    assert.deepEqual([body.error?.message, body.error?.type], ['"tiny-embed:latest" does not support chat', "invalid_request_error"]);
+    const { models } = (await (await fetch(`${served.gateway.url}/api/ps`)).json()) as { models: { name: string }[] };
+    assert.equal(models.some((model) => model.name === "tiny-embed:latest"), false);
   });
 
-  test(
-    "a long agent prompt past the runner's context: Ollama drops the oldest turns and answers",
-    { todo: "needs issue 14 (context branch): truncation of long histories" },
-    async () => {
-      // Copilot fills the prompt up to maxInputTokens from /api/show; an agent's history of many
-      // turns (about 6000 tokens here) passes the 4096 the model was trained for.
-      const turns = Array.from({ length: 12 }, (_, i) => [
-        { role: "user", content: [{ type: "text", text: `Step ${i}: ${"read the file and tell me what it does ".repeat(60)}` }] },
-        { role: "assistant", content: `Step ${i} done.` },
-      ]).flat();
-      const body = copilotBody("tiny-tools:latest", "Now summarise.");
-      const response = await postChat({ ...body, messages: [body.messages[0], ...turns, body.messages[1]], max_tokens: 4 });
-      assert.equal(response.status, 200, await response.clone().text());
-      const result = await readCopilotStream(response.body!);
-      assert.equal(result.error, undefined);
-      assert.equal(result.sawDone, true);
-    },
-  );
+  test("a long agent prompt past the runner's context: as Ollama's /v1, the oldest turns are dropped and it answers", async () => {
+    // Copilot fills the prompt up to maxInputTokens from /api/show; an agent's history of many
+    // turns (about 6000 tokens here) passes the 4096 the model was trained for.
+    const turns = Array.from({ length: 12 }, (_, i) => [
+      { role: "user", content: [{ type: "text", text: `Step ${i}: ${"read the file and tell me what it does ".repeat(60)}` }] },
+      { role: "assistant", content: `Step ${i} done.` },
+    ]).flat();
+    const body = copilotBody("tiny-tools:latest", "Now summarise.");
+    const long = { ...body, messages: [body.messages[0], ...turns, body.messages[1]], max_tokens: 4 };
+    const response = await postChat(long);
+    assert.equal(response.status, 200, await response.clone().text());
+    const result = await readCopilotStream(response.body!);
+    assert.equal(result.error, undefined);
+    assert.equal(result.sawDone, true);
+    assert.ok(result.usage && result.usage.prompt_tokens < 4096, `prompt cut to fit: ${JSON.stringify(result.usage)}`);
+
+    // truncate: false refuses it, as Ollama does; /engines/v1 (the engines API, not Ollama's door) leaves it to the engine, which refuses too.
+    const refused = await postChat({ ...long, truncate: false });
+    assert.equal(refused.status, 400);
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, "context_length_exceeded");
+    const raw = await fetch(`${served.gateway.url}/engines/v1/chat/completions`, { method: "POST", headers: copilotHeaders("raw"), body: JSON.stringify(long) });
+    assert.equal(raw.status, 400);
+    await raw.body?.cancel();
+  });
 });

@@ -251,14 +251,10 @@ describe("Open WebUI, replayed (backend/open_webui/routers/ollama.py)", () => {
     assert.ok((tags!.models as Json[]).some((model) => model.model === "pirate:latest"));
   });
 
-  test(
-    "create_model: the system prompt is kept and shown",
-    { todo: "needs issue 15 (modelfile branch): Modelfile layers stored and shown" },
-    async () => {
-      const shown = (await requestsJson(await requestsCall("POST", "/api/show", { model: "pirate:latest" }))) as Json;
-      assert.equal(shown.system, "You are a pirate.");
-    },
-  );
+  test("create_model: the system prompt is kept and shown", async () => {
+    const shown = (await requestsJson(await requestsCall("POST", "/api/show", { model: "pirate:latest" }))) as Json;
+    assert.equal(shown.system, "You are a pirate.");
+  });
 
   test("upload_model: requests.post the file to /api/blobs/sha256:… (urllib3, twice: the second finds the blob there), then /api/create {model, files}", async () => {
     const bytes = await readFile((await ensureFixtureModels()).tools);

@@ -132,7 +132,9 @@ describe("Dockerfile", () => {
   it("builds llama-server with the project's own install code in a stage before the image", () => {
     const build = instructions.slice(0, instructions.length - finalStage.length);
     assert.ok(build.some(([keyword, rest]) => keyword === "RUN" && rest.includes("scripts/install-engine.ts")));
-    assert.ok(finalStage.some(([keyword, rest]) => keyword === "COPY" && rest.startsWith("--from=build") && rest.includes("llama-server")));
+    // The engine's whole directory: a prebuilt engine's ggml libraries sit beside the binary.
+    assert.ok(finalStage.some(([keyword, rest]) => keyword === "COPY" && rest.startsWith("--from=build") && rest.includes("/opt/llama/bin/")));
+    assert.ok(finalStage.some(([keyword, rest]) => keyword === "RUN" && rest.includes("/opt/llama/bin/llama-server /usr/local/bin/llama-server")));
   });
 
   it("runs as a non-root user, exposes the gateway's port and health-checks /api/version", () => {

@@ -121,8 +121,9 @@ describe("capabilities, in Ollama's words", () => {
 describe("errors: the engine's message, its status, never its JSON in a string", () => {
   const tooLong = "hello ".repeat(6000);
 
-  test("a prompt beyond the context with truncate false: a plain 400 on /api/generate", async () => {
-    const reply = await post("/api/generate", { model: "tiny", prompt: tooLong, raw: true, truncate: false, stream: false });
+  // With `truncate` at its default, Ollama cuts such a prompt to fit (llm/llama_server.go); `false` refuses it.
+  test("a prompt beyond the context, truncate false: 400 in Ollama's words on /api/generate", async () => {
+    const reply = await post("/api/generate", { model: "tiny", prompt: tooLong, raw: true, stream: false, truncate: false });
     assert.equal(reply.status, 400, reply.text);
     const error = reply.json.error;
     assert.equal(typeof error, "string");

@@ -12,7 +12,7 @@ const hi = [{ role: "user", content: "hi" }];
 const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]).toString("base64");
 
 describe("options", () => {
-  test("known options map to the engine's fields; unknown and load-time ones are reported as ignored", () => {
+  test("known options map to the engine's fields, load-time ones to the runner's; unknown ones are reported as ignored", () => {
     assert.deepEqual(
       readRequestOptions({
         temperature: 0.2,
@@ -85,6 +85,30 @@ describe("options", () => {
     assert.equal(refusal({ seed: -(2 ** 60) }), 'option "seed" must be of type integer');
     assert.equal(refusal({ temperature: 1e39 }), 'option "temperature" must be of type float32');
     assert.equal(readRequestOptions({ num_ctx: 2 ** 31, temperature: -3.4e38 }).runner["context-size"], 2 ** 31 - 1);
+  });
+});
+
+describe("load-time options, truncate and shift", () => {
+  test("each load-time option becomes a runner setting; Ollama's 'automatic' values leave the default", () => {
+    const options = { num_ctx: 1, num_gpu: 0, num_thread: 3, num_batch: 64, use_mmap: false, main_gpu: 1, draft_num_predict: 0 };
+    assert.deepEqual(readRequestOptions(options).runner, {
+      "context-size": 4,
+      "gpu-layers": 0,
+      threads: 3,
+      "batch-size": 64,
+      mmap: false,
+      "main-gpu": 1,
+      "draft-tokens": 0,
+    });
+    assert.deepEqual(readRequestOptions({ num_gpu: -1, num_thread: 0, num_batch: 0 }).runner, {});
+  });
+
+  test("truncate is sent to the engines (default true); shift: false asks for a runner that does not shift", () => {
+    assert.equal(chat({ model: "m", messages: hi }).engine?.body.truncate, true);
+    assert.equal(chat({ model: "m", messages: hi, truncate: false }).engine?.body.truncate, false);
+    assert.deepEqual(generate({ model: "m", prompt: "p", shift: false }).engine?.body.runner_options, { "context-shift": false });
+    assert.equal(generate({ model: "m", prompt: "p", shift: true }).engine?.body.runner_options, undefined, "shifting is the default runner");
+    assert.deepEqual(chat({ model: "m", options: { num_ctx: 512 } }).runnerOptions, { "context-size": 512 }, "a load request takes them too");
   });
 });
 

@@ -41,3 +41,17 @@ describe("an engine's refusal in OpenAI's words", () => {
     assert.ok(refusal.message.length <= 1000);
   });
 });
+
+describe("vLLM's refusals (issue 19)", () => {
+  test("vLLM's nested error with an integer code (0.10.1+, vllm/entrypoints/openai/protocol.py ErrorResponse): its message, no number code", () => {
+    const nested = describeEngineRefusal(400, '{"error":{"message":"too long","type":"BadRequestError","param":null,"code":400}}');
+    assert.deepEqual(nested, { status: 400, message: "too long", type: "invalid_request_error", code: null });
+  });
+
+  test("FastAPI's detail: a route the engine lacks is not a missing model, pydantic's issues are listed without their JSON", () => {
+    assert.equal(describeEngineRefusal(404, '{"detail":"Not Found"}').message, "the engine serving this model does not have this endpoint");
+    const issues = describeEngineRefusal(422, '{"detail":[{"type":"missing","loc":["body","prompt"],"msg":"Field required","input":{}}]}');
+    assert.equal(issues.message, "the engine refused the request: body.prompt: Field required");
+    assert.equal(describeEngineRefusal(400, '{"detail":"bad"}').message, "bad");
+  });
+});

@@ -7,7 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
+import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { startGateway, type GatewayProcess } from "../support/gateway.ts";
@@ -93,5 +95,55 @@ describe("idle timeouts and the body budget (no engine needed)", () => {
       holder.socket.destroy();
     }
     await eventually(async () => (await post()).status !== 503, "the budget to be given back");
+  });
+});
+
+/**
+ * A client that reads the start of a reply and then nothing, with a receive
+ * buffer of a few kB (Node cannot set one; Perl, always on Debian, can): so
+ * the buffers between it and the gateway fill after a few chunks, even when
+ * the engine crawls on a busy machine.
+ */
+const stalledReader = `
+use Socket;
+$| = 1;
+my ($port, $body) = @ARGV;
+socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
+setsockopt($s, SOL_SOCKET, SO_RCVBUF, pack("i", 2048)) or die "setsockopt: $!";
+connect($s, sockaddr_in($port, inet_aton("127.0.0.1"))) or die "connect: $!";
+syswrite($s, "POST /engines/v1/chat/completions HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nContent-Type: application/json\\r\\nContent-Length: " . length($body) . "\\r\\n\\r\\n" . $body);
+sysread($s, my $start, 1) or die "no reply";
+print "reading no more\\n";
+sleep 600;
+`;
+
+describe("a client that stops reading a stream (real engine)", () => {
+  let gateway: GatewayProcess;
+  before(async () => {
+    gateway = await startGateway({ env: { MODELGATE_SEND_TIMEOUT: "2s", MODELGATE_MAX_LOADED_MODELS: "1" } });
+  });
+  after(() => gateway?.stop());
+
+  it("loses its stream after the send timeout, and its runner lease goes to the request waiting for it", async () => {
+    // 1000 alternatives per token: about 90 kB a token, so the buffers fill within tens of tokens, even on a busy machine.
+    const body = JSON.stringify({
+      model: "tiny", messages: [{ role: "user", content: "Say something." }], stream: true, max_tokens: 100_000, logprobs: true, top_logprobs: 1000,
+    });
+    const reader = spawn("perl", ["-e", stalledReader, new URL(gateway.url).port, body], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      const said = createInterface({ input: reader.stdout })[Symbol.asyncIterator]();
+      assert.equal((await said.next()).value, "reading no more");
+      // With one model loaded at a time, tiny-tools needs tiny's runner gone, so its lease released.
+      const waiting = await fetch(`${gateway.url}/api/chat`, {
+        method: "POST",
+        body: JSON.stringify({ model: "tiny-tools", messages: [{ role: "user", content: "hi" }], stream: false, options: { num_predict: 2 } }),
+      });
+      const reply = (await waiting.json()) as { done?: boolean; error?: string };
+      assert.equal(waiting.status, 200, reply.error);
+      assert.equal(reply.done, true);
+      assert.ok(gateway.logs.some((line) => line.msg === "client stopped reading: response cut"), "the cut is logged");
+    } finally {
+      reader.kill();
+    }
   });
 });

@@ -1,8 +1,8 @@
 import { describeInstallProgress, ensureLlamaServer } from "../../src/backends/llamacpp/install.ts";
 
 /**
- * The llama-server binary the end-to-end tests run: found or built once
- * (about 10 minutes the first time on 2 cores), then cached. Build progress
+ * The llama-server binary the end-to-end tests run: found or made once
+ * (the gateway's own provisioning), then cached. Build progress
  * goes to stderr so a long first run does not look hung.
  */
 export async function llamaServerForTests(): Promise<string> {

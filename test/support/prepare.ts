@@ -4,8 +4,10 @@ import { requireRegistry } from "./registry.ts";
 
 /**
  * Everything the end-to-end tests need before they start: a registry binary
- * (installed by `.ci/run`), the engine (found, or built once and cached:
- * about 12 minutes the first time) and the generated models. Each step is idempotent, so again it costs milliseconds.
+ * (installed by `.ci/run`), the engine (found, or made once and cached, as
+ * `modelgate serve` makes it: from an empty cache llama-server compiled on
+ * npm's prebuilt libraries, a cached source build is used as it is) and the
+ * generated models. Each step is idempotent, so again it costs milliseconds.
  */
 export async function prepareTestEnvironment(): Promise<void> {
   const started = performance.now();

@@ -60,7 +60,8 @@ export function llamaServerArguments(input: LlamaServerArgumentsInput): string[]
   validateRuntimeFlags(runtimeFlags);
   checkLlamaCppTuningFlags(runtimeFlags);
 
-  const args = ["--metrics"];
+  // Verbosity 4 logs each buffer's size by device: what the runner reports it allocated and offloaded.
+  const args = ["--metrics", "-lv", "4"];
   const llamacpp = config?.llamacpp;
   const gpuLayers = llamacpp?.["gpu-layers"];
   if (gpuLayers !== undefined) args.push("--n-gpu-layers", String(gpuLayers));
@@ -81,10 +82,10 @@ export function llamaServerArguments(input: LlamaServerArgumentsInput): string[]
   if (llamacpp?.mmap !== undefined) args.push("--load-mode", llamacpp.mmap ? "mmap" : "none");
   // As Ollama: the whole model on that one GPU.
   if (llamacpp?.["main-gpu"] !== undefined) args.push("--split-mode", "none", "--main-gpu", String(llamacpp["main-gpu"]));
-  if (mode === "completion") args.push(...contextShiftArguments(llamacpp?.["context-shift"] ?? true, contextSize ?? trainedContext));
   // With the context fixed (and every layer offloaded on a GPU), --fit has
   // nothing left to adjust, yet probing memory costs a second or more per load.
   if (contextSize !== undefined) args.push("--ctx-size", String(contextSize), "--fit", "off");
+  if (mode === "completion") args.push(...contextShiftArguments(llamacpp?.["context-shift"] ?? true, contextSize ?? trainedContext));
 
   const speculative = config?.speculative;
   if (speculative) {

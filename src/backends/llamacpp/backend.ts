@@ -7,7 +7,8 @@ import { diagnoseLlamaServerExit } from "./crash-diagnosis.ts";
 import { describeInstallProgress, ensureLlamaServer, type EnsureLlamaServerOptions, type InstallProgress, type LlamaServer } from "./install.ts";
 import { checkLlamaCppTuningFlags } from "./tuning-flags.ts";
 import { estimateLlamaServerMemory, modelShape, type ModelShape } from "./memory.ts";
-import { listEngineDevices, type EngineDevices } from "./engine-devices.ts";
+import { listEngineDevices } from "./engine-devices.ts";
+import { loadedGgmlBackends } from "./loaded-backends.ts";
 import { offloadReader, type OffloadReport } from "./offload-report.ts";
 import { llamaCppCacheDir } from "./source.ts";
 
@@ -27,7 +28,8 @@ export interface LlamaCppBackendOptions extends EngineBackendOptions {
 /** A llama-server ready to run, with what it finds on this machine. */
 interface Engine {
   readonly server: LlamaServer;
-  readonly devices: EngineDevices;
+  /** The GPU devices `--list-devices` found. */
+  readonly devices: readonly string[];
   /** Offload every layer: a GPU device is there to take them. */
   readonly gpu: boolean;
 }
@@ -49,6 +51,18 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
   /** What each running runner logged about its buffers, by socket; the last one's stays for the status. */
   const reports = new Map<string, () => OffloadReport | undefined>();
   let lastReport: OffloadReport | undefined;
+  /** The ggml backends a runner mapped, last seen: which CPU variant, whether CUDA or Vulkan loaded. */
+  let loadedBackends: string[] | undefined;
+  /** Running runners' processes, by socket. */
+  const runnerPids = new Map<string, number>();
+  /** Backends are loaded before the model, so a running runner's mappings say which; the last seen stays. */
+  const backendsLoaded = (): string[] | undefined => {
+    for (const pid of runnerPids.values()) {
+      const mapped = loadedGgmlBackends(pid);
+      if (mapped.length) loadedBackends = mapped;
+    }
+    return loadedBackends;
+  };
 
   /**
    * Each caller resolves with its own signal: concurrent callers share one
@@ -65,11 +79,11 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
       const found = await resolveServer({ signal, onProgress });
       const devices = await listEngineDevices(found.path, runnerEnvironment(found), signal).catch((error: Error) => {
         logger.warn({ err: error, path: found.path }, "llama-server --list-devices failed; its devices are unknown");
-        return { backends: [], devices: [] };
+        return [];
       });
       // A binary found elsewhere says by its devices whether it is a GPU build.
-      const gpu = devices.devices.length > 0 || (found.gpu && found.provisioning !== "path");
-      logger.info({ path: found.path, provisioning: found.provisioning, variant: found.variant, commit: found.commit, ...devices }, "llama-server ready");
+      const gpu = devices.length > 0 || (found.gpu && found.provisioning !== "path");
+      logger.info({ path: found.path, provisioning: found.provisioning, variant: found.variant, commit: found.commit, devices }, "llama-server ready");
       const engine = { server: found, devices, gpu };
       state = { phase: "installed", engine };
       return engine;
@@ -96,7 +110,8 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
       const engine = await server(signal);
       const located = await locateModel(model);
       const draft = config?.speculative ? await locateModel(config.speculative.draft_model) : undefined;
-      const shape = await shapeOf(located);
+      // A file that is no GGUF is the engine's to name, as it fails to load.
+      const shape = await shapeOf(located).catch(() => undefined);
       const args = llamaServerArguments({
         model: located,
         draft,
@@ -105,8 +120,8 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
         mode,
         config,
         gpu: engine.gpu,
-        modelDeclaresPooling: shape.declaresPooling,
-        trainedContext: shape.trainedContext,
+        modelDeclaresPooling: shape?.declaresPooling,
+        trainedContext: shape?.trainedContext,
       });
       const runner: EngineRunner = { model, modelRef, mode, socket };
       const offload = offloadReader();
@@ -120,8 +135,11 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
           args,
           env: runnerEnvironment(engine.server),
           stopGraceMs: options.stopGraceMs,
-          diagnose: diagnoseLlamaServerExit,
-          onSpawn: (pid) => options.onSpawn?.({ ...runner, pid }),
+          diagnosis: diagnoseLlamaServerExit,
+          onSpawn: (spawned) => {
+            runnerPids.set(socket, spawned);
+            options.onSpawn?.({ ...runner, pid: spawned });
+          },
           onStderrLine: (line) => {
             offload.read(line);
             options.onLog?.(line, runner);
@@ -129,6 +147,7 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
         });
       } finally {
         lastReport = offload.report() ?? lastReport;
+        runnerPids.delete(socket);
         if (reports.get(socket) === offload.report) reports.delete(socket);
       }
     },
@@ -140,7 +159,7 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
     status() {
       switch (state.phase) {
         case "installed":
-          return describeEngine(state.engine, [...reports.values()].map((report) => report()).find(Boolean) ?? lastReport);
+          return describeEngine(state.engine, backendsLoaded(), [...reports.values()].map((report) => report()).find(Boolean) ?? lastReport);
         case "failed":
           return `installation failed: ${state.error.message}`;
         case "installing": {
@@ -179,18 +198,17 @@ async function shapeOf(located: LocatedModel): Promise<ModelShape> {
 
 /**
  * `/engines/status`'s line: how the engine was provisioned, from which
- * commit, the ggml backends that loaded and the devices found, and where a
- * runner put the model.
+ * commit, the ggml backends the last runner loaded (known once one loaded a
+ * model), the GPU devices found, and where a runner put the model.
  *
- * @example "llama-server (prebuilt, llama.cpp de3ff81) at …/bin/llama-server; ggml backends: CPU (libggml-cpu-haswell.so); devices: none"
+ * @example "llama-server (prebuilt, llama.cpp de3ff81) at …/bin/llama-server; GPU devices: none; ggml backends loaded: libggml-cpu-icelake.so"
  */
-function describeEngine({ server, devices }: Engine, report: OffloadReport | undefined): string {
+function describeEngine({ server, devices }: Engine, backends: readonly string[] | undefined, report: OffloadReport | undefined): string {
   const origin = [server.provisioning, server.commit && `llama.cpp ${server.commit.slice(0, 7)}`].filter(Boolean).join(", ");
-  const parts = [
-    `llama-server (${origin}) at ${server.path}`,
-    `ggml backends: ${devices.backends.join(", ") || "unknown"}`,
-    `devices: ${devices.devices.join(", ") || "none"}`,
-  ];
+  const parts = [`llama-server (${origin}) at ${server.path}`, `GPU devices: ${devices.join(", ") || "none"}`];
+  // A source build links its backends in statically: nothing to map.
+  const loaded = server.provisioning === "source" ? "built into the binary" : backends?.join(", ") || "not known until a model loads";
+  parts.push(`ggml backends loaded: ${loaded}`);
   if (report?.layers) parts.push(`last model: ${report.layers.offloaded}/${report.layers.total} layers offloaded`);
   return parts.join("; ");
 }

@@ -9,8 +9,8 @@ export interface OffloadReport {
 }
 
 const offloadedLayers = /offloaded (\d+)\/(\d+) layers to GPU/;
-// `load_tensors:   CUDA0 model buffer size =   123.45 MiB`, `llama_kv_cache:  CPU KV buffer size = …`
-const bufferSize = /^\S+:\s+(\S+)\s+(?:model|KV|compute|output|RS) buffer size =\s*([\d.]+) MiB/;
+// `load_tensors:   CUDA0 model buffer size =   123.45 MiB`, `llama_kv_cache:  CPU KV buffer size = …` (at -lv 4)
+const bufferSize = /:\s+(\S+)\s+(?:model|KV|compute|output|RS) buffer size =\s*([\d.]+) MiB/;
 
 /** A buffer in host memory: the CPU's (`CPU`, `CPU_Mapped`, `CPU_REPACK`) and a GPU backend's pinned host buffers (`CUDA_Host`). */
 function isHostBuffer(name: string): boolean {

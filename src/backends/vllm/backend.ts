@@ -1,9 +1,12 @@
 import type { Backend, BackendConfiguration, BackendMode, ModelFormat, RequiredMemory } from "../../inference/index.ts";
 import { InvalidConfigurationError } from "../../inference/index.ts";
 import { runSocketEngine, type EngineBackendOptions, type EngineRunner } from "../socket-engine.ts";
-import { checkVllmConfiguration, vllmServeArguments } from "./arguments.ts";
+import { checkVllmConfiguration, defaultGpuMemoryUtilization, vllmParsers, vllmServeArguments } from "./arguments.ts";
 import { diagnoseVllmExit } from "./crash-diagnosis.ts";
-import { locateVllm, type VllmCommand } from "./locate.ts";
+import { locateVllm, readVllmVersion, type InstalledVllm, type VllmCommand } from "./locate.ts";
+import { readVllmModelFacts } from "./model-facts.ts";
+import { adaptVllmRequest, type VllmRunnerFacts } from "./request-adapter.ts";
+import { formatVllmVersion, type VllmVersion } from "./version.ts";
 
 /** The backend's name, in URLs (`/engines/vllm/…`), socket names and logs. */
 export const vllmBackendName = "vllm";
@@ -23,31 +26,44 @@ export interface VllmBackendOptions extends EngineBackendOptions {
   readonly locateModel: (modelId: string) => Promise<VllmModelFiles>;
   /** Finds vLLM's CLI; `locateVllm` unless replaced. */
   readonly locate?: (signal: AbortSignal) => Promise<VllmCommand>;
+  /** Asks it its release; `readVllmVersion` unless replaced. */
+  readonly readVersion?: (vllm: VllmCommand, signal: AbortSignal) => Promise<VllmVersion>;
+  /**
+   * Bytes of VRAM of the GPUs runners share (`detectMemoryBudget`'s); 0 or
+   * Infinity when unknown. Each runner claims `gpu-memory-utilization` of it.
+   */
+  readonly gpuMemory?: number;
 }
 
 type InstallState =
   | { readonly phase: "not looked for" }
   | { readonly phase: "not installed"; readonly error: Error }
-  | { readonly phase: "installed"; readonly vllm: VllmCommand };
+  | { readonly phase: "installed"; readonly vllm: InstalledVllm };
 
 /**
  * The vLLM backend: one `vllm serve` process per safetensors model and mode,
  * on a Unix socket, killed with the gateway. vLLM is located, never
- * installed; without it the backend says how to get it and refuses to run.
+ * installed, and its release read once; without it the backend says how to
+ * get it and refuses to run.
  */
 export function createVllmBackend(options: VllmBackendOptions): Backend {
   const { locateModel, logger } = options;
   const locate = options.locate ?? ((signal: AbortSignal) => locateVllm(process.env, signal));
+  const readVersion = options.readVersion ?? readVllmVersion;
+  const gpuMemory = Number.isFinite(options.gpuMemory) ? (options.gpuMemory ?? 0) : 0;
   let state: InstallState = { phase: "not looked for" };
+  /** By model id: what the latest completion runner started with, for `adaptRequest`. */
+  const runners = new Map<string, VllmRunnerFacts>();
 
   /** Looked for again while absent: it may have been installed since. */
-  async function vllm(signal: AbortSignal): Promise<VllmCommand> {
+  async function vllm(signal: AbortSignal): Promise<InstalledVllm> {
     if (state.phase === "installed") return state.vllm;
     try {
       const found = await locate(signal);
-      logger.info({ command: found.command, prefix: found.prefix, source: found.source }, "vLLM found");
-      state = { phase: "installed", vllm: found };
-      return found;
+      const version = await readVersion(found, signal);
+      logger.info({ command: found.command, prefix: found.prefix, source: found.source, version: formatVllmVersion(version) }, "vLLM found");
+      state = { phase: "installed", vllm: { ...found, version } };
+      return state.vllm;
     } catch (error) {
       if (!signal.aborted) state = { phase: "not installed", error: error as Error };
       throw error;
@@ -63,12 +79,14 @@ export function createVllmBackend(options: VllmBackendOptions): Backend {
   }
 
   /** Everything but the binary: checked before a load is queued, so a bad configuration starts nothing. */
-  async function serveArguments(socket: string, model: string, modelRef: string, mode: BackendMode, config?: BackendConfiguration) {
+  async function serveArguments(version: VllmVersion, socket: string, model: string, modelRef: string, mode: BackendMode, config?: BackendConfiguration) {
     const files = await safetensorsDir(model, "model");
-    const draft = config?.speculative ? await safetensorsDir(config.speculative.draft_model, "draft model") : undefined;
+    const facts = await readVllmModelFacts(files.path);
+    const draftFiles = config?.speculative ? await safetensorsDir(config.speculative.draft_model, "draft model") : undefined;
+    const draft = draftFiles ? { dir: draftFiles.path, facts: await readVllmModelFacts(draftFiles.path) } : undefined;
     // Requests are sent naming `modelRef` (checksModelName); the id stays usable for direct callers.
-    const args = vllmServeArguments({ modelDir: files.path, draftDir: draft?.path, socket, servedNames: [modelRef, model], mode, config });
-    return { args, files };
+    const args = vllmServeArguments({ modelDir: files.path, model: facts, draft, socket, servedNames: [modelRef, model], mode, version, config });
+    return { args, files, facts };
   }
 
   return {
@@ -83,24 +101,34 @@ export function createVllmBackend(options: VllmBackendOptions): Backend {
     },
 
     async run(signal, socket, model, modelRef, mode, config) {
-      const command = await vllm(signal);
-      const { args } = await serveArguments(socket, model, modelRef, mode, config);
+      const installed = await vllm(signal);
+      const { args, facts } = await serveArguments(installed.version, socket, model, modelRef, mode, config);
+      if (mode === "completion") {
+        const { tool } = vllmParsers(facts, config);
+        runners.set(model, { name: modelRef, ...(tool ? { toolParser: tool } : {}) });
+      }
       const runner: EngineRunner = { model, modelRef, mode, socket };
       await runSocketEngine(signal, socket, {
         engine: "vllm",
         logger: logger.child({ backend: vllmBackendName, model, modelRef, mode }),
-        command: command.command,
-        args: [...command.prefix, ...args],
+        command: installed.command,
+        args: [...installed.prefix, ...args],
         stopGraceMs: options.stopGraceMs,
-        diagnose: diagnoseVllmExit,
+        // vLLM logs to stdout (vllm/envs.py VLLM_LOGGING_STREAM), its tracebacks to stderr.
+        captureStdout: true,
+        diagnosis: diagnoseVllmExit,
         onStderrLine: (line) => options.onLog?.(line, runner),
       });
+    },
+
+    adaptRequest(request, body) {
+      return adaptVllmRequest(request, body, runners.get(request.model) ?? { name: request.model });
     },
 
     status() {
       switch (state.phase) {
         case "installed":
-          return `vllm at ${[state.vllm.command, ...state.vllm.prefix].join(" ")} (${state.vllm.source})`;
+          return `vllm ${formatVllmVersion(state.vllm.version)} at ${[state.vllm.command, ...state.vllm.prefix].join(" ")} (${state.vllm.source})`;
         case "not installed":
           return `not installed: ${state.error.message}`;
         default:
@@ -112,11 +140,17 @@ export function createVllmBackend(options: VllmBackendOptions): Backend {
     diskUsage: async () => 0,
 
     async requiredMemoryForModel(signal, model, config): Promise<RequiredMemory> {
-      const { files } = await serveArguments("runner.sock", model, model, "completion", config);
-      await vllm(signal); // a bad configuration is refused even where vLLM is missing
-      // Weights pass through host memory while loading; on the GPU vLLM takes
-      // its `gpu-memory-utilization` share whatever the model, outside this budget.
-      return { ram: files.size, vram: 0 };
+      // A bad configuration is refused even where vLLM is missing; one this version cannot run, before anything starts.
+      if (config) checkVllmConfiguration(config);
+      await safetensorsDir(model, "model");
+      const installed = await vllm(signal);
+      const { files } = await serveArguments(installed.version, "runner.sock", model, model, "completion", config);
+      // Weights pass through host memory while loading. On the GPU vLLM takes
+      // its share of the whole device at start, whatever the model
+      // (vllm/v1/worker/gpu_worker.py refuses to start when less is free).
+      // Runners are not pinned to GPUs, so the share is counted on all of them.
+      const share = config?.vllm?.["gpu-memory-utilization"] ?? defaultGpuMemoryUtilization;
+      return { ram: files.size, vram: Math.ceil(share * gpuMemory) };
     },
   };
 }

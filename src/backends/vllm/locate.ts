@@ -1,11 +1,17 @@
 import { findOnPath, isExecutableFile } from "../find-executable.ts";
 import { runCommand } from "../run-command.ts";
+import { parseVllmVersion, type VllmVersion } from "./version.ts";
 
 /** How to start vLLM's CLI: a program, and the arguments that come before `serve`. */
 export interface VllmCommand {
   readonly command: string;
   readonly prefix: readonly string[];
   readonly source: "env" | "path" | "python";
+}
+
+/** A located vLLM and its release, read once from `vllm --version`. */
+export interface InstalledVllm extends VllmCommand {
+  readonly version: VllmVersion;
 }
 
 /** vLLM is nowhere to be found; the message says how to get it. */
@@ -39,4 +45,13 @@ export async function locateVllm(env: NodeJS.ProcessEnv = process.env, signal?: 
     return { command: python, prefix: ["-m", "vllm.entrypoints.cli.main"], source: "python" };
   }
   throw new VllmNotInstalledError();
+}
+
+/**
+ * Asks the located vLLM its release (`vllm --version`, which imports little).
+ *
+ * @throws CommandFailedError when it does not run, Error when it prints no version
+ */
+export async function readVllmVersion(vllm: VllmCommand, signal?: AbortSignal): Promise<VllmVersion> {
+  return parseVllmVersion(await runCommand(vllm.command, [...vllm.prefix, "--version"], { ...(signal ? { signal } : {}) }));
 }

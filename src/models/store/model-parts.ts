@@ -25,14 +25,21 @@ export class NoWeightsError extends Error {
   }
 }
 
-/** A file name in a model's directory: one plain name, no path. */
-const safeFileName = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
+/**
+ * A file's path in a model's directory: a plain name, or one folder and a
+ * name (sentence-transformers keep their pooling in `1_Pooling/config.json`,
+ * which vLLM reads through `modules.json`). No segment starts with a dot, so
+ * none is `.` or `..`, and none is empty.
+ */
+const safeFilePath = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}(?:\/[A-Za-z0-9_][A-Za-z0-9._-]{0,254})?$/;
 
-/** The name a safetensors model's layer has in its directory, checked to be a plain file name. */
+/** The path a safetensors model's layer has in its directory, checked to be a file or one folder deep. */
 export function layerFileName(layer: Descriptor): string {
   const name = layer.annotations?.[filePathAnnotation];
-  if (name === undefined || !safeFileName.test(name)) {
-    throw new InvalidManifestError(`layer ${layer.digest} needs a plain file name in ${filePathAnnotation}, not ${JSON.stringify(name ?? null)}`);
+  if (name === undefined || !safeFilePath.test(name)) {
+    throw new InvalidManifestError(
+      `layer ${layer.digest} needs a plain file name, or one folder and a name, in ${filePathAnnotation}, not ${JSON.stringify(name ?? null)}`,
+    );
   }
   return name;
 }
@@ -62,6 +69,9 @@ export function modelParts(manifest: Manifest): ModelParts {
     const names = [first, ...shards, ...files].map(layerFileName);
     if (!names.includes("config.json")) throw new InvalidManifestError("a safetensors model needs a config.json layer");
     if (new Set(names).size !== names.length) throw new InvalidManifestError("a safetensors model names each file once");
+    const folders = new Set(names.flatMap((name) => (name.includes("/") ? [name.slice(0, name.indexOf("/"))] : [])));
+    const clash = names.find((name) => folders.has(name));
+    if (clash) throw new InvalidManifestError(`a safetensors model cannot have both a file and a folder named ${clash}`);
   }
   const last = (role: LayerRole) => byRole.get(role)?.at(-1);
   const parts = {

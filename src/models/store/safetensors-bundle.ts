@@ -3,7 +3,7 @@
  * loads, made of links to the blobs under the names the manifest gives.
  */
 import { mkdir, rename, rm, stat, symlink } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { randomUUID } from "node:crypto";
 import type { GGUFModelInfo } from "../gguf.ts";
 import { readSafetensorsHeader, summarizeSafetensors } from "../safetensors.ts";
@@ -50,7 +50,10 @@ export async function ensureBundle(layout: StoreLayout, id: Sha256Digest, parts:
   const scratch = join(layout.tmpDir, `bundle-${randomUUID()}`);
   await mkdir(scratch, { recursive: true });
   try {
-    await Promise.all([...parts.weights, ...parts.files].map((layer) => symlink(layout.blob(layer.digest), join(scratch, layerFileName(layer)))));
+    // Folders first (at most one level, checked by layerFileName), then the links in them.
+    const paths = [...parts.weights, ...parts.files].map((layer) => [layer, join(scratch, layerFileName(layer))] as const);
+    await Promise.all([...new Set(paths.map(([, path]) => dirname(path)))].map((folder) => mkdir(folder, { recursive: true })));
+    await Promise.all(paths.map(([layer, path]) => symlink(layout.blob(layer.digest), path)));
     await mkdir(join(dir, ".."), { recursive: true });
     await rename(scratch, dir).catch(async (error: unknown) => {
       // Another caller made it first: theirs holds the same links.

@@ -11,6 +11,8 @@ import { Agent, request } from "undici";
 import { ensureFixtureModels, type FixtureModels } from "../../../fixtures/generate.ts";
 import { EngineCrashedError } from "../../../src/backends/engine-crashed-error.ts";
 import { createLlamaCppBackend } from "../../../src/backends/llamacpp/backend.ts";
+import { ensureLlamaServer } from "../../../src/backends/llamacpp/install.ts";
+import { llamaCppSource } from "../../../src/backends/llamacpp/source.ts";
 import { InvalidConfigurationError, type Backend, type BackendConfiguration, type BackendMode } from "../../../src/inference/index.ts";
 import { llamaServerForTests } from "../../support/engine.ts";
 import { isProcessRunning } from "../../support/processes.ts";
@@ -105,6 +107,23 @@ describe("llama.cpp backend on the real llama-server", () => {
     await assertStopped(runner);
   });
 
+  it("status tells how the engine was provisioned, its commit, the backends the runner loaded and no GPU here; the runner's memory is its own report", async () => {
+    const server = await ensureLlamaServer();
+    const runner = await startRunner("chat", "completion", { "context-size": 512 });
+    const status = backend.status();
+    assert.match(status, new RegExp(`^llama-server \\(${server.provisioning}, llama\\.cpp ${llamaCppSource.commit.slice(0, 7)}\\) at ${server.path.replaceAll(".", "\\.")}; GPU devices: none; `));
+    // A prebuilt engine maps the CPU variant ggml chose for this processor; a source build has it linked in.
+    const backends = /ggml backends loaded: (.*)$/.exec(status)?.[1];
+    if (server.provisioning === "prebuilt") assert.match(backends!, /^libggml-cpu-[a-z0-9]+\.so$/);
+    else assert.equal(backends, "built into the binary");
+    const memory = backend.runnerMemory?.(runner.socket) ?? assert.fail("the runner reported no buffers");
+    assert.equal(memory.vram, 0, "nothing on a GPU here");
+    const weights = (await stat(models.chat)).size;
+    assert.ok(memory.ram > weights * 0.9, `its buffers (${memory.ram} bytes) hold the model's weights (${weights} bytes of file)`);
+    await runner.stop();
+    assert.equal(backend.runnerMemory?.(runner.socket), undefined, "forgotten once stopped");
+  });
+
   it("serves embeddings in embedding mode", async () => {
     const runner = await startRunner("embedding", "embedding");
     const response = await request("http://runner/v1/embeddings", {
@@ -180,7 +199,7 @@ describe("llama.cpp backend on the real llama-server", () => {
   });
 
   it("reports its state and the engine's size on disk", async () => {
-    assert.match(backend.status(), /^llama-server (cpu|cuda) build at /);
+    assert.match(backend.status(), /^llama-server \((prebuilt|source|path)[^)]*\) at /);
     assert.ok((await backend.diskUsage()) > 1_000_000);
   });
 

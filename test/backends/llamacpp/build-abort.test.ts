@@ -16,6 +16,7 @@ it("leaves nothing that looks built when a build is aborted", async () => {
   const source = await ensureLlamaCppSource(); // the real cache's checkout, shared read-only
   process.env.MODELGATE_CACHE_DIR = await mkdtemp(join(tmpdir(), "mg-build-abort-"));
   process.env.MODELGATE_LLAMA_CUDA = "off";
+  process.env.MODELGATE_LLAMA_BUILD = "source"; // the full build, not the server alone on the prebuilt libraries
   process.env.PATH = "/usr/local/bin:/usr/bin:/bin";
   delete process.env.LLAMA_SERVER_PATH;
   const root = llamaCppCacheDir();

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { cachedLlamaServerPath, ensureLlamaServer } from "../../../src/backends/llamacpp/install.ts";
+import { llamaCppSource } from "../../../src/backends/llamacpp/source.ts";
 import { chooseVariant } from "../../../src/backends/llamacpp/variant.ts";
 
 /** A stand-in llama-server that lists the given devices, as `--list-devices` does. */
@@ -24,16 +25,17 @@ describe("ensureLlamaServer's resolution order", () => {
     process.env.PATH = "/usr/bin:/bin";
     process.env.MODELGATE_CACHE_DIR = join(dir, "cache");
     process.env.MODELGATE_LLAMA_CUDA = "off";
+    delete process.env.MODELGATE_LLAMA_BUILD;
   });
   afterEach(() => {
     process.env = { ...saved };
   });
 
-  it("takes LLAMA_SERVER_PATH first, and tells a CUDA build by its devices", async () => {
+  it("takes LLAMA_SERVER_PATH first", async () => {
     process.env.LLAMA_SERVER_PATH = await fakeLlamaServer(join(dir, "env", "llama-server"), "  CUDA0: NVIDIA H100 80GB HBM3 (81079 MiB, 80484 MiB free)");
     await fakeLlamaServer(join(dir, "bin", "llama-server"));
     process.env.PATH = `${join(dir, "bin")}:/usr/bin:/bin`;
-    assert.deepEqual(await ensureLlamaServer(), { path: process.env.LLAMA_SERVER_PATH, variant: "cuda", source: "env" });
+    assert.deepEqual(await ensureLlamaServer(), { path: process.env.LLAMA_SERVER_PATH, provisioning: "path", gpu: true, env: {} });
   });
 
   it("refuses a LLAMA_SERVER_PATH that is not an executable file", async () => {
@@ -46,13 +48,25 @@ describe("ensureLlamaServer's resolution order", () => {
   it("then llama-server on PATH", async () => {
     const onPath = await fakeLlamaServer(join(dir, "bin", "llama-server"));
     process.env.PATH = `${join(dir, "bin")}:/usr/bin:/bin`;
-    assert.deepEqual(await ensureLlamaServer(), { path: onPath, variant: "cpu", source: "path" });
+    assert.deepEqual(await ensureLlamaServer(), { path: onPath, provisioning: "path", gpu: true, env: {} });
   });
 
-  it("then the cached build of the chosen variant", async () => {
-    const cached = await fakeLlamaServer(cachedLlamaServerPath("cpu"));
-    assert.ok(cached.startsWith(join(dir, "cache", "llama.cpp")));
-    assert.deepEqual(await ensureLlamaServer(), { path: cached, variant: "cpu", source: "cache" });
+  it("then a cached engine on the prebuilt libraries this host uses, before a cached source build", async () => {
+    const source = await fakeLlamaServer(cachedLlamaServerPath("cpu"));
+    assert.ok(source.startsWith(join(dir, "cache", "llama.cpp")));
+    assert.deepEqual(await ensureLlamaServer(), { path: source, provisioning: "source", variant: "cpu", commit: llamaCppSource.commit, gpu: false, env: {} });
+    // This machine has no GPU: the CPU package alone.
+    const prebuilt = await fakeLlamaServer(cachedLlamaServerPath("prebuilt-linux-x64"));
+    assert.deepEqual(await ensureLlamaServer(), { path: prebuilt, provisioning: "prebuilt", variant: "prebuilt-linux-x64", commit: llamaCppSource.commit, gpu: false, env: {} });
+  });
+
+  it("MODELGATE_LLAMA_BUILD=source skips the prebuilt engine; another value is refused", async () => {
+    await fakeLlamaServer(cachedLlamaServerPath("prebuilt-linux-x64"));
+    const source = await fakeLlamaServer(cachedLlamaServerPath("cpu"));
+    process.env.MODELGATE_LLAMA_BUILD = "source";
+    assert.equal((await ensureLlamaServer()).path, source);
+    process.env.MODELGATE_LLAMA_BUILD = "fast";
+    await assert.rejects(ensureLlamaServer(), /MODELGATE_LLAMA_BUILD must be auto or source, not "fast"/);
   });
 });
 

@@ -15,6 +15,7 @@ import OpenAI, { APIError } from "openai";
 import { LoadDurationHeader } from "../../../src/inference/index.ts";
 import { useGateway } from "../../support/gateway.ts";
 import { isProcessRunning } from "../../support/processes.ts";
+import { createSafetensorsModel, safetensorsFiles } from "./safetensors-fixture.ts";
 
 const standIn = new URL("./stand-in/vllm", import.meta.url).pathname;
 const scratch = mkdtempSync(join(tmpdir(), "modelgate-vllm-"));
@@ -26,23 +27,6 @@ after(() => rm(scratch, { recursive: true, force: true }));
 const fixture = useGateway({
   env: { VLLM_SERVER_PATH: standIn, VLLM_STAND_IN_ARGV_FILE: argvFile, VLLM_STAND_IN_DELAY_MS: String(delayMs), VLLM_STAND_IN_CRASH_PROMPT: crashPrompt },
 });
-
-/** A tiny Hugging Face directory: one 2×4 F32 tensor, a config, a tokenizer config. */
-function safetensorsModel(): Record<string, Buffer> {
-  let header = JSON.stringify({ __metadata__: { format: "pt" }, "model.embed.weight": { dtype: "F32", shape: [2, 4], data_offsets: [0, 32] } });
-  header += " ".repeat((8 - (header.length % 8)) % 8);
-  const length = Buffer.alloc(8);
-  length.writeBigUInt64LE(BigInt(header.length));
-  const data = Buffer.alloc(32);
-  for (let i = 0; i < 8; i++) data.writeFloatLE(i / 8, i * 4);
-  const config = { model_type: "llama", architectures: ["LlamaForCausalLM"], hidden_size: 8, max_position_embeddings: 256, num_hidden_layers: 1, num_attention_heads: 2 };
-  return {
-    "model.safetensors": Buffer.concat([length, Buffer.from(header), data]),
-    "config.json": Buffer.from(JSON.stringify(config)),
-    "tokenizer_config.json": Buffer.from(JSON.stringify({ chat_template: "{% for m in messages %}{{ m.content }}{% endfor %}" })),
-    "tokenizer.json": Buffer.from("{}"),
-  };
-}
 
 interface Start {
   readonly pid: number;
@@ -67,14 +51,7 @@ async function runnerSockets(): Promise<string[]> {
 
 describe("vLLM backend against the stand-in", { timeout: 120_000 }, () => {
   it("imports a safetensors directory through /api/create and describes it", async () => {
-    const files: Record<string, string> = {};
-    for (const [name, bytes] of Object.entries(safetensorsModel())) {
-      const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-      assert.equal((await fetch(`${fixture.gateway.url}/api/blobs/${digest}`, { method: "POST", body: bytes })).status, 201);
-      files[name] = digest;
-    }
-    // ollama-js sends `files` through, though its 0.6.4 types do not name it.
-    await fixture.ollama.create({ ...{ model: "st", files }, stream: false });
+    await createSafetensorsModel(fixture.gateway.url, fixture.ollama, "st", safetensorsFiles());
     const model = (await (await fetch(`${fixture.gateway.url}/models/st`)).json()) as { config: { format: string; parameters: string; architecture: string } };
     assert.deepEqual(
       { format: model.config.format, parameters: model.config.parameters, architecture: model.config.architecture },
@@ -85,7 +62,7 @@ describe("vLLM backend against the stand-in", { timeout: 120_000 }, () => {
   });
 
   it("refuses to create from safetensors files without config.json, storing nothing under the name", async () => {
-    const weights = safetensorsModel()["model.safetensors"]!;
+    const weights = safetensorsFiles()["model.safetensors"]!;
     const digest = `sha256:${createHash("sha256").update(weights).digest("hex")}`;
     await assert.rejects(fixture.ollama.create({ ...{ model: "no-config", files: { "model.safetensors": digest } }, stream: false }), /config\.json/);
     assert.equal((await fetch(`${fixture.gateway.url}/models/no-config`)).status, 404);
@@ -127,6 +104,15 @@ describe("vLLM backend against the stand-in", { timeout: 120_000 }, () => {
       join(fixture.gateway.home, "models", "bundles", id.slice("sha256:".length)),
       "--uds",
       socket,
+      // vLLM 0.12+ fits the context to the KV cache (PR #29431); the share is always explicit (vllm/config/cache.py).
+      "--max-model-len",
+      "auto",
+      "--gpu-memory-utilization",
+      "0.9",
+      // A llama config: Llama 3's JSON tool calls (vLLM docs/features/tool_calling.md).
+      "--enable-auto-tool-choice",
+      "--tool-call-parser",
+      "llama3_json",
       "--served-model-name",
       "st:latest",
       id,
@@ -156,6 +142,12 @@ describe("vLLM backend against the stand-in", { timeout: 120_000 }, () => {
     for (const bad of [
       { vllm: { "gpu-memory-utilization": 1.5 } },
       { vllm: { "gpu-memory-utilization": -0.1 } },
+      // 0 < x ≤ 1 in vllm/config/cache.py: vLLM would refuse 0 with a pydantic error.
+      { vllm: { "gpu-memory-utilization": 0 } },
+      { vllm: { "tool-call-parser": "../plugin.py" } },
+      // Removed from vLLM: argparse would refuse them (vllm/engine/arg_utils.py).
+      { "runtime-flags": ["--swap-space", "4"] },
+      { "runtime-flags": ["--disable-log-requests"] },
       { vllm: { "hf-overrides": { "bad-key": 1 } } },
       { vllm: { "hf-overrides": { rope_scaling: { factor: "x", "a.b": 2 } } } },
       { "runtime-flags": ["--max-num-seqs", "/etc/passwd"] },

@@ -14,6 +14,7 @@ import { ensureFixtureModels } from "../../../fixtures/generate.ts";
 import { sha256Digest } from "../../../src/models/store/digest.ts";
 import { encodeManifest, type Descriptor } from "../../../src/models/store/manifest.ts";
 import { mediaTypes } from "../../../src/models/store/media-types.ts";
+import { eventually } from "../../support/eventually.ts";
 import { startGateway, useGateway, type GatewayProcess } from "../../support/gateway.ts";
 
 interface FakeHost {
@@ -110,7 +111,7 @@ describe("hostile registries, through the real gateway's /api/pull", () => {
     assert.equal(replies.admin.status, replies.closed.status);
     assert.equal(replies.page.status, replies.closed.status);
     // The operator's log keeps what happened.
-    assert.ok(served.gateway.logs.some((entry) => JSON.stringify(entry).includes("HTTP 403 without a registry error")));
+    await eventually(async () => served.gateway.logs.some((entry) => JSON.stringify(entry).includes("HTTP 403 without a registry error")), "the detail in the log");
   });
 
   it("passes on a registry's own error JSON (an unknown tag is a 404 in its words)", async () => {
@@ -127,6 +128,8 @@ describe("hostile registries, through the real gateway's /api/pull", () => {
     let onClosed = () => {};
     const connectionClosed = new Promise<void>((resolve) => (onClosed = resolve));
     const chunk = Buffer.alloc(64 * 1024, "{");
+    // Endless as far as a 4 MiB limit can tell, yet bounded, so a gateway without the limit costs this machine little.
+    const maxSent = 256 * 1024 ** 2;
     const endless = await start((_request, response) => {
       response.writeHead(200, { "content-type": mediaTypes.dockerManifest });
       response.on("close", () => {
@@ -134,18 +137,19 @@ describe("hostile registries, through the real gateway's /api/pull", () => {
         onClosed();
       });
       const write = () => {
-        while (!closed && sent < 2 * 1024 ** 3) {
+        while (!closed && sent < maxSent) {
           sent += chunk.byteLength;
           if (!response.write(chunk)) return void response.once("drain", write);
         }
+        if (!closed) response.end();
       };
       write();
     });
     const reply = await pull(served, `${endless.host}/big/manifest`);
     assert.match(reply.error ?? "", /larger than 4194304 bytes/);
-    // Resolves once the gateway cuts the connection (the registry alone would never end it).
+    // Resolves once the connection closes: cut by the gateway, long before the registry would end it.
     await connectionClosed;
-    // What sat in socket buffers when the cut came, not the 2 GiB the registry would send.
+    // What sat in socket buffers when the cut came, not all the registry would send.
     assert.ok(sent < 64 * 1024 ** 2, `${sent} bytes were sent before the cut`);
   });
 
@@ -205,7 +209,7 @@ describe("MODELGATE_ALLOWED_REGISTRIES: a closed list, through the real gateway"
     await other.close();
   });
 
-  it("refuses a registry not on the list with a 403, before contacting it", async () => {
+  it("refuses a registry not on the list before contacting it", async () => {
     const reply = await pull(served, `${other.host}/x/y`);
     assert.match(reply.error ?? "", /is not in MODELGATE_ALLOWED_REGISTRIES/);
     assert.deepEqual(other.requests, []);
