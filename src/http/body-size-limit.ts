@@ -15,6 +15,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ByteBudget } from "./byte-budget.ts";
+import { followingSignal } from "./signal-follower.ts";
 
 export interface BodySizeLimitOptions {
   readonly maxSize: number;
@@ -33,7 +34,7 @@ export function bodySizeLimit(options: BodySizeLimitOptions): MiddlewareHandler 
     if (length === undefined || c.req.header("transfer-encoding") !== undefined) {
       if (!budget || !c.req.raw.body) return counted(c, next);
       let held = 0;
-      c.req.raw = new Request(c.req.raw, { body: takingAsRead(c.req.raw.body, budget.bytes, (bytes) => (held += bytes)), duplex: "half" } as RequestInit);
+      c.req.raw = followingSignal(new Request(c.req.raw, { body: takingAsRead(c.req.raw.body, budget.bytes, (bytes) => (held += bytes)), duplex: "half" } as RequestInit), c.req.raw.signal);
       try {
         return await counted(c, next);
       } catch (error) {

@@ -9,6 +9,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import * as v from "valibot";
 import { LoadDurationHeader } from "../inference/load-duration.ts";
 import { OriginOllamaCompletion, RequestOriginHeader } from "../inference/origin.ts";
+import { followingSignal } from "../http/signal-follower.ts";
 
 /** The engines app's `fetch`; paths are relative to its mount point (`/v1/chat/completions`, `/ps`). */
 export type EnginesFetch = (request: Request) => Response | Promise<Response>;
@@ -36,7 +37,7 @@ export function createEnginesClient(engines: EnginesFetch, origin: string = Orig
   const send = async (path: string, init: RequestInit, model?: string): Promise<Response> => {
     const headers = new Headers(init.headers);
     headers.set(RequestOriginHeader, origin);
-    const response = await engines(new Request(internalUrl + path, { ...init, headers }));
+    const response = await engines(followingSignal(new Request(internalUrl + path, { ...init, headers }), init.signal));
     if (response.ok) return response;
     throw await refusal(response, model);
   };

@@ -13,6 +13,7 @@ import { pathRedaction } from "./path-redaction.ts";
 import { requestLog } from "./request-log.ts";
 import { ModelgateVersionHeader, modelgateVersion } from "./version.ts";
 import type { EnginesDoor } from "../scheduling/engines-app.ts";
+import { followingSignal } from "../http/signal-follower.ts";
 
 export interface AppParts {
   /** The engines API, with routes relative to `/engines`. */
@@ -134,7 +135,7 @@ export function createApp(parts: AppParts): Hono {
   const withBodyRead = async (c: Context) =>
     c.req.method === "GET" || c.req.method === "HEAD"
       ? c.req.raw
-      : new Request(c.req.url, { method: c.req.method, headers: c.req.raw.headers, body: await c.req.arrayBuffer(), signal: c.req.raw.signal });
+      : followingSignal(new Request(c.req.url, { method: c.req.method, headers: c.req.raw.headers, body: await c.req.arrayBuffer(), signal: c.req.raw.signal }), c.req.raw.signal);
   const ollamaDoor: EnginesDoor = { truncateByDefault: true };
   app.route("/v1", new Hono().all("/*", async (c) => engines.fetch(await withBodyRead(c), ollamaDoor)));
   app.route("/logs", logs);
