@@ -102,6 +102,21 @@ describe("context and truncation, as Ollama", () => {
     assert.deepEqual([refused.status_code, refused.error], [400, promptTooLong]);
   });
 
+  test("num_ctx is capped at the trained context (Ollama's llm/server.go) and padded as llama-server pads it: 320 and 384 reuse the 512 runner", async () => {
+    const generate = (num_ctx: number) => served.ollama.generate({ model: "tiny", prompt: "Hi", stream: false, options: { num_ctx, num_predict: 1 } });
+    await generate(512);
+    const sizesStarted = () => engineArguments().map((args) => args[args.indexOf("--ctx-size") + 1]);
+    const before = sizesStarted().length;
+    await generate(320);
+    await generate(384);
+    assert.deepEqual(sizesStarted().slice(before), [], "no runner started: the idle 512 one served both");
+    const huge = await generate(100_000_000);
+    assert.equal(huge.done, true);
+    const started = sizesStarted().slice(before).map(Number);
+    assert.equal(started.length, 1);
+    assert.ok(started[0]! < 100_000_000 && (await runningSizes("tiny:latest")).includes(started[0]!), `capped: ${started[0]}`);
+  });
+
   test("a raw prompt too long loses its middle on a shifting runner, and is refused with shift: false", async () => {
     const huge = "weather ".repeat(400);
     const cut = await served.ollama.generate({ model: "tiny", prompt: huge, raw: true, stream: false, options: { num_ctx: 256, num_predict: 2 } });
