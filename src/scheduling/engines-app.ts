@@ -21,7 +21,7 @@ import { engineRefusal } from "./engine-refusal.ts";
 import { echoRequestedModel } from "./model-echo.ts";
 import { BadRequestError, openAIErrorResponse, toOpenAIError } from "./openai-error.ts";
 import { createRunnerMetrics } from "./runner-metrics.ts";
-import { forwardToRunner } from "./runner-proxy.ts";
+import { forwardToRunner, stopIfUnreachable } from "./runner-proxy.ts";
 
 export interface EnginesAppOptions {
   readonly loader: Loader;
@@ -162,9 +162,10 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
         body = mode === "embedding" ? await fitEmbeddingInput(bytes, truncate, lease, signal) : await fitCompletionContext(path, bytes, truncate, lease, signal);
       }
     } catch (error) {
+      const failure = signal.aborted ? error : (stopIfUnreachable(lease, error) ?? error); // asking its tokenizer may be the first to find the runner gone
       lease.release();
       observer?.settled?.(signal.aborted ? "cancelled" : "failed");
-      throw error;
+      throw failure;
     }
     const checksModelName = backend?.checksModelName ?? false;
     const response = await forwardToRunner(lease, {
