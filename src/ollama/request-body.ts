@@ -14,7 +14,7 @@ export const ModelEntries = {
 };
 
 /**
- * @throws HTTPException 400 on an empty body, bad JSON or a body the schema refuses
+ * @throws HTTPException 400 on an empty body, bad JSON, JSON that is no object, or a body the schema refuses
  */
 export async function readRequestBody<const Schema extends v.GenericSchema>(
   request: Pick<HonoRequest, "text">,
@@ -28,6 +28,8 @@ export async function readRequestBody<const Schema extends v.GenericSchema>(
   } catch (error) {
     throw badRequest(`invalid JSON: ${(error as Error).message}`);
   }
+  // Every body is an object of fields; valibot's object schemas would read an array's methods (`shift`) as fields.
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw badRequest("the request body must be a JSON object");
   const result = v.safeParse(schema, json);
   if (!result.success) throw badRequest(describeIssue(result.issues[0]));
   return result.output;

@@ -5,7 +5,7 @@ import { BadRequestError } from "./openai-error.ts";
 /**
  * Parses a JSON request body and checks it against `schema`.
  *
- * @throws BadRequestError for malformed JSON or a body the schema refuses
+ * @throws BadRequestError for malformed JSON, JSON that is no object, or a body the schema refuses
  */
 export function parseJsonBody<S extends v.GenericSchema>(schema: S, body: Uint8Array | ArrayBuffer): v.InferOutput<S> {
   let json: unknown;
@@ -14,6 +14,8 @@ export function parseJsonBody<S extends v.GenericSchema>(schema: S, body: Uint8A
   } catch (error) {
     throw new BadRequestError(`malformed JSON body: ${(error as Error).message}`);
   }
+  // valibot's object schemas would read an array's methods (`shift`) as fields.
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new BadRequestError("the request body must be a JSON object");
   return parseRequestInput(schema, json);
 }
 

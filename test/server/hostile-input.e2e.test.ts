@@ -642,6 +642,19 @@ describe(`hostile input, fuzzed through the real gateway (seed ${seed})`, () => 
     assert.deepEqual(failures, [], `seed ${seed}: ${failures.length} of ${total} inputs were not refused cleanly:\n${failures.slice(0, 400).join("\n")}`);
   });
 
+  it("refuses a JSON body that is no object (an array) with words of its own, on every Ollama-style route", async () => {
+    const routes = ["/api/chat", "/api/generate", "/api/show", "/api/embed", "/api/embeddings", "/api/pull", "/api/copy", "/v1/messages", "/v1/responses", "/v1/chat/completions", "/engines/v1/completions"];
+    for (const path of routes) {
+      for (const body of ["[]", '[{"model":"tiny"}]']) {
+        const response = await fetch(served.gateway.url + path, { method: "POST", headers: { "content-type": "application/json" }, body });
+        assert.equal(response.status, 400, `${path} ${body}`);
+        const reply = (await response.json()) as { error: unknown };
+        const message = typeof reply.error === "string" ? reply.error : (reply.error as { message?: unknown }).message;
+        assert.equal(message, "the request body must be a JSON object", `${path} ${body}`);
+      }
+    }
+  });
+
   it("keeps serving: the version, and a real chat", async () => {
     const version = await fetch(`${served.gateway.url}/api/version`, { signal: AbortSignal.timeout(requestTimeoutMs) });
     assert.equal(version.status, 200);
