@@ -79,4 +79,10 @@ export interface Backend {
   runnerMemory?(socket: string): RequiredMemory | undefined;
   /** Working memory the model would need with this configuration. */
   requiredMemoryForModel(signal: AbortSignal, model: string, config?: BackendConfiguration): Promise<RequiredMemory>;
+  /**
+   * The context size the engine runs a request for `requested` tokens at, so a
+   * runner is keyed, and its memory estimated, by what it will run (Ollama caps
+   * `num_ctx` at the trained context; llama-server pads it up).
+   */
+  runContextSize?(model: string, requested: number): Promise<number>;
 }

@@ -12,7 +12,7 @@ import type * as v from "valibot";
 import { checkCapabilities } from "./capability-check.ts";
 import type { CompletionCall } from "./completion-call.ts";
 import { translateEngineStream } from "./engine-stream.ts";
-import { loadDurationMs, type EnginesClient } from "./engines-client.ts";
+import { loadDurationMs, promptTooLong, type EnginesClient } from "./engines-client.ts";
 import { createGenerateContext } from "./generate-context.ts";
 import { ndjsonResponse } from "./ndjson-response.ts";
 import { aggregateReplies, nanoseconds, replyFormatter, replyJson, zeroMetrics, type OllamaReply } from "./ollama-replies.ts";
@@ -55,9 +55,18 @@ export function createCompletionHandler({ engines, logger, applyModelfile }: Com
       }
 
       const previous = call.conversation?.previous ?? [];
-      const continued = previous.length ? await conversations.continuing(call.engine, previous, signal) : undefined;
+      let continued = previous.length ? await conversations.continuing(call.engine, previous, signal) : undefined;
       const engine = continued?.engine ?? call.engine;
-      const response = await engines.post(engine.path, { ...engine.body, ...keepAlive }, signal);
+      let response: Response;
+      try {
+        response = await engines.post(engine.path, { ...engine.body, ...keepAlive }, signal);
+      } catch (error) {
+        if (!call.conversation || continued || engine.body.truncate === false || !isPromptTooLong(error)) throw error;
+        // Ollama cuts a templated generate prompt too long for the context as it cuts a raw one
+        // (llm/llama_server.go); the engines cut only a plain prompt, so it goes again as one, rendered.
+        continued = await conversations.rendered(engine, signal);
+        response = await engines.post(continued.engine.path, { ...continued.engine.body, ...keepAlive }, signal);
+      }
       const translator = createStreamTranslator({
         formatter,
         startedAt,
@@ -110,6 +119,10 @@ async function renderedOnly(conversations: ReturnType<typeof createGenerateConte
   const images = JSON.stringify(engine.body.messages ?? []).match(/"image_url"/g)?.length ?? 0;
   const prompt = await conversations.render(engine, signal);
   return { model: call.model, created_at: new Date().toISOString(), debug_info: { rendered_template: prompt, image_count: images } };
+}
+
+function isPromptTooLong(error: unknown): boolean {
+  return error instanceof HTTPException && error.status === 400 && error.message === promptTooLong;
 }
 
 async function collect<T>(lines: AsyncIterable<T>): Promise<T[]> {

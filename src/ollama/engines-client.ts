@@ -86,5 +86,5 @@ async function refusal(response: Response, model: string | undefined): Promise<H
   return new HTTPException(status, { message });
 }
 
-const promptTooLong =
+export const promptTooLong =
   "the prompt is longer than the context length currently available to the model; shorten the prompt, adjust the context length in settings, or use a model with a longer context length";

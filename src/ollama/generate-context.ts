@@ -28,6 +28,12 @@ export function createGenerateContext(engines: EnginesClient) {
     return (await post("/apply-template", body, RenderedSchema, signal)).prompt;
   };
 
+  const asCompletion = async (engine: EngineRequest, previous: readonly number[], signal: AbortSignal): Promise<{ engine: EngineRequest; rendered: string }> => {
+    const rendered = await render(engine, signal);
+    const { messages: _messages, ...body } = engine.body;
+    return { engine: { path: "/v1/completions", body: { ...body, prompt: previous.length ? [...previous, rendered] : rendered } }, rendered };
+  };
+
   return {
     render,
 
@@ -35,11 +41,10 @@ export function createGenerateContext(engines: EnginesClient) {
      * The request that continues `previous`: its turn rendered by the template,
      * after those ids, as a plain completion (an engine takes a prompt of ids and text).
      */
-    async continuing(engine: EngineRequest, previous: readonly number[], signal: AbortSignal): Promise<{ engine: EngineRequest; rendered: string }> {
-      const rendered = await render(engine, signal);
-      const { messages: _messages, ...body } = engine.body;
-      return { engine: { path: "/v1/completions", body: { ...body, prompt: [...previous, rendered] } }, rendered };
-    },
+    continuing: (engine: EngineRequest, previous: readonly number[], signal: AbortSignal) => asCompletion(engine, previous, signal),
+
+    /** The same request as a plain completion of its rendered prompt (a string, which the engines may cut to fit). */
+    rendered: (engine: EngineRequest, signal: AbortSignal) => asCompletion(engine, [], signal),
 
     /** The reply's lines, its final object carrying the conversation's ids. */
     async *withContext(

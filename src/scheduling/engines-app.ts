@@ -21,7 +21,7 @@ import { engineRefusal } from "./engine-refusal.ts";
 import { echoRequestedModel } from "./model-echo.ts";
 import { BadRequestError, openAIErrorResponse, toOpenAIError } from "./openai-error.ts";
 import { createRunnerMetrics } from "./runner-metrics.ts";
-import { forwardToRunner } from "./runner-proxy.ts";
+import { forwardToRunner, stopIfUnreachable } from "./runner-proxy.ts";
 
 export interface EnginesAppOptions {
   readonly loader: Loader;
@@ -50,6 +50,9 @@ const inferenceRoutes: ReadonlyArray<readonly [path: string, mode: BackendMode]>
   ["/rerank", "reranking"],
   ["/score", "reranking"],
 ];
+
+/** Paths the gateway asks on a request's behalf (its template, its token count): not inference requests of their own in the metrics. */
+const unmeteredPaths: ReadonlySet<string> = new Set(["/apply-template", "/tokenize"]);
 
 /**
  * The word of Ollama's refusal (`"tiny-embed" does not support chat`) for a
@@ -104,9 +107,9 @@ export interface EnginesDoor {
 }
 
 export function createEnginesApp(options: EnginesAppOptions): Hono {
-  const { loader, resolver, metrics, external } = options;
+  const { loader, resolver, external } = options;
   const logger = options.logger.child({ component: "engines" });
-  const runnerMetrics = metrics && createRunnerMetrics(metrics.registry, () => loader.runners());
+  const runnerMetrics = options.metrics && createRunnerMetrics(options.metrics.registry, () => loader.runners());
   const limit = bodySizeLimit({
     maxSize: options.maxBodyBytes ?? 64 * 1024 * 1024,
     onError: () =>
@@ -125,6 +128,7 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
   );
 
   const infer = (path: string, mode: BackendMode) => async (c: Context) => {
+    const metrics = unmeteredPaths.has(path) ? undefined : options.metrics;
     const bytes = new Uint8Array(await c.req.arrayBuffer());
     const { model, keepAliveMs, truncate: requestedTruncate, runnerOptions } = parseEngineRequest(bytes);
     const truncate = requestedTruncate ?? ((c.env as EnginesDoor | undefined)?.truncateByDefault ? true : undefined);
@@ -162,9 +166,10 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
         body = mode === "embedding" ? await fitEmbeddingInput(bytes, truncate, lease, signal) : await fitCompletionContext(path, bytes, truncate, lease, signal);
       }
     } catch (error) {
+      const failure = signal.aborted ? error : (stopIfUnreachable(lease, error) ?? error); // asking its tokenizer may be the first to find the runner gone
       lease.release();
       observer?.settled?.(signal.aborted ? "cancelled" : "failed");
-      throw error;
+      throw failure;
     }
     const checksModelName = backend?.checksModelName ?? false;
     const response = await forwardToRunner(lease, {

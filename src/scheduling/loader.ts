@@ -406,7 +406,13 @@ export function createLoader(options: LoaderOptions): Loader {
         ? { ...configuration.config, speculative: { ...configuration.config.speculative, draft_model: draft.id } }
         : configuration?.config;
     const contextSize = target.mode === "completion" && standing?.["context-size"] === undefined ? options.defaultContextSize : undefined;
-    const config = withRunnerOptions(standing, { ...(contextSize === undefined ? {} : { "context-size": contextSize }), ...target.options });
+    const requested = withRunnerOptions(standing, { ...(contextSize === undefined ? {} : { "context-size": contextSize }), ...target.options });
+    const asked = requested?.["context-size"];
+    // Keyed by the context the engine will run: 320 and 384 share llama-server's 512 runner.
+    const config =
+      asked !== undefined && backend.runContextSize && requested
+        ? { ...requested, "context-size": await backend.runContextSize(model.id, asked) }
+        : requested;
     if (config !== standing && config) backend.checkConfiguration?.(config);
     const drafting = config?.speculative ? draft : null; // a request's `draft-tokens: 0` turns it off
     const prepared: Prepared = { backend, model, mode: target.mode, draft: drafting, config };

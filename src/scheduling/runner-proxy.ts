@@ -106,10 +106,10 @@ export async function forwardToRunner(lease: ForwardLease, forward: ForwardReque
       if (closedUnderIt && !forward.signal.aborted && !lease.signal.aborted) continue;
       // Still holding the lease while waiting: only requests in flight hear why their runner died.
       const failure: unknown = forward.signal.aborted ? forward.signal.reason : await explainFailure(lease, error);
-      if (!forward.signal.aborted && !lease.signal.aborted && isUnreachable(error) && lease.unreachable) {
-        lease.unreachable(); // alive, yet nothing listens on its socket: retrying would fail forever
+      const unreachable = forward.signal.aborted ? undefined : stopIfUnreachable(lease, error);
+      if (unreachable) {
         release("failed");
-        throw new RunnerCrashedError("the runner could not be reached (its socket is gone); it was stopped, the next request starts another", { cause: error });
+        throw unreachable;
       }
       release(forward.signal.aborted ? "cancelled" : "failed");
       throw failure;
@@ -184,6 +184,18 @@ async function explainFailure(lease: ForwardLease, error: unknown): Promise<Erro
   if (lease.signal.aborted) return lease.signal.reason as Error;
   const message = error instanceof Error ? error.message : String(error);
   return new RunnerCrashedError(`lost the connection to the runner: ${message}`, { cause: error });
+}
+
+/**
+ * A runner that lives (its lease not failed) yet refuses connections, its
+ * socket gone, would fail every request sent to it: it is stopped, so the
+ * next request starts another. Returns the error for the client, or
+ * undefined when `error` is not of that kind.
+ */
+export function stopIfUnreachable(lease: Pick<ForwardLease, "signal" | "unreachable">, error: unknown): RunnerCrashedError | undefined {
+  if (lease.signal.aborted || !isUnreachable(error) || !lease.unreachable) return undefined;
+  lease.unreachable();
+  return new RunnerCrashedError("the runner could not be reached (its socket is gone); it was stopped, the next request starts another", { cause: error });
 }
 
 /** Nothing listens at the runner's socket path (any more). */

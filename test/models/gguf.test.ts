@@ -86,6 +86,7 @@ describe("readGGUF", () => {
       poolingType: undefined,
       chatTemplate: undefined,
       hasTokenizer: true,
+      fillInTheMiddle: false,
       tokenizerModel: "gpt2",
       tensorBytes: 1024 + 256 + 136,
       fileSize: file.fileSize,

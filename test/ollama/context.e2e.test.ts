@@ -82,12 +82,39 @@ describe("context and truncation, as Ollama", () => {
     }
   });
 
-  test("a latest message longer than the context alone is a 400 in Ollama's words, on chat and generate", async () => {
+  test("a latest chat message longer than the context alone is a 400 in Ollama's words", async () => {
     const huge = "weather ".repeat(400);
     const chat = await refusal(served.ollama.chat({ model: "tiny", messages: [{ role: "user", content: huge }], options: { num_ctx: 256 } }));
     assert.deepEqual([chat.status_code, chat.error], [400, promptTooLong]);
-    const generate = await refusal(served.ollama.generate({ model: "tiny", prompt: huge, stream: true, options: { num_ctx: 256 } }));
-    assert.deepEqual([generate.status_code, generate.error], [400, promptTooLong]);
+  });
+
+  test("TestLlamaServerCompletionContextShiftTruncatesPromptOverContext: a templated generate prompt too long loses its middle; truncate: false refuses it", async () => {
+    const huge = "weather ".repeat(1000);
+    const options = { num_ctx: 512, num_predict: 2 };
+    const cut = await served.ollama.generate({ model: "tiny", prompt: huge, stream: false, options });
+    assert.equal(cut.done, true);
+    assert.ok(cut.prompt_eval_count < 512, `cut to fit: ${cut.prompt_eval_count}`);
+    assert.ok(cut.context.length > cut.prompt_eval_count, "the context holds the rendered prompt and the reply");
+    const streamed = [];
+    for await (const part of await served.ollama.generate({ model: "tiny", prompt: huge, stream: true, options })) streamed.push(part);
+    assert.equal(streamed.at(-1)?.done, true);
+    const refused = await refusal(served.ollama.generate({ model: "tiny", prompt: huge, stream: false, truncate: false, options } as never));
+    assert.deepEqual([refused.status_code, refused.error], [400, promptTooLong]);
+  });
+
+  test("num_ctx is capped at the trained context (Ollama's llm/server.go) and padded as llama-server pads it: 320 and 384 reuse the 512 runner", async () => {
+    const generate = (num_ctx: number) => served.ollama.generate({ model: "tiny", prompt: "Hi", stream: false, options: { num_ctx, num_predict: 1 } });
+    await generate(512);
+    const sizesStarted = () => engineArguments().map((args) => args[args.indexOf("--ctx-size") + 1]);
+    const before = sizesStarted().length;
+    await generate(320);
+    await generate(384);
+    assert.deepEqual(sizesStarted().slice(before), [], "no runner started: the idle 512 one served both");
+    const huge = await generate(100_000_000);
+    assert.equal(huge.done, true);
+    const started = sizesStarted().slice(before).map(Number);
+    assert.equal(started.length, 1);
+    assert.ok(started[0]! < 100_000_000 && (await runningSizes("tiny:latest")).includes(started[0]!), `capped: ${started[0]}`);
   });
 
   test("a raw prompt too long loses its middle on a shifting runner, and is refused with shift: false", async () => {

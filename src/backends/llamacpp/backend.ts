@@ -177,6 +177,11 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
       return directorySize(llamaCppCacheDir());
     },
 
+    async runContextSize(model, requested) {
+      const { trainedContext } = await shapeOf(await locateModel(model));
+      return Math.ceil(Math.min(requested, trainedContext) / contextPadding) * contextPadding;
+    },
+
     async requiredMemoryForModel(signal, model, config): Promise<RequiredMemory> {
       const engine = await server(signal);
       const located = await locateModel(model);
@@ -191,6 +196,9 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
     },
   };
 }
+
+/** llama.cpp pads a context up to a multiple of this (`GGML_PAD(n_ctx, 256)`). */
+const contextPadding = 256;
 
 async function shapeOf(located: LocatedModel): Promise<ModelShape> {
   return modelShape(located.summary ?? summarizeGGUF(await readGGUF(located.ggufPath)));
