@@ -42,7 +42,7 @@ describe("a client hanging up on a stream: false completion (real engine)", () =
   });
   after(() => gateway?.stop());
 
-  it("/api/generate and /api/chat: a minute in, the engine stops and the runner is released and serves the next request", async () => {
+  it("/api/generate and /api/chat: a minute in, the engine stops and the runner is released and serves the next request", async (t) => {
     const options = { num_predict: 100_000, num_ctx: 4096 }; // more than a minute of tokens
     const sockets = [
       sendRaw(gateway, "/api/generate", { model: "tiny", prompt: "hi", stream: false, options }),
@@ -50,7 +50,12 @@ describe("a client hanging up on a stream: false completion (real engine)", () =
     ];
     await eventually(async () => (await runners(gateway)).some((r) => r.in_use), "the generation to start", 120_000);
     await sleep(waitBeforeHangingUpMs);
-    assert.ok((await runners(gateway)).some((r) => r.in_use), "still generating when the client hangs up");
+    if (!(await runners(gateway)).some((r) => r.in_use)) {
+      // The random model sampled its end of sequence first: nothing is left to cancel, so this run proves nothing.
+      for (const socket of sockets) socket.destroy();
+      t.skip("the engine finished by itself before the hang-up");
+      return;
+    }
     for (const socket of sockets) socket.destroy();
     await eventually(async () => (await runners(gateway)).every((r) => !r.in_use && (r.requests_in_flight ?? 0) === 0), "the runner to be released", 60_000);
     const next = await fetch(`${gateway.url}/api/generate`, {
