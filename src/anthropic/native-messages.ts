@@ -11,6 +11,7 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { HTTPException } from "hono/http-exception";
 import type { EventStreamTranslator } from "../ollama/engine-stream.ts";
 import { anthropicError, type AnthropicError } from "./anthropic-error.ts";
+import { anthropicId } from "./anthropic-id.ts";
 
 /** One server-sent event of Anthropic's stream. */
 export interface MessageStreamEvent {
@@ -83,17 +84,12 @@ export function errorEvent(error: AnthropicError): MessageStreamEvent {
 
 function normalizeBlock(block: unknown): unknown {
   if (!isObject(block) || block.type !== "tool_use") return block;
-  return { ...block, id: prefixed("toolu_", block.id), input: isObject(block.input) ? block.input : {} };
+  return { ...block, id: anthropicId("toolu_", block.id), input: isObject(block.input) ? block.input : {} };
 }
 
 /** llama-server names messages after its chat completions (`chatcmpl-…`). */
 function messageId(id: unknown): string {
-  return prefixed("msg_", typeof id === "string" ? id.replace(/^chatcmpl-/, "") : id);
-}
-
-function prefixed(prefix: string, id: unknown): string {
-  const text = typeof id === "string" && id !== "" ? id : crypto.randomUUID().replaceAll("-", "");
-  return text.startsWith(prefix) ? text : prefix + text;
+  return anthropicId("msg_", typeof id === "string" ? id.replace(/^chatcmpl-/, "") : id);
 }
 
 /** `{message}` (llama-server), `{error: {message}}` (OpenAI, the proxy), Anthropic's own, or the JSON itself. */

@@ -78,12 +78,13 @@ async function refusal(response: Response, model: string | undefined): Promise<H
   const code = typeof error === "object" ? (typeof error.code === "string" ? error.code : error.code === undefined ? undefined : null) : undefined;
   // Ollama's words for an unknown model; a 404 for an unknown backend or route keeps its own.
   if (status === 404 && model !== undefined && (code === "model_not_found" || code === undefined)) {
-    return new HTTPException(404, { message: `model "${model}" not found, try pulling it first` });
+    return new HTTPException(404, { message: `model "${model}" not found, try pulling it first`, cause: "model_not_found" });
   }
   // Ollama's own sentence for a prompt its runner's context cannot hold (llm/llama_server.go).
   if (code === "context_length_exceeded") return new HTTPException(400, { message: promptTooLong });
   const message = typeof error === "string" ? error : (error?.message ?? (text || response.statusText));
-  return new HTTPException(status, { message });
+  // The engines' code travels as the cause: a 404 without one is a route the runner lacks, not a missing model.
+  return new HTTPException(status, { message, cause: code ?? null });
 }
 
 export const promptTooLong =
