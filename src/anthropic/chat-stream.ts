@@ -200,9 +200,8 @@ function stopReason(finish: string, stopSequence: string | null, calledTools: bo
 }
 
 function contentBlock(block: OpenBlock): ContentBlock {
-  if (block.type === "text") return { type: "text", text: block.text };
-  if (block.type === "thinking") return { type: "thinking", thinking: block.text, signature: "" };
-  return { type: "tool_use", id: block.id, name: block.name, input: toolInput(block.json) };
+  if (block.type === "tool_use") return { type: "tool_use", id: block.id, name: block.name, input: toolInput(block.json) };
+  return block.type === "text" ? { type: "text", text: block.text } : { type: "thinking", thinking: block.text, signature: "" };
 }
 
 /** The arguments as the object Anthropic's `input` is; what is not one is kept whole under `arguments` rather than lost. */
