@@ -7,7 +7,7 @@
  * output made exactly Anthropic's.
  */
 import { Hono, type Context } from "hono";
-import { streamSSE } from "hono/streaming";
+import { stream } from "hono/streaming";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "pino";
 import * as v from "valibot";
@@ -20,7 +20,7 @@ import { newAnthropicId } from "./anthropic-id.ts";
 import { chatPrompt, chatRequestBody } from "./chat-request.ts";
 import { createChatStreamTranslator } from "./chat-stream.ts";
 import { CountTokensRequestSchema, MessagesRequestSchema, type CountTokensRequest, type MessagesRequest } from "./messages-request.ts";
-import { createMessageStreamNormalizer, normalizeMessage, type MessageStreamEvent } from "./native-messages.ts";
+import { createMessageStreamNormalizer, normalizeMessage } from "./native-messages.ts";
 import { createNativeRouteProbe } from "./native-route-probe.ts";
 
 export interface AnthropicAppOptions {
@@ -92,11 +92,14 @@ export function createAnthropicApp(options: AnthropicAppOptions): Hono {
   return app;
 }
 
-function streamEvents(c: Context, events: AsyncIterable<MessageStreamEvent>): Response {
-  return streamSSE(c, async (stream) => {
-    for await (const { event, data } of events) {
-      if (stream.aborted) break;
-      await stream.writeSSE({ event, data: JSON.stringify(data) });
+/** Server-sent events, each already written as text. */
+function streamEvents(c: Context, events: AsyncIterable<string>): Response {
+  c.header("content-type", "text/event-stream");
+  c.header("cache-control", "no-cache");
+  return stream(c, async (out) => {
+    for await (const event of events) {
+      if (out.aborted) break;
+      await out.write(event);
     }
   });
 }

@@ -14,12 +14,13 @@
  * finished, is one `error` event that ends the stream.
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { sseEvent } from "../http/sse-event.ts";
 import type { EventStreamTranslator } from "../ollama/engine-stream.ts";
 import type { Choice, ToolCallDelta } from "../ollama/engine-chunk.ts";
 import { readEngineEvent } from "../ollama/stream-translator.ts";
 import { anthropicError } from "./anthropic-error.ts";
 import { anthropicId, type AnthropicIdPrefix } from "./anthropic-id.ts";
-import { errorEvent, type MessageStreamEvent } from "./native-messages.ts";
+import { errorEvent, ping } from "./native-messages.ts";
 
 export type StopReason = "end_turn" | "max_tokens" | "stop_sequence" | "tool_use";
 
@@ -44,7 +45,8 @@ export interface Message {
   readonly usage: MessageUsage;
 }
 
-export interface ChatStreamTranslator extends EventStreamTranslator<MessageStreamEvent> {
+/** Translates to server-sent events as written on the wire; a token's delta is one string, built without objects. */
+export interface ChatStreamTranslator extends EventStreamTranslator<string> {
   /** The message as it stands; whole once `message_stop` was emitted. */
   message(): Message;
   /** Why the stream failed, once it has. */
@@ -65,6 +67,7 @@ type OpenBlock =
   | { readonly type: "tool_use"; readonly index: number; readonly id: string; name: string; json: string };
 
 const incomplete = "the engine's stream ended before the message was complete";
+const messageStop = sseEvent("message_stop", '{"type":"message_stop"}');
 
 export function createChatStreamTranslator({ model, stopSequences = [], newId }: ChatStreamOptions): ChatStreamTranslator {
   const id = newId("msg_");
@@ -77,7 +80,8 @@ export function createChatStreamTranslator({ model, stopSequences = [], newId }:
   let stopSequence: string | null = null;
   let ended = false;
   let failed: string | undefined;
-  const out: MessageStreamEvent[] = [];
+  const out: string[] = [];
+  const emit = (type: string, fields: string) => out.push(sseEvent(type, `{"type":"${type}",${fields}}`));
 
   const message = (): Message => ({
     id,
@@ -93,13 +97,13 @@ export function createChatStreamTranslator({ model, stopSequences = [], newId }:
   const start = () => {
     if (started) return;
     started = true;
-    out.push({ event: "message_start", data: { type: "message_start", message: { ...message(), content: [], stop_reason: null } } });
-    out.push({ event: "ping", data: { type: "ping" } });
+    emit("message_start", `"message":${JSON.stringify({ ...message(), content: [], stop_reason: null })}`);
+    out.push(ping);
   };
 
   const stopCurrent = () => {
     if (!current) return;
-    out.push({ event: "content_block_stop", data: { type: "content_block_stop", index: current.index } });
+    emit("content_block_stop", `"index":${current.index}`);
     current = undefined;
   };
 
@@ -107,15 +111,15 @@ export function createChatStreamTranslator({ model, stopSequences = [], newId }:
     stopCurrent();
     blocks.push(block);
     current = block;
-    out.push({ event: "content_block_start", data: { type: "content_block_start", index: block.index, content_block: contentBlock } });
+    emit("content_block_start", `"index":${block.index},"content_block":${JSON.stringify(contentBlock)}`);
   };
 
   const textDelta = (type: "text" | "thinking", piece: string) => {
     if (current?.type !== type) open({ type, index: blocks.length, text: "" }, type === "text" ? { type, text: "" } : { type, thinking: "", signature: "" });
     const block = current as OpenBlock & { type: typeof type };
     block.text += piece;
-    const delta = type === "text" ? { type: "text_delta", text: piece } : { type: "thinking_delta", thinking: piece };
-    out.push({ event: "content_block_delta", data: { type: "content_block_delta", index: block.index, delta } });
+    const delta = type === "text" ? `"type":"text_delta","text":` : `"type":"thinking_delta","thinking":`;
+    emit("content_block_delta", `"index":${block.index},"delta":{${delta}${JSON.stringify(piece)}}`);
   };
 
   const toolCallDelta = (delta: ToolCallDelta) => {
@@ -131,7 +135,7 @@ export function createChatStreamTranslator({ model, stopSequences = [], newId }:
     if (!piece) return;
     call.json += piece;
     // Calls arrive one after another; a late piece of an earlier one still belongs to its input.
-    if (current === call) out.push({ event: "content_block_delta", data: { type: "content_block_delta", index: call.index, delta: { type: "input_json_delta", partial_json: piece } } });
+    if (current === call) emit("content_block_delta", `"index":${call.index},"delta":{"type":"input_json_delta","partial_json":${JSON.stringify(piece)}}`);
   };
 
   const onChoice = (choice: Choice & { readonly stop_reason?: unknown }) => {
@@ -160,8 +164,8 @@ export function createChatStreamTranslator({ model, stopSequences = [], newId }:
     ended = true;
     start();
     const { stop_reason, stop_sequence } = message();
-    out.push({ event: "message_delta", data: { type: "message_delta", delta: { stop_reason, stop_sequence }, usage: { ...usage } } });
-    out.push({ event: "message_stop", data: { type: "message_stop" } });
+    emit("message_delta", `"delta":${JSON.stringify({ stop_reason, stop_sequence })},"usage":${JSON.stringify(usage)}`);
+    out.push(messageStop);
   };
 
   const onEvent = (event: EventSourceMessage) => {

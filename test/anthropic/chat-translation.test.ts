@@ -15,25 +15,25 @@ import * as v from "valibot";
 import { chatPrompt, chatRequestBody } from "../../src/anthropic/chat-request.ts";
 import { createChatStreamTranslator, type Message } from "../../src/anthropic/chat-stream.ts";
 import { MessagesRequestSchema } from "../../src/anthropic/messages-request.ts";
-import type { MessageStreamEvent } from "../../src/anthropic/native-messages.ts";
+import { readWrittenEvents, type WrittenEvent } from "../support/streams.ts";
 
 const recorded = (name: string) => readFileSync(new URL(`../../fixtures/streams/${name}`, import.meta.url), "utf8");
 
 const request = (body: Record<string, unknown>) => v.parse(MessagesRequestSchema, { model: "st", max_tokens: 16, ...body });
 
-function translate(sse: string, options: { pieceSize?: number; failure?: string; stopSequences?: string[] } = {}): { events: MessageStreamEvent[]; message: Message; failure?: string } {
+function translate(sse: string, options: { pieceSize?: number; failure?: string; stopSequences?: string[] } = {}): { events: WrittenEvent[]; message: Message; failure?: string } {
   let counter = 0;
   const translator = createChatStreamTranslator({ model: "st", stopSequences: options.stopSequences ?? [], newId: (prefix) => `${prefix}${counter++}` });
   const size = options.pieceSize ?? sse.length;
-  const events: MessageStreamEvent[] = [];
-  for (let at = 0; at < sse.length; at += size) events.push(...translator.push(sse.slice(at, at + size)));
-  events.push(...translator.end(options.failure));
+  const pieces: string[] = [];
+  for (let at = 0; at < sse.length; at += size) pieces.push(...translator.push(sse.slice(at, at + size)));
+  pieces.push(...translator.end(options.failure));
   const failure = translator.failure();
-  return { events, message: translator.message(), ...(failure === undefined ? {} : { failure }) };
+  return { events: readWrittenEvents(pieces), message: translator.message(), ...(failure === undefined ? {} : { failure }) };
 }
 
-const types = (events: MessageStreamEvent[]) => events.map((event) => event.event);
-const data = (event: MessageStreamEvent | undefined) => event?.data as Record<string, any>;
+const types = (events: WrittenEvent[]) => events.map((event) => event.event);
+const data = (event: WrittenEvent | undefined) => event?.data as Record<string, any>;
 const chunk = (choice: Record<string, unknown>) => `data: ${JSON.stringify({ id: "chatcmpl-1", object: "chat.completion.chunk", choices: [{ index: 0, logprobs: null, ...choice }] })}\n\n`;
 const usage = 'data: {"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":9,"total_tokens":12,"completion_tokens":3}}\n\n';
 const done = "data: [DONE]\n\n";
