@@ -7,10 +7,10 @@
  * output made exactly Anthropic's.
  */
 import { Hono, type Context } from "hono";
-import { stream } from "hono/streaming";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "pino";
 import * as v from "valibot";
+import { streamWrittenEvents } from "../http/sse-event.ts";
 import { OriginAnthropicMessages } from "../inference/origin.ts";
 import { translateEngineStream } from "../ollama/engine-stream.ts";
 import { createEnginesClient, loadDurationMs, type EnginesFetch } from "../ollama/engines-client.ts";
@@ -51,7 +51,7 @@ export function createAnthropicApp(options: AnthropicAppOptions): Hono {
     const response = await postNative("/v1/messages", request, c.req.raw.signal);
     if (!response) return undefined;
     if (!request.stream) return c.json(normalizeMessage(await response.json(), request.model));
-    return streamEvents(c, translateEngineStream(response.body, createMessageStreamNormalizer(request.model)));
+    return streamWrittenEvents(c, translateEngineStream(response.body, createMessageStreamNormalizer(request.model)));
   };
 
   /** The request as a chat completion, its stream translated to Anthropic's events (or folded into the message). */
@@ -60,7 +60,7 @@ export function createAnthropicApp(options: AnthropicAppOptions): Hono {
     if (loadDurationMs(response) > 0) probe.runnerLoaded(request.model);
     const translator = createChatStreamTranslator({ model: request.model, stopSequences: request.stop_sequences ?? [], newId: newAnthropicId });
     const events = translateEngineStream(response.body, translator);
-    if (request.stream) return streamEvents(c, events);
+    if (request.stream) return streamWrittenEvents(c, events);
     for await (const _ of events);
     const failure = translator.failure();
     if (failure !== undefined) throw new Error(failure);
@@ -90,16 +90,4 @@ export function createAnthropicApp(options: AnthropicAppOptions): Hono {
   });
 
   return app;
-}
-
-/** Server-sent events, each already written as text. */
-function streamEvents(c: Context, events: AsyncIterable<string>): Response {
-  c.header("content-type", "text/event-stream");
-  c.header("cache-control", "no-cache");
-  return stream(c, async (out) => {
-    for await (const event of events) {
-      if (out.aborted) break;
-      await out.write(event);
-    }
-  });
 }

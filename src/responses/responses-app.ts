@@ -7,10 +7,10 @@
  * bounded store, so they can be read, listed, deleted and continued.
  */
 import { Hono, type Context } from "hono";
-import { streamSSE } from "hono/streaming";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "pino";
 import * as v from "valibot";
+import { streamWrittenEvents } from "../http/sse-event.ts";
 import { OriginOpenAIResponses } from "../inference/origin.ts";
 import { translateEngineStream } from "../ollama/engine-stream.ts";
 import { createEnginesClient, type EnginesFetch } from "../ollama/engines-client.ts";
@@ -79,12 +79,7 @@ export function createResponsesApp(options: ResponsesAppOptions): Hono {
       if (response.error) throw new Error(response.error.message);
       return c.json(response);
     }
-    return streamSSE(c, async (stream) => {
-      for await (const event of events) {
-        if (stream.aborted) break;
-        await stream.writeSSE({ event: event.type, data: JSON.stringify(event) });
-      }
-    });
+    return streamWrittenEvents(c, events);
   });
 
   app.get("/:id", (c) => c.json(stored(c).response));
