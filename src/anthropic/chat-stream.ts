@@ -15,9 +15,9 @@
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { sseEvent } from "../http/sse-event.ts";
-import type { EventStreamTranslator } from "../ollama/engine-stream.ts";
-import type { Choice, ToolCallDelta } from "../ollama/engine-chunk.ts";
-import { readEngineEvent } from "../ollama/stream-translator.ts";
+import type { EventStreamTranslator } from "../engines/event-translation.ts";
+import type { Choice, ToolCallDelta } from "../engines/engine-chunk.ts";
+import { readEngineEvent } from "../engines/engine-event.ts";
 import { anthropicError } from "./anthropic-error.ts";
 import { anthropicId, type AnthropicIdPrefix } from "./anthropic-id.ts";
 import { errorEvent, ping } from "./native-messages.ts";

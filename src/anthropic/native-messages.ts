@@ -11,7 +11,7 @@
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { HTTPException } from "hono/http-exception";
-import type { EventStreamTranslator } from "../ollama/engine-stream.ts";
+import type { EventStreamTranslator } from "../engines/event-translation.ts";
 import { sseEvent } from "../http/sse-event.ts";
 import { anthropicError, type AnthropicError } from "./anthropic-error.ts";
 import { anthropicId } from "./anthropic-id.ts";

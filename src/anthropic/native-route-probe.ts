@@ -8,7 +8,7 @@
  * requests are translated to chat completions from then on, until a new
  * runner loads (its version may differ), which is probed again.
  */
-import { HTTPException } from "hono/http-exception";
+import { EngineRefusal } from "../engines/engines.ts";
 
 export interface NativeRouteProbe {
   /** Whether to try the runner's own route (not known to lack it). */
@@ -28,8 +28,8 @@ export function createNativeRouteProbe(): NativeRouteProbe {
   return {
     native: (model) => !lacking.has(model),
     lacking(model, error) {
-      if (!(error instanceof HTTPException) || error.status !== 404) return false;
-      if (typeof error.cause === "string" && notTheRoute.has(error.cause)) return false;
+      if (!(error instanceof EngineRefusal) || error.status !== 404) return false;
+      if (error.code !== null && notTheRoute.has(error.code)) return false;
       lacking.add(model);
       return true;
     },

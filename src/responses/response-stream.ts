@@ -16,9 +16,9 @@
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { sseEvent } from "../http/sse-event.ts";
-import type { EventStreamTranslator } from "../ollama/engine-stream.ts";
-import type { EngineChunk, ToolCallDelta } from "../ollama/engine-chunk.ts";
-import { readEngineEvent } from "../ollama/stream-translator.ts";
+import type { EventStreamTranslator } from "../engines/event-translation.ts";
+import type { EngineChunk, ToolCallDelta } from "../engines/engine-chunk.ts";
+import { readEngineEvent } from "../engines/engine-event.ts";
 import type {
   FunctionCallItem,
   ItemStatus,

@@ -5,10 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { HTTPException } from "hono/http-exception";
 import { createNativeRouteProbe } from "../../src/anthropic/native-route-probe.ts";
+import { EngineRefusal } from "../../src/engines/engines.ts";
 
-const refusal = (status: number, cause: string | null) => new HTTPException(status as 404, { message: "x", cause });
+/** The engines' refusal; FastAPI's `{"detail": "Not Found"}` reads as a 404 without a code. */
+const refusal = (status: number, code: string | null) =>
+  new EngineRefusal(status, "the engine serving this model does not have this endpoint", status === 404 ? "not_found_error" : "server_error", code);
 
 describe("the native /v1/messages probe", () => {
   test("a 404 naming no missing model or backend (FastAPI's {\"detail\": \"Not Found\"}) marks the model's runner as lacking the route", () => {
