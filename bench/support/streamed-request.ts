@@ -1,10 +1,11 @@
 import { request, type Dispatcher } from "undici";
 
 /**
- * How a path streams its reply: OpenAI server-sent events (`data: {...}`
- * lines, from llama-server and the engines API) or Ollama's NDJSON.
+ * How a path streams its reply: OpenAI chat completion server-sent events
+ * (`data: {...}` lines, from llama-server and the engines API), Ollama's
+ * NDJSON, Anthropic's Messages events or OpenAI's Responses events.
  */
-export type StreamFormat = "sse" | "ndjson";
+export type StreamFormat = "sse" | "ndjson" | "anthropic" | "responses";
 
 /** One way to reach a model: a URL, the dispatcher that gets there, and what it streams. */
 export interface StreamTarget {
@@ -106,6 +107,21 @@ const lineReaders: Record<StreamFormat, (line: string, name: string) => LinePiec
     };
     if (event.error !== undefined) throw new Error(`${name}: ${JSON.stringify(event.error)}`);
     return { text: event.choices?.[0]?.delta?.content ?? "", reportedTokens: event.usage?.completion_tokens };
+  },
+  anthropic(line, name) {
+    if (!line.startsWith("data: ")) return undefined; // `event:` lines name what the data says again
+    const event = JSON.parse(line.slice(6)) as { type?: string; delta?: { text?: string }; usage?: { output_tokens?: number }; error?: unknown };
+    if (event.type === "error") throw new Error(`${name}: ${JSON.stringify(event.error)}`);
+    if (event.type === "content_block_delta") return { text: event.delta?.text ?? "" };
+    return event.type === "message_delta" ? { reportedTokens: event.usage?.output_tokens } : undefined;
+  },
+  responses(line, name) {
+    if (!line.startsWith("data: ")) return undefined;
+    const event = JSON.parse(line.slice(6)) as { type?: string; delta?: string; response?: { usage?: { output_tokens?: number }; error?: unknown }; message?: string };
+    if (event.type === "error" || event.type === "response.failed") throw new Error(`${name}: ${event.message ?? JSON.stringify(event.response?.error)}`);
+    if (event.type === "response.output_text.delta") return { text: event.delta ?? "" };
+    const ended = event.type === "response.completed" || event.type === "response.incomplete";
+    return ended ? { reportedTokens: event.response?.usage?.output_tokens } : undefined;
   },
   ndjson(line, name) {
     if (line === "") return undefined;
