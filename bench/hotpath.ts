@@ -14,6 +14,8 @@
  *    proxies. 32 concurrent streams of 100 tokens per batch, paths
  *    interleaved, 3 repetitions; a path's cost is its proxy process's own
  *    CPU time (all threads, `process-cpu.ts`) over the tokens streamed.
+ *    Then the single-process ceiling: 256 streams at once on the pipe,
+ *    /engines and /api/chat, tokens/s forwarded with the process saturated.
  *    `--profile <dir>` then profiles each Node path on its own and names
  *    where each microsecond per token goes.
  * 2. Latency (`--part latency`): the same paths in front of the real
@@ -27,8 +29,8 @@
  * + 0.8 ms (/api/chat); total time ≤ pipe × 1.04 (/engines), × 1.08 (/api/chat).
  *
  *   npm run bench -- hotpath [--part cpu|latency|all] [--repeats 3]
- *     [--streams 32] [--tokens 100] [--cpu-rounds 3] [--interval-ms 2]
- *     [--concurrency 1,16,64] [--requests 48] [--max-tokens 32]
+ *     [--streams 32] [--tokens 100] [--cpu-rounds 3] [--interval-ms 2] [--ceiling-streams 256]
+ *     [--concurrency 1,16,64] [--requests 32] [--max-tokens 32]
  *     [--engine-threads N] [--profile <dir>] [--max-load 1.5]
  *
  * About 4 minutes on 2 cores; `--repeats 1`, `--part cpu` (under a minute)
@@ -54,7 +56,7 @@ import { ensureNginx, nginxVersion, startNginx } from "./support/nginx.ts";
 import { processCpuNs } from "./support/process-cpu.ts";
 import type { ProxyProcess } from "./support/proxy-process.ts";
 import { median, quantile, summarize } from "./support/statistics.ts";
-import { closedConnections, timeStreamedRequest, type StreamTarget } from "./support/streamed-request.ts";
+import { closedConnections, drainStreamedRequest, timeStreamedRequest, type StreamTarget } from "./support/streamed-request.ts";
 import { fixed, printTable, signed } from "./support/table.ts";
 
 const { values } = parseArgs({
@@ -65,8 +67,9 @@ const { values } = parseArgs({
     tokens: { type: "string", default: "100" },
     "cpu-rounds": { type: "string", default: "3" },
     "interval-ms": { type: "string", default: "2" },
+    "ceiling-streams": { type: "string", default: "256" },
     concurrency: { type: "string", default: "1,16,64" },
-    requests: { type: "string", default: "48" },
+    requests: { type: "string", default: "32" },
     "max-tokens": { type: "string", default: String(defaultPrompt.maxTokens) },
     "engine-threads": { type: "string" },
     profile: { type: "string" },
@@ -106,22 +109,6 @@ interface HotPaths {
   readonly engine: string;
   close(): Promise<void>;
 }
-
-const startedAt = performance.now();
-const nginxBinary = await ensureNginx();
-await ensureFixtureModels({ onProgress: (line) => console.error(line) });
-if (parts.includes("latency")) await ensureLlamaServer({ onProgress: ({ stage, message }) => console.error(`[llama-server ${stage}] ${message}`) });
-if (profileDir) await mkdir(profileDir, { recursive: true });
-// Once, before the bench adds load of its own.
-await waitForQuietMachine(Number(values["max-load"]), Number(values["wait-load-s"]) * 1000);
-const loadAtStart = loadAverageText();
-console.log(`# hot path: ${new Date().toISOString()}, load average ${loadAtStart} at start`);
-console.log(`${cpus().length} × ${cpus()[0]?.model ?? "CPU"}; Node ${process.version}; ${await nginxVersion(nginxBinary)} (one process)`);
-
-const cpuCosts = parts.includes("cpu") ? await benchCpu() : undefined;
-const latencies = parts.includes("latency") ? await benchLatency() : undefined;
-printSummary(cpuCosts, latencies);
-console.log(`\n(load average ${loadAtStart} at start, ${loadAverageText()} at the end; ${fixed((performance.now() - startedAt) / 1000, 0)} s in all)`);
 
 /**
  * Starts a gateway (its llama-server from `engineEnv`), loads the fixture
@@ -229,11 +216,39 @@ async function benchCpu(): Promise<CpuCosts> {
         ];
       }),
     );
+    await measureCeiling(proxied.filter((path) => ceilingPaths.includes(path.key)), tokens);
     if (profileDir) await profileCpu(hot.paths.filter((path) => path.profiled), rounds, batch);
   } finally {
     await hot.close();
   }
   return costs;
+}
+
+/** The paths whose single-process ceiling is measured. */
+const ceilingPaths: readonly PathKey[] = ["pipe", "engines", "ollama"];
+
+/**
+ * What one process forwards at most: so many streams at once (each read
+ * without parsing, so the client is not the limit) that the proxy process
+ * cannot keep up; tokens per second of wall time, and its CPU meanwhile.
+ */
+async function measureCeiling(paths: readonly HotPath[], tokens: number): Promise<void> {
+  const streams = Number(values["ceiling-streams"]);
+  const rows: string[][] = [];
+  for (const path of paths) {
+    const cpuBefore = processCpuNs(path.pid!);
+    const wallBefore = performance.now();
+    let received = 0;
+    for (let round = 0; round < 2; round++) {
+      const counts = await Promise.all(Array.from({ length: streams }, () => drainStreamedRequest(path.target).catch(() => 0)));
+      received += counts.reduce((sum, count) => sum + count, 0);
+    }
+    const seconds = (performance.now() - wallBefore) / 1000;
+    const busy = (processCpuNs(path.pid!) - cpuBefore) / 1e9 / seconds;
+    rows.push([names[path.key], fixed(received / seconds, 0), `${fixed(100 * busy, 0)}%`, fixed(received / seconds / busy, 0), `${received} of ${2 * streams * tokens}`]);
+  }
+  console.log(`\n## single-process ceiling: ${streams} concurrent streams of ${tokens} tokens, twice, offered one token every ${values["interval-ms"]} ms each (load average ${loadAverageText()})\n`);
+  printTable(["path", "tokens/s forwarded", "proxy CPU (one core = 100%)", "tokens/s per core busy", "tokens received"], rows);
 }
 
 /** Profiles each Node path alone, for as many batches as one measurement, and prints where its CPU went per token. */
@@ -259,7 +274,7 @@ async function benchLatency(): Promise<Latencies> {
   try {
     const targets = hot.paths.map((path) => path.target);
     const keyOf = new Map(hot.paths.map((path) => [path.target.name, path.key]));
-    await warmUp(targets, 5);
+    await warmUp(targets, 3);
     failedRequests.clear(); // counted for this part alone
     closedConnections.clear();
     const loadBefore = loadAverageText();
@@ -355,3 +370,19 @@ function spread(values: readonly number[], decimals: number, withMedian = false,
   const range = sign ? `${format(min)} … ${format(max)}` : `${format(min)}–${format(max)}`;
   return withMedian ? `${format(median(values))} (${range})` : range;
 }
+
+const startedAt = performance.now();
+const nginxBinary = await ensureNginx();
+await ensureFixtureModels({ onProgress: (line) => console.error(line) });
+if (parts.includes("latency")) await ensureLlamaServer({ onProgress: ({ stage, message }) => console.error(`[llama-server ${stage}] ${message}`) });
+if (profileDir) await mkdir(profileDir, { recursive: true });
+// Once, before the bench adds load of its own.
+await waitForQuietMachine(Number(values["max-load"]), Number(values["wait-load-s"]) * 1000);
+const loadAtStart = loadAverageText();
+console.log(`# hot path: ${new Date().toISOString()}, load average ${loadAtStart} at start`);
+console.log(`${cpus().length} × ${cpus()[0]?.model ?? "CPU"}; Node ${process.version}; ${await nginxVersion(nginxBinary)} (one process)`);
+
+const cpuCosts = parts.includes("cpu") ? await benchCpu() : undefined;
+const latencies = parts.includes("latency") ? await benchLatency() : undefined;
+printSummary(cpuCosts, latencies);
+console.log(`\n(load average ${loadAtStart} at start, ${loadAverageText()} at the end; ${fixed((performance.now() - startedAt) / 1000, 0)} s in all)`);

@@ -1,17 +1,19 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S -u NODE_OPTIONS node
 // A STAND-IN FOR llama-server, NOT llama-server: the hot-path bench's
 // zero-compute engine. Started by a gateway as its llama-server
 // (LLAMA_SERVER_PATH), with the runner's command line, it serves what the
 // gateway asks of a runner (/health, /v1/models, /props, /metrics,
 // /apply-template, /tokenize) and streams made-up words, one every
 // LLAMA_STAND_IN_INTERVAL_MS (default 2) to every open stream at once, as
-// llama-server's batched decoding does: `/v1/chat/completions` and
+// llama-server's batched decoding does (a stream whose reader is behind
+// waits for it): `/v1/chat/completions` and
 // `/v1/completions` as OpenAI server-sent events, `/v1/messages` as
 // Anthropic's, each event shaped byte for byte like the recorded
 // llama-server streams (fixtures/streams/). `max_tokens` (or `n_predict`)
 // words per request, 100 when unset. Nothing it says comes from a model: the
 // gateway's CPU per token is measured against it, with no engine work on the
-// machine's cores.
+// machine's cores. (NODE_OPTIONS are dropped: a profiled gateway's preload
+// is not the engine's.)
 import { rmSync } from "node:fs";
 import { createServer } from "node:http";
 
@@ -51,7 +53,12 @@ function tick() {
       streams.delete(stream);
       continue;
     }
-    stream.response.write(stream.token(stream.sent));
+    // A reader that is behind holds its stream back, as a blocked write holds llama-server's.
+    if (stream.waiting) continue;
+    if (!stream.response.write(stream.token(stream.sent))) {
+      stream.waiting = true;
+      stream.response.once("drain", () => (stream.waiting = false));
+    }
     stream.sent += 1;
     if (stream.sent === stream.total) {
       for (const event of stream.ending()) stream.response.write(event);
@@ -73,7 +80,7 @@ function open(response, stream) {
     response.end();
     return;
   }
-  streams.add({ response, sent: 0, ...stream });
+  streams.add({ response, sent: 0, waiting: false, ...stream });
   ticker ??= setInterval(tick, intervalMs);
 }
 

@@ -45,30 +45,7 @@ interface LinePiece {
  */
 export async function timeStreamedRequest(target: StreamTarget): Promise<StreamTiming> {
   const readLine = lineReaders[target.format];
-  const send = () =>
-    request(target.url, {
-      method: "POST",
-      dispatcher: target.dispatcher,
-      headers: { "content-type": "application/json" },
-      body: target.body,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
-  let started = performance.now();
-  let response: Awaited<ReturnType<typeof send>>;
-  try {
-    response = await send();
-  } catch (error) {
-    // llama-server sometimes closes a kept-alive connection without saying so
-    // (a request served by one of its short-lived extra HTTP threads); the
-    // reuse then fails before any byte. Counted, and sent again on a new one.
-    if ((error as { code?: string }).code !== "UND_ERR_SOCKET") throw error;
-    closedConnections.set(target.name, (closedConnections.get(target.name) ?? 0) + 1);
-    started = performance.now();
-    response = await send();
-  }
-  if (response.statusCode !== 200) throw new Error(`${target.name}: HTTP ${response.statusCode}: ${await response.body.text()}`);
-
+  const { response, started } = await send(target);
   const decoder = new TextDecoder();
   let firstTextAt: number | undefined;
   let pending = "";
@@ -93,6 +70,51 @@ export async function timeStreamedRequest(target: StreamTarget): Promise<StreamT
   const ended = performance.now();
   if (firstTextAt === undefined) throw new Error(`${target.name}: the stream carried no text`);
   return { ttftMs: firstTextAt - started, totalMs: ended - started, tokens: reportedTokens ?? pieces, text };
+}
+
+/**
+ * Sends one streaming request and reads its reply as cheaply as may be, for
+ * a bench that loads a server and must not be the bottleneck itself: the
+ * bytes are dropped, and the tokens are the count the stream reports at its
+ * end (the engine's usage, Ollama's `eval_count`).
+ *
+ * @throws Error for a non-200 answer or a stream that reports no count
+ */
+export async function drainStreamedRequest(target: StreamTarget): Promise<number> {
+  const { response } = await send(target);
+  let tail = "";
+  for await (const chunk of response.body) tail = (tail + (chunk as Buffer).toString("latin1")).slice(-2_048);
+  const counts = [...tail.matchAll(/"(?:completion_tokens|eval_count|output_tokens)":(\d+)/g)];
+  if (counts.length === 0) throw new Error(`${target.name}: the stream reported no token count: ${JSON.stringify(tail.slice(-300))}`);
+  return Number(counts.at(-1)![1]);
+}
+
+/** Sends `target`'s request; a 200 answer's headers and when it was sent. */
+async function send(target: StreamTarget): Promise<{ response: Dispatcher.ResponseData; started: number }> {
+  const post = () =>
+    request(target.url, {
+      method: "POST",
+      dispatcher: target.dispatcher,
+      headers: { "content-type": "application/json" },
+      body: target.body,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+  let started = performance.now();
+  let response: Dispatcher.ResponseData;
+  try {
+    response = await post();
+  } catch (error) {
+    // llama-server sometimes closes a kept-alive connection without saying so
+    // (a request served by one of its short-lived extra HTTP threads); the
+    // reuse then fails before any byte. Counted, and sent again on a new one.
+    if ((error as { code?: string }).code !== "UND_ERR_SOCKET") throw error;
+    closedConnections.set(target.name, (closedConnections.get(target.name) ?? 0) + 1);
+    started = performance.now();
+    response = await post();
+  }
+  if (response.statusCode !== 200) throw new Error(`${target.name}: HTTP ${response.statusCode}: ${await response.body.text()}`);
+  return { response, started };
 }
 
 const lineReaders: Record<StreamFormat, (line: string, name: string) => LinePiece | undefined> = {
