@@ -1,0 +1,182 @@
+/**
+ * `node --import tsx bench/memory.ts [--streams 64] [--settle-seconds 5]`
+ *
+ * The gateway's memory, in one run, against bare Node: resident memory
+ * (RSS, from /proc) and V8's heap in use (from /metrics), idle with the demo
+ * models registered, then with N open `/api/chat` streams, per stream. Each
+ * way of running it is measured: `npm start` (bin/modelgate.mjs: dist/ when
+ * the build is fresh) and the TypeScript sources through tsx; and the
+ * modules alone, imported and nothing started, both ways.
+ *
+ * The streams come from a stand-in engine (bench/support/slow-engine.ts, one
+ * word every 100 ms), served as an external engine through the same runner
+ * proxy as llama-server: they stay open as long as needed and cost no CPU.
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import { compiledEntry } from "../bin/compiled-entry.mjs";
+import { parsePrometheusText } from "../src/scheduling/prometheus-text.ts";
+import { residentMemoryKiB } from "../test/support/load-clients.ts";
+import { startBenchGateway } from "./support/bench-gateway.ts";
+import { loadAverageText } from "./support/machine-load.ts";
+import { startSlowEngine } from "./support/slow-engine.ts";
+import { median } from "./support/statistics.ts";
+import { fixed, printTable } from "./support/table.ts";
+
+const { values } = parseArgs({
+  options: {
+    streams: { type: "string", default: "64" },
+    "settle-seconds": { type: "string", default: "5" },
+  },
+});
+const streamCount = Number(values.streams);
+const settleMs = Number(values["settle-seconds"]) * 1000;
+
+const root = new URL("..", import.meta.url).pathname;
+const sources = join(root, "src/cli/main.ts");
+const built = compiledEntry() !== undefined;
+const MiB = 1024 * 1024;
+
+/** RSS in MiB: the median of three readings a second apart. */
+async function settledRss(pid: number): Promise<number> {
+  const readings: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    if (i > 0) await sleep(1000);
+    readings.push((await residentMemoryKiB(pid)).rss / 1024);
+  }
+  return median(readings);
+}
+
+/** A Node process that runs `code` (an ES module) and then idles: its RSS once settled. */
+async function idleProcessRss(nodeArgs: readonly string[], code: string): Promise<number> {
+  const child = spawn(process.execPath, [...nodeArgs, "--input-type=module", "-e", `${code}\nconsole.log("ready");\nsetInterval(() => {}, 1 << 30);`], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on("data", (data: Buffer) => data.includes("ready") && resolve());
+      child.once("exit", (code) => reject(new Error(`exited with ${code}`)));
+    });
+    await sleep(settleMs);
+    return await settledRss(child.pid!);
+  } finally {
+    child.kill();
+  }
+}
+
+async function heapUsedMiB(url: string): Promise<number> {
+  const families = parsePrometheusText(await (await fetch(`${url}/metrics`)).text());
+  const sample = families.flatMap((family) => family.samples).find((s) => s.name === "nodejs_heap_size_used_bytes");
+  return (sample?.value ?? NaN) / MiB;
+}
+
+/** An open `/api/chat` stream on the stand-in; resolves once `lines` NDJSON lines have arrived. */
+function openStream(url: string, model: string, signal: AbortSignal, lines: number): Promise<void> {
+  return (async () => {
+    const response = await fetch(`${url}/api/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model, messages: [{ role: "user", content: "Say something." }], options: { num_predict: 100_000 } }),
+      signal,
+    });
+    if (!response.ok) throw new Error(`/api/chat: HTTP ${response.status}: ${await response.text()}`);
+    const reader = response.body!.getReader();
+    let seen = 0;
+    let resolved = false;
+    return new Promise<void>((resolve, reject) => {
+      const pump = async () => {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return resolved ? undefined : reject(new Error("the stream ended early"));
+          for (const byte of value) if (byte === 10) seen += 1;
+          if (!resolved && seen >= lines) {
+            resolved = true;
+            resolve();
+          }
+        }
+      };
+      pump().catch((error: unknown) => (resolved ? undefined : reject(error as Error)));
+    });
+  })();
+}
+
+interface GatewayFigures {
+  readonly idleRss: number;
+  readonly idleHeap: number;
+  readonly warmRss: number;
+  readonly warmHeap: number;
+  readonly openRss: number;
+  readonly openHeap: number;
+}
+
+async function measureGateway(entry: readonly string[] | undefined, engineUrl: string, model: string): Promise<GatewayFigures> {
+  const engines = JSON.stringify({ engines: [{ name: "bench", urls: [engineUrl], prefix: "bench/" }] });
+  const gateway = await startBenchGateway({ MODELGATE_EXTERNAL_ENGINES: engines }, entry ? { entry } : {});
+  const pid = gateway.child.pid!;
+  const name = `bench/${model}`;
+  try {
+    await sleep(settleMs);
+    const idleRss = await settledRss(pid);
+    const idleHeap = await heapUsedMiB(gateway.url);
+    // One stream first, so code that loads on first use is not counted per stream.
+    const warmUp = new AbortController();
+    await openStream(gateway.url, name, warmUp.signal, 3);
+    warmUp.abort();
+    await sleep(settleMs);
+    const warmRss = await settledRss(pid);
+    const warmHeap = await heapUsedMiB(gateway.url);
+    const open = new AbortController();
+    await Promise.all(Array.from({ length: streamCount }, () => openStream(gateway.url, name, open.signal, 3)));
+    const openRss = await settledRss(pid);
+    const openHeap = await heapUsedMiB(gateway.url);
+    open.abort();
+    return { idleRss, idleHeap, warmRss, warmHeap, openRss, openHeap };
+  } finally {
+    await gateway.stop();
+  }
+}
+
+console.log(`load average at the start ${loadAverageText()}; ${streamCount} streams; dist/ ${built ? "built and fresh" : "not built or stale: npm start runs the sources"}`);
+const bareRss = await idleProcessRss([], "");
+const importRows: string[][] = [["bare Node", fixed(bareRss, 1)]];
+importRows.push(["import src/server/gateway.ts through tsx", fixed(await idleProcessRss(["--import", "tsx/esm"], `await import(${JSON.stringify(join(root, "src/server/gateway.ts"))});`), 1)]);
+const compiledGateway = join(root, "dist/src/server/gateway.js");
+if (built && existsSync(compiledGateway)) {
+  importRows.push(["import dist/src/server/gateway.js", fixed(await idleProcessRss([], `await import(${JSON.stringify(compiledGateway)});`), 1)]);
+}
+
+const engine = await startSlowEngine(100);
+const gatewayRows: string[][] = [];
+try {
+  const ways: [string, readonly string[] | undefined][] = [
+    [built ? "npm start (dist/)" : "npm start (the sources: no fresh dist/)", undefined],
+    ["the sources through tsx", ["--import", "tsx/esm", sources]],
+  ];
+  for (const [label, entry] of built ? ways : ways.slice(0, 1)) {
+    const figures = await measureGateway(entry, engine.url, engine.model);
+    gatewayRows.push([
+      label,
+      fixed(figures.idleRss, 1),
+      fixed(figures.idleHeap, 1),
+      fixed(figures.warmRss, 1),
+      fixed(figures.openRss, 1),
+      fixed(((figures.openRss - figures.warmRss) * 1024) / streamCount, 0),
+      fixed(((figures.openHeap - figures.warmHeap) * 1024) / streamCount, 0),
+    ]);
+  }
+} finally {
+  await engine.close();
+}
+
+console.log();
+printTable(["process, idle", "RSS MiB"], importRows);
+console.log();
+printTable(
+  ["gateway", "idle RSS MiB", "idle heap MiB", "after 1 stream RSS", `${streamCount} open RSS`, "RSS KiB/stream", "heap KiB/stream"],
+  gatewayRows,
+);
+console.log(`\nload average at the end ${loadAverageText()}; heap per stream is without a forced GC (indicative only)`);
