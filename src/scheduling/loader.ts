@@ -427,8 +427,7 @@ export function createLoader(options: LoaderOptions): Loader {
     const arrived = performance.now();
     signal?.throwIfAborted();
     const { prepared, key, keepAliveMs } = await prepare(target);
-    const memory = await estimateMemory(prepared);
-    signal?.throwIfAborted();
+    const memory = await untilAborted(estimateMemory(prepared), signal);
     const id = nextDemandId++;
     // A ready runner is granted while the request is dispatched; any later grant waited for a load.
     let dispatched = false;
@@ -579,4 +578,16 @@ function isEmpty(configuration: Pick<StoredConfiguration, "keepAliveMs" | "confi
 function positive(name: string, value: number): number {
   if (!(value >= 1)) throw new RangeError(`${name} must be at least 1, got ${value}`);
   return value;
+}
+
+/** `promise`, or `signal`'s reason as soon as it aborts: an estimate may wait for the engine's first build. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return Promise.race([promise, aborted]).finally(() => signal.removeEventListener("abort", onAbort));
 }

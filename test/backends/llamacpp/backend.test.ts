@@ -198,6 +198,23 @@ describe("llama.cpp backend on the real llama-server", () => {
     assert.equal(small.vram, 0);
   });
 
+  it("a memory estimate waits for the engine's first build past its caller's deadline (the first start's 500 after 60 s)", async () => {
+    const signals: AbortSignal[] = [];
+    const building = createLlamaCppBackend({
+      locateModel: async () => ({ ggufPath: models.chat }),
+      logger: pino({ level: "silent" }),
+      resolveServer: async ({ signal }) => {
+        assert.ok(signal, "the build gets a signal");
+        signals.push(signal);
+        return ensureLlamaServer({ signal });
+      },
+    });
+    const estimate = await building.requiredMemoryForModel(AbortSignal.abort(new Error("the estimate's deadline")), "chat", { "context-size": 512 });
+    assert.ok(estimate.ram > 0);
+    assert.equal(signals.length, 1);
+    assert.equal(signals[0]!.aborted, false, "the build was not bound to the estimate's deadline");
+  });
+
   it("reports its state and the engine's size on disk", async () => {
     assert.match(backend.status(), /^llama-server \((prebuilt|source|path)[^)]*\) at /);
     assert.ok((await backend.diskUsage()) > 1_000_000);
