@@ -27,7 +27,7 @@ import { createExternalMetrics } from "../scheduling/external/external-metrics.t
 import { createLoader, type Loader } from "../scheduling/loader.ts";
 import { detectMemoryBudget } from "../scheduling/memory-budget.ts";
 import { prepareRunnersDir } from "../scheduling/runners-dir.ts";
-import { installDirectory } from "../install-directory.ts";
+import { installDirectory } from "../utilities/install-directory.ts";
 import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import type { LogBuffer } from "./log-buffer.ts";
