@@ -22,7 +22,7 @@ export interface BenchGateway extends GatewayProcess {
  * the background; a request sent before waits for them, which is boot time,
  * not the cost of a cold request.
  */
-export async function startBenchGateway(env: Record<string, string> = {}, options: Pick<StartGatewayOptions, "entry"> = {}): Promise<BenchGateway> {
+export async function startBenchGateway(env: Record<string, string> = {}, options: Pick<StartGatewayOptions, "entry" | "home"> = {}): Promise<BenchGateway> {
   const gateway = await startGateway({ ...options, env: { MODELGATE_LOG_LEVEL: "info", MODELGATE_KEEP_ALIVE: "-1", ...env } });
   const listening = performance.now();
   try {
