@@ -8,15 +8,23 @@
  * the build is fresh) and the TypeScript sources through tsx; and the
  * modules alone, imported and nothing started, both ways.
  *
+ * Figures "after GC" follow a full collection asked through the inspector
+ * (the gateway runs with `--inspect` on a free loopback port, which costs
+ * it no measurable memory), so that garbage not yet collected is not
+ * counted per stream.
+ *
  * The streams come from a stand-in engine (bench/support/slow-engine.ts, one
  * word every 100 ms), served as an external engine through the same runner
  * proxy as llama-server: they stay open as long as needed and cost no CPU.
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { WebSocket } from "undici";
 import { compiledEntry } from "../bin/compiled-entry.mjs";
 import { parsePrometheusText } from "../src/scheduling/prometheus-text.ts";
 import { residentMemoryKiB } from "../test/support/load-clients.ts";
@@ -104,38 +112,75 @@ function openStream(url: string, model: string, signal: AbortSignal, lines: numb
   })();
 }
 
+/** A debugger session on the gateway, only to ask for full garbage collections. */
+async function inspectorSession(gateway: { logs: Record<string, unknown>[] }): Promise<{ collectGarbage(): Promise<void>; close(): void }> {
+  const line = gateway.logs.map((entry) => String(entry.msg)).find((msg) => msg.startsWith("Debugger listening on "));
+  const url = line?.slice("Debugger listening on ".length).trim();
+  if (!url) throw new Error("the gateway did not say where its inspector listens");
+  const socket = new WebSocket(url);
+  await new Promise((resolve, reject) => {
+    socket.addEventListener("open", resolve, { once: true });
+    socket.addEventListener("error", reject, { once: true });
+  });
+  let id = 0;
+  return {
+    async collectGarbage() {
+      const asked = ++id;
+      const answered = new Promise<void>((resolve) => {
+        const onMessage = (event: { data: unknown }) => {
+          if ((JSON.parse(String(event.data)) as { id?: number }).id !== asked) return;
+          socket.removeEventListener("message", onMessage);
+          resolve();
+        };
+        socket.addEventListener("message", onMessage);
+      });
+      socket.send(JSON.stringify({ id: asked, method: "HeapProfiler.collectGarbage" }));
+      await answered;
+    },
+    close: () => socket.close(),
+  };
+}
+
 interface GatewayFigures {
   readonly idleRss: number;
   readonly idleHeap: number;
+  readonly idleGcRss: number;
   readonly warmRss: number;
   readonly warmHeap: number;
   readonly openRss: number;
   readonly openHeap: number;
 }
 
-async function measureGateway(entry: readonly string[] | undefined, engineUrl: string, model: string): Promise<GatewayFigures> {
+async function measureGateway(entry: readonly string[], engineUrl: string, model: string, home?: string): Promise<GatewayFigures> {
   const engines = JSON.stringify({ engines: [{ name: "bench", urls: [engineUrl], prefix: "bench/" }] });
-  const gateway = await startBenchGateway({ MODELGATE_EXTERNAL_ENGINES: engines }, entry ? { entry } : {});
+  const gateway = await startBenchGateway({ MODELGATE_EXTERNAL_ENGINES: engines }, { entry: ["--inspect=127.0.0.1:0", ...entry], ...(home ? { home } : {}) });
   const pid = gateway.child.pid!;
   const name = `bench/${model}`;
+  const inspector = await inspectorSession(gateway);
+  const collected = async () => {
+    await inspector.collectGarbage();
+    return settledRss(pid);
+  };
   try {
     await sleep(settleMs);
     const idleRss = await settledRss(pid);
     const idleHeap = await heapUsedMiB(gateway.url);
+    const idleGcRss = await collected();
     // One stream first, so code that loads on first use is not counted per stream.
     const warmUp = new AbortController();
     await openStream(gateway.url, name, warmUp.signal, 3);
     warmUp.abort();
     await sleep(settleMs);
-    const warmRss = await settledRss(pid);
+    const warmRss = await collected();
     const warmHeap = await heapUsedMiB(gateway.url);
     const open = new AbortController();
     await Promise.all(Array.from({ length: streamCount }, () => openStream(gateway.url, name, open.signal, 3)));
-    const openRss = await settledRss(pid);
+    const openRss = await collected();
     const openHeap = await heapUsedMiB(gateway.url);
     open.abort();
-    return { idleRss, idleHeap, warmRss, warmHeap, openRss, openHeap };
+    return { idleRss, idleHeap, idleGcRss, warmRss, warmHeap, openRss, openHeap };
   } finally {
+    inspector.close();
     await gateway.stop();
   }
 }
@@ -152,21 +197,30 @@ if (built && existsSync(compiledGateway)) {
 const engine = await startSlowEngine(100);
 const gatewayRows: string[][] = [];
 try {
-  const ways: [string, readonly string[] | undefined][] = [
-    [built ? "npm start (dist/)" : "npm start (the sources: no fresh dist/)", undefined],
-    ["the sources through tsx", ["--import", "tsx/esm", sources]],
+  const home = await mkdtemp(join(tmpdir(), "modelgate-bench-home-"));
+  const npmStart = [built ? "npm start (dist/)" : "npm start (the sources: no fresh dist/)", [join(root, "bin/modelgate.mjs")]] as const;
+  // label, node's arguments, MODELGATE_HOME (a fresh one when undefined)
+  const runs: (readonly [string, readonly string[], string | undefined])[] = [
+    [`${npmStart[0]}, first start`, npmStart[1], home],
+    [`${npmStart[0]}, restart (demo models registered before)`, npmStart[1], home],
+    ...(built ? [["the sources through tsx, first start", ["--import", "tsx/esm", sources], undefined] as const] : []),
   ];
-  for (const [label, entry] of built ? ways : ways.slice(0, 1)) {
-    const figures = await measureGateway(entry, engine.url, engine.model);
-    gatewayRows.push([
-      label,
-      fixed(figures.idleRss, 1),
-      fixed(figures.idleHeap, 1),
-      fixed(figures.warmRss, 1),
-      fixed(figures.openRss, 1),
-      fixed(((figures.openRss - figures.warmRss) * 1024) / streamCount, 0),
-      fixed(((figures.openHeap - figures.warmHeap) * 1024) / streamCount, 0),
-    ]);
+  try {
+    for (const [label, entry, runHome] of runs) {
+      const figures = await measureGateway(entry, engine.url, engine.model, runHome);
+      gatewayRows.push([
+        label,
+        fixed(figures.idleRss, 1),
+        fixed(figures.idleHeap, 1),
+        fixed(figures.idleGcRss, 1),
+        fixed(figures.warmRss, 1),
+        fixed(figures.openRss, 1),
+        fixed(((figures.openRss - figures.warmRss) * 1024) / streamCount, 0),
+        fixed(((figures.openHeap - figures.warmHeap) * 1024) / streamCount, 0),
+      ]);
+    }
+  } finally {
+    await rm(home, { recursive: true, force: true });
   }
 } finally {
   await engine.close();
@@ -176,7 +230,7 @@ console.log();
 printTable(["process, idle", "RSS MiB"], importRows);
 console.log();
 printTable(
-  ["gateway", "idle RSS MiB", "idle heap MiB", "after 1 stream RSS", `${streamCount} open RSS`, "RSS KiB/stream", "heap KiB/stream"],
+  ["gateway", "idle RSS MiB", "idle heap MiB", "idle RSS after GC", "after 1 stream, GC", `${streamCount} open, GC`, "RSS KiB/stream", "heap KiB/stream"],
   gatewayRows,
 );
-console.log(`\nload average at the end ${loadAverageText()}; heap per stream is without a forced GC (indicative only)`);
+console.log(`\nload average at the end ${loadAverageText()}; a first start registers the demo models in a fresh MODELGATE_HOME; heap is V8's in use, from /metrics`);
