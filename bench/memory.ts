@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/memory.ts [--streams 64] [--settle-seconds 5]`
+ * `node --import tsx bench/memory.ts [--streams 64] [--lines 200] [--settle-seconds 5] [--baseline DIR]`
  *
  * The gateway's memory, in one run, against bare Node: resident memory
  * (RSS, from /proc) and V8's heap in use (from /metrics), idle with the demo
@@ -13,8 +13,13 @@
  * it no measurable memory), so that garbage not yet collected is not
  * counted per stream.
  *
+ * Each stream is measured once it has sent `--lines` NDJSON lines (long
+ * enough for whatever a stream keeps of its past). `--baseline DIR` also
+ * (repeatable) also measures the gateway of another checkout (say, main's)
+ * in the same run.
+ *
  * The streams come from a stand-in engine (bench/support/slow-engine.ts, one
- * word every 100 ms), served as an external engine through the same runner
+ * word every 20 ms), served as an external engine through the same runner
  * proxy as llama-server: they stay open as long as needed and cost no CPU.
  */
 import { spawn } from "node:child_process";
@@ -37,10 +42,13 @@ import { fixed, printTable } from "./support/table.ts";
 const { values } = parseArgs({
   options: {
     streams: { type: "string", default: "64" },
+    lines: { type: "string", default: "200" },
+    baseline: { type: "string", multiple: true },
     "settle-seconds": { type: "string", default: "5" },
   },
 });
 const streamCount = Number(values.streams);
+const linesPerStream = Number(values.lines);
 const settleMs = Number(values["settle-seconds"]) * 1000;
 
 const root = new URL("..", import.meta.url).pathname;
@@ -174,7 +182,7 @@ async function measureGateway(entry: readonly string[], engineUrl: string, model
     const warmRss = await collected();
     const warmHeap = await heapUsedMiB(gateway.url);
     const open = new AbortController();
-    await Promise.all(Array.from({ length: streamCount }, () => openStream(gateway.url, name, open.signal, 3)));
+    await Promise.all(Array.from({ length: streamCount }, () => openStream(gateway.url, name, open.signal, linesPerStream)));
     const openRss = await collected();
     const openHeap = await heapUsedMiB(gateway.url);
     open.abort();
@@ -185,7 +193,7 @@ async function measureGateway(entry: readonly string[], engineUrl: string, model
   }
 }
 
-console.log(`load average at the start ${loadAverageText()}; ${streamCount} streams; dist/ ${built ? "built and fresh" : "not built or stale: npm start runs the sources"}`);
+console.log(`load average at the start ${loadAverageText()}; ${streamCount} streams of ${linesPerStream} lines; dist/ ${built ? "built and fresh" : "not built or stale: npm start runs the sources"}`);
 const bareRss = await idleProcessRss([], "");
 const importRows: string[][] = [["bare Node", fixed(bareRss, 1)]];
 importRows.push(["import src/server/gateway.ts through tsx", fixed(await idleProcessRss(["--import", "tsx/esm"], `await import(${JSON.stringify(join(root, "src/server/gateway.ts"))});`), 1)]);
@@ -194,7 +202,7 @@ if (built && existsSync(compiledGateway)) {
   importRows.push(["import dist/src/server/gateway.js", fixed(await idleProcessRss([], `await import(${JSON.stringify(compiledGateway)});`), 1)]);
 }
 
-const engine = await startSlowEngine(100);
+const engine = await startSlowEngine(20);
 const gatewayRows: string[][] = [];
 try {
   const home = await mkdtemp(join(tmpdir(), "modelgate-bench-home-"));
@@ -204,6 +212,7 @@ try {
     [`${npmStart[0]}, first start`, npmStart[1], home],
     [`${npmStart[0]}, restart (demo models registered before)`, npmStart[1], home],
     ...(built ? [["the sources through tsx, first start", ["--import", "tsx/esm", sources], undefined] as const] : []),
+    ...(values.baseline ?? []).map((checkout) => [`${checkout}, first start`, [join(checkout, "bin/modelgate.mjs")], undefined] as const),
   ];
   try {
     for (const [label, entry, runHome] of runs) {
