@@ -1,6 +1,5 @@
 import type { Hono } from "hono";
 import { homedir, tmpdir } from "node:os";
-import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { ensureFixtureModels } from "../../fixtures/generate.ts";
@@ -29,14 +28,12 @@ import { createExternalMetrics } from "../scheduling/external/external-metrics.t
 import { createLoader, type Loader } from "../scheduling/loader.ts";
 import { detectMemoryBudget } from "../scheduling/memory-budget.ts";
 import { prepareRunnersDir } from "../scheduling/runners-dir.ts";
+import { installDirectory } from "../utilities/install-directory.ts";
 import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import type { LogBuffer } from "./log-buffer.ts";
 import { lockHome } from "./home-lock.ts";
 import { createLogsApp } from "./logs-app.ts";
-
-/** Where modelgate itself is installed (its demo models live there). */
-const installDirectory = fileURLToPath(new URL("../..", import.meta.url));
 
 export interface Gateway {
   readonly app: Hono;
