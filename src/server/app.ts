@@ -137,7 +137,8 @@ export function createApp(parts: AppParts): Hono {
       ? c.req.raw
       : followingSignal(new Request(c.req.url, { method: c.req.method, headers: c.req.raw.headers, body: await c.req.arrayBuffer(), signal: c.req.raw.signal }), c.req.raw.signal);
   const ollamaDoor: EnginesDoor = { truncateByDefault: true };
-  app.route("/v1", new Hono().all("/*", async (c) => engines.fetch(await withBodyRead(c), ollamaDoor)));
+  // The Node response goes along, so the engines write their stream to it directly.
+  app.route("/v1", new Hono().all("/*", async (c) => engines.fetch(await withBodyRead(c), { ...(c.env as object), ...ollamaDoor })));
   app.route("/logs", logs);
   app.get("/metrics", async (c) => c.body(await metrics.metrics(), 200, { "Content-Type": metrics.contentType }));
   app.notFound((c) => errorReply(c.req.path, 404, `${c.req.method} ${c.req.path} not found`, "not_found"));

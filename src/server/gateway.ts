@@ -1,6 +1,5 @@
 import type { Hono } from "hono";
 import { homedir, tmpdir } from "node:os";
-import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { ensureFixtureModels } from "../../fixtures/generate.ts";
@@ -21,6 +20,7 @@ import { createOllamaApp } from "../ollama/ollama-app.ts";
 import { createOllamaModelManagementApp } from "../ollama/model-management/model-management-app.ts";
 import { createEngineMetrics } from "../scheduling/engine-metrics.ts";
 import { createEnginesApp } from "../scheduling/engines-app.ts";
+import { createScheduledEngines } from "../scheduling/scheduled-engines.ts";
 import { readExternalEngines } from "../scheduling/external/external-config.ts";
 import { createExternalEngine } from "../scheduling/external/external-engine.ts";
 import { createExternalEngines } from "../scheduling/external/external-engines.ts";
@@ -28,14 +28,12 @@ import { createExternalMetrics } from "../scheduling/external/external-metrics.t
 import { createLoader, type Loader } from "../scheduling/loader.ts";
 import { detectMemoryBudget } from "../scheduling/memory-budget.ts";
 import { prepareRunnersDir } from "../scheduling/runners-dir.ts";
+import { installDirectory } from "../utilities/install-directory.ts";
 import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import type { LogBuffer } from "./log-buffer.ts";
 import { lockHome } from "./home-lock.ts";
 import { createLogsApp } from "./logs-app.ts";
-
-/** Where modelgate itself is installed (its demo models live there). */
-const installDirectory = fileURLToPath(new URL("../..", import.meta.url));
 
 export interface Gateway {
   readonly app: Hono;
@@ -117,17 +115,19 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
   const external = createExternalEngines(
     externalConfigs.map((engine) => createExternalEngine({ config: engine, logger, metrics: externalMetrics })),
   );
-  const engines = createEnginesApp({ loader, resolver, logger, metrics, external, maxBodyBytes: config.maxBodyBytes });
+  // One contract, which the dialects call and the /engines routes serve over HTTP.
+  const contract = createScheduledEngines({ loader, resolver, metrics, external });
+  const engines = createEnginesApp({ engines: contract, loader, resolver, logger, external, maxBodyBytes: config.maxBodyBytes });
   const models = createModelsApp({
     store,
     logger,
     distribution: createModelDistribution({ store, policy: createRemotePolicy({ allowedHosts: config.allowedRegistries }) }),
     unload: async (model) => void (await loader.unload({ models: [model.id] })),
   });
-  const ollama = createOllamaApp({ engines: engines.fetch, models: models.fetch, logger });
-  const anthropic = createAnthropicApp({ engines: engines.fetch, logger });
+  const ollama = createOllamaApp({ engines: contract, models: models.fetch, logger });
+  const anthropic = createAnthropicApp({ engines: contract, logger });
   const responses = createResponsesApp({
-    engines: engines.fetch,
+    engines: contract,
     logger,
     store: { maxEntries: config.responsesMaxStored, maxAgeMs: config.responsesMaxAgeMs },
   });
