@@ -15,6 +15,7 @@ import { Ollama } from "ollama";
 import { ensureFixtureModels } from "../../fixtures/generate.ts";
 import { sha256Digest } from "../../src/models/store/digest.ts";
 import { startGateway, type GatewayProcess } from "../support/gateway.ts";
+import { pushManifest, type Blob } from "../support/ollama-layout.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
 
 interface Show {
@@ -29,38 +30,7 @@ interface Show {
   capabilities: string[];
 }
 
-/** One blob of a hand-built Ollama manifest. */
-interface Blob {
-  readonly mediaType: string;
-  readonly bytes: Buffer;
-}
-
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
-
-/** Pushes blobs and a manifest with the registry's own API (no project code involved). */
-async function pushOllamaModel(registry: TestRegistry, repository: string, tag: string, config: Blob, layers: readonly Blob[]): Promise<void> {
-  const descriptor = (blob: Blob) => ({ mediaType: blob.mediaType, digest: sha256Digest(blob.bytes), size: blob.bytes.byteLength });
-  for (const blob of [config, ...layers]) {
-    const start = await fetch(`${registry.url}/v2/${repository}/blobs/uploads/`, { method: "POST" });
-    assert.equal(start.status, 202);
-    const location = new URL(start.headers.get("location")!, registry.url);
-    location.searchParams.set("digest", sha256Digest(blob.bytes));
-    const put = await fetch(location, { method: "PUT", body: blob.bytes, headers: { "content-type": "application/octet-stream" } });
-    assert.equal(put.status, 201, await put.text());
-  }
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: "application/vnd.docker.distribution.manifest.v2+json",
-    config: descriptor(config),
-    layers: layers.map(descriptor),
-  };
-  const put = await fetch(`${registry.url}/v2/${repository}/manifests/${tag}`, {
-    method: "PUT",
-    body: JSON.stringify(manifest),
-    headers: { "content-type": manifest.mediaType },
-  });
-  assert.equal(put.status, 201, await put.text());
-}
 
 describe("Modelfile layers through the gateway", () => {
   let registry: TestRegistry;
@@ -209,7 +179,7 @@ describe("Modelfile layers through the gateway", () => {
       layer("application/vnd.ollama.image.messages", json([{ role: "user", content: "Pulled seed" }])),
     ];
     const firstSystem = layer("application/vnd.ollama.image.system", Buffer.from("First system."));
-    await pushOllamaModel(registry, repository, "latest", config, [...common, firstSystem]);
+    await pushManifest(registry.url, repository, "latest", config, [...common, firstSystem]);
 
     const events = [];
     for await (const event of await ollama.pull({ model, insecure: true, stream: true })) events.push(event);
@@ -228,7 +198,7 @@ describe("Modelfile layers through the gateway", () => {
     assert.ok(reply.done && reply.eval_count <= 2 && reply.eval_count > 0, JSON.stringify(reply));
 
     // A new manifest under the same tag: the next pull fetches it and retags; the old system blob goes.
-    await pushOllamaModel(registry, repository, "latest", config, [...common, layer("application/vnd.ollama.image.system", Buffer.from("Second system."))]);
+    await pushManifest(registry.url, repository, "latest", config, [...common, layer("application/vnd.ollama.image.system", Buffer.from("Second system."))]);
     for await (const event of await ollama.pull({ model, insecure: true, stream: true })) void event;
     assert.equal((await show(model)).system, "Second system.");
     assert.equal((await fetch(`${gateway.url}/api/blobs/${sha256Digest(firstSystem.bytes)}`, { method: "HEAD" })).status, 404);
@@ -238,7 +208,7 @@ describe("Modelfile layers through the gateway", () => {
   it("a pulled model with a LoRA adapter layer is refused, not run without it", async () => {
     const repository = "library/with-adapter";
     const config = { mediaType: "application/vnd.docker.container.image.v1+json", bytes: json({ model_format: "gguf" }) };
-    await pushOllamaModel(registry, repository, "latest", config, [
+    await pushManifest(registry.url, repository, "latest", config, [
       { mediaType: "application/vnd.ollama.image.model", bytes: weights },
       { mediaType: "application/vnd.ollama.image.adapter", bytes: Buffer.from("not really a lora") },
     ]);
@@ -251,7 +221,7 @@ describe("Modelfile layers through the gateway", () => {
     const repository = "library/with-projector";
     const embedding = await readFile((await ensureFixtureModels()).embedding);
     const config = { mediaType: "application/vnd.docker.container.image.v1+json", bytes: json({ model_format: "gguf" }) };
-    await pushOllamaModel(registry, repository, "latest", config, [
+    await pushManifest(registry.url, repository, "latest", config, [
       { mediaType: "application/vnd.ollama.image.model", bytes: weights },
       { mediaType: "application/vnd.ollama.image.projector", bytes: embedding },
     ]);
