@@ -73,7 +73,8 @@ function wholeChat(): TransformStream<Uint8Array, Uint8Array> {
   });
 }
 
-function parseObject(text: string): Json | undefined {
+/** A JSON object, or undefined for anything else. */
+export function parseObject(text: string): Json | undefined {
   try {
     const value: unknown = JSON.parse(text);
     return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Json) : undefined;

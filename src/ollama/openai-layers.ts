@@ -13,7 +13,7 @@
  * engine need not parse the reply. `/engines/v1` stays the engine's raw face.
  */
 import { HTTPException } from "hono/http-exception";
-import { chatFromCompletion } from "./completion-as-chat.ts";
+import { chatFromCompletion, parseObject } from "./completion-as-chat.ts";
 import type { ModelsFetch } from "./model-management/model-management-app.ts";
 import { createLayersReader, renderPrompt, template, withModelMessages, type ModelLayers } from "./modelfile-layers.ts";
 import { InvalidOptionError, readRequestOptions } from "./request-options.ts";
@@ -42,7 +42,7 @@ export type OpenAILayered =
 export function createOpenAILayers(models: ModelsFetch | undefined) {
   const layersOf = createLayersReader(models);
   return async (path: string, bytes: ArrayBuffer, signal: AbortSignal): Promise<OpenAILayered> => {
-    const body = jsonObject(bytes);
+    const body = parseObject(new TextDecoder().decode(bytes));
     // Anything unreadable is the engines layer's to refuse, in its words.
     if (!layeredPaths.has(path) || !body || typeof body.model !== "string") return { path, body: bytes };
     const layers = await layersOf(body.model, signal);
@@ -124,13 +124,4 @@ export function templatedChat(body: Body, layers: ModelLayers | undefined): Body
 
 function encode(body: Body): ArrayBuffer {
   return new TextEncoder().encode(JSON.stringify(body)).buffer as ArrayBuffer;
-}
-
-function jsonObject(bytes: ArrayBuffer): Body | undefined {
-  try {
-    const value: unknown = JSON.parse(new TextDecoder().decode(bytes));
-    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Body) : undefined;
-  } catch {
-    return undefined;
-  }
 }
