@@ -20,6 +20,7 @@ import { readRequestBody } from "./request-body.ts";
 import { runnerOptionsField } from "./request-options.ts";
 import { createStreamTranslator } from "./stream-translator.ts";
 import { asksToUnload } from "./unload-request.ts";
+import { wholeReplyEvents } from "./whole-reply.ts";
 
 export interface CompletionHandlerOptions {
   readonly engines: EnginesClient;
@@ -57,9 +58,11 @@ export function createCompletionHandler({ engines, logger, applyModelfile }: Com
       const previous = call.conversation?.previous ?? [];
       let continued = previous.length ? await conversations.continuing(call.engine, previous, signal) : undefined;
       const engine = continued?.engine ?? call.engine;
+      // Folded anyway: the engine's whole reply keeps a tool call's text that its streaming parser would hold back.
+      const whole = !call.stream && Boolean((engine.body.tools as unknown[] | undefined)?.length);
       let response: Response;
       try {
-        response = await engines.post(engine.path, { ...engine.body, ...keepAlive }, signal);
+        response = await engines.post(engine.path, { ...(whole ? unstreamed(engine.body) : engine.body), ...keepAlive }, signal);
       } catch (error) {
         if (!call.conversation || continued || engine.body.truncate === false || !isPromptTooLong(error)) throw error;
         // Ollama cuts a templated generate prompt too long for the context as it cuts a raw one
@@ -73,7 +76,7 @@ export function createCompletionHandler({ engines, logger, applyModelfile }: Com
         loadDurationMs: loadDurationMs(response),
         ...(call.logprobs ? { topLogprobs: call.logprobs.top } : {}),
       });
-      const translated = translateEngineStream(response.body, translator);
+      const translated = translateEngineStream(whole ? await wholeReplyEvents(response) : response.body, translator);
       const lines = call.conversation
         ? conversations.withContext(translated, { engine: call.engine, previous, ...(continued ? { rendered: continued.rendered } : {}) }, signal)
         : translated;
@@ -129,4 +132,9 @@ async function collect<T>(lines: AsyncIterable<T>): Promise<T[]> {
   const all: T[] = [];
   for await (const line of lines) all.push(line);
   return all;
+}
+
+/** The body asking for one whole reply (vLLM refuses `stream_options` then). */
+function unstreamed({ stream_options: _options, ...body }: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return { ...body, stream: false };
 }
