@@ -52,6 +52,9 @@ export function createGenerateContext(engines: EnginesClient) {
       conversation: { readonly engine: EngineRequest; readonly previous: readonly number[]; readonly rendered?: string },
       signal: AbortSignal,
     ): AsyncGenerator<OllamaStreamLine, void, undefined> {
+      // The prompt does not depend on the reply: rendered while the engine generates, so only the count waits for the end.
+      const rendering = conversation.rendered === undefined ? render(conversation.engine, signal) : Promise.resolve(conversation.rendered);
+      rendering.catch(() => {}); // heard when awaited; a reply that fails first must not leave it unhandled
       let reply = "";
       for await (const line of lines) {
         if (!("response" in line) || !line.done) {
@@ -60,7 +63,7 @@ export function createGenerateContext(engines: EnginesClient) {
           continue;
         }
         try {
-          const rendered = conversation.rendered ?? (await render(conversation.engine, signal));
+          const rendered = await rendering;
           const { model } = conversation.engine.body;
           // The first turn's ids start as the engine's would (a BOS where the model has one); a continuation's follow on.
           const { tokens } = await post(
