@@ -27,6 +27,10 @@ const benches: Record<string, Bench> = {
   },
   engines: { file: "engines-overhead.ts", about: "gateway /engines vs llama-server on its socket: TTFT, total, throughput at 1/16/64, cold start" },
   ollama: { file: "ollama-overhead.ts", about: "the translator, then /api/chat vs /engines vs llama-server, interleaved" },
+  hotpath: {
+    file: "hotpath.ts",
+    about: "CPU µs per token (stand-in engine) and TTFT/total at 1/16/64 (llama-server) on every path, against nginx and a bare node:http pipe (--profile <dir>)",
+  },
   "engine-build": { file: "engine-build.ts", fast: true, about: "llama-server load time and memory estimate (--build: a full compile)" },
   pull: { file: "pull.ts", about: "registry pull vs curl, 1 GiB import time and peak RSS" },
   load: { file: "load.ts", about: "soak: 256 clients on every front door for 10 minutes (--clients, --minutes): failures, RSS growth, event-loop delay" },

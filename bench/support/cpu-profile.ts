@@ -14,12 +14,21 @@ interface CpuProfile {
 
 const repoRoot = new URL("../..", import.meta.url).href;
 
+export interface ProfileSummaryOptions {
+  /** Rows per table. */
+  readonly top?: number;
+  /** Tokens streamed while profiled: times are then shown in µs per token, not ms. */
+  readonly tokens?: number;
+  /** Printed instead of the file's path. */
+  readonly title?: string;
+}
+
 /**
  * Prints where a profiled process spent its time: self time by file or
  * package, then the functions with the most self and total (inclusive) time.
  * Idle time is left out of the percentages: they are shares of the work done.
  */
-export async function printCpuProfileSummary(path: string, top = 20): Promise<void> {
+export async function printCpuProfileSummary(path: string, { top = 20, tokens, title = path }: ProfileSummaryOptions = {}): Promise<void> {
   const profile = JSON.parse(await readFile(path, "utf8")) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parentOf = new Map<number, number>();
@@ -45,17 +54,20 @@ export async function printCpuProfileSummary(path: string, top = 20): Promise<vo
     }
   });
 
+  const unit = tokens ? "µs/token" : "ms";
+  const amount = (us: number) => (tokens ? fixed(us / tokens, 2) : fixed(us / 1000, 1));
   const rows = (table: Map<string, number>) =>
     [...table]
       .sort(([, a], [, b]) => b - a)
       .slice(0, top)
-      .map(([key, us]) => [key, fixed(us / 1000, 1), fixed((100 * us) / busyUs, 1)]);
-  console.log(`\n${path}: ${fixed(busyUs / 1000, 0)} ms of CPU outside idle\n`);
-  printTable(["self time by file or package", "ms", "%"], rows(selfByPlace));
+      .map(([key, us]) => [key, amount(us), fixed((100 * us) / busyUs, 1)]);
+  const perToken = tokens ? ` (${fixed(busyUs / tokens, 1)} µs per token over ${tokens} tokens)` : "";
+  console.log(`\n${title}: ${fixed(busyUs / 1000, 0)} ms of CPU outside idle${perToken}\n`);
+  printTable(["self time by file or package", unit, "%"], rows(selfByPlace));
   console.log("");
-  printTable(["function (self time)", "ms", "%"], rows(selfByFunction));
+  printTable(["function (self time)", unit, "%"], rows(selfByFunction));
   console.log("");
-  printTable(["function (total time, callees included)", "ms", "%"], rows(totalByFunction));
+  printTable(["function (total time, callees included)", unit, "%"], rows(totalByFunction));
 }
 
 function add(table: Map<string, number>, key: string, us: number): void {

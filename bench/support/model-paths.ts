@@ -35,6 +35,16 @@ export function ollamaChatBody({ prompt, maxTokens, seed }: BenchPrompt): string
   return JSON.stringify({ model, messages: [{ role: "user", content: prompt }], stream: true, options: { temperature: 0, seed, num_predict: maxTokens } });
 }
 
+/** Anthropic's Messages form; greedy sampling makes the seed moot. */
+export function anthropicMessagesBody({ prompt, maxTokens }: BenchPrompt): string {
+  return JSON.stringify({ model, max_tokens: maxTokens, messages: [{ role: "user", content: prompt }], stream: true, temperature: 0 });
+}
+
+/** OpenAI's Responses form, not stored (the store would grow over a bench). */
+export function responsesBody({ prompt, maxTokens }: BenchPrompt): string {
+  return JSON.stringify({ model, input: prompt, stream: true, temperature: 0, max_output_tokens: maxTokens, store: false });
+}
+
 export const pathNames = {
   engines: "gateway /engines",
   ollama: "gateway /api/chat",

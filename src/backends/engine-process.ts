@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { EngineCrashedError } from "./engine-crashed-error.ts";
 import type { ExitDiagnosis } from "./exit-diagnosis.ts";
-import { LineTail } from "./line-tail.ts";
+import { LineTail } from "../utilities/line-tail.ts";
 import { withParentDeathSignal } from "./parent-death-signal.ts";
 
 export interface RunEngineOptions {

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { LineTail } from "./line-tail.ts";
+import { LineTail } from "../utilities/line-tail.ts";
 
 export interface RunCommandOptions {
   readonly cwd?: string;

@@ -7,7 +7,7 @@
 import { HTTPException } from "hono/http-exception";
 import * as v from "valibot";
 import type { CompletionCall } from "./completion-call.ts";
-import type { EnginesClient } from "./engines-client.ts";
+import type { OllamaEngines } from "./ollama-engines.ts";
 import { badRequest } from "./request-body.ts";
 
 // An external engine's model may say nothing of its capabilities: then nothing is checked.
@@ -16,10 +16,10 @@ const ModelCapabilitiesSchema = v.object({ capabilities: v.nullish(v.array(v.str
 /**
  * @throws HTTPException 400 in Ollama's words (`"tiny-embed" does not support chat`), 404 for an unknown model
  */
-export async function checkCapabilities(engines: EnginesClient, call: CompletionCall, signal: AbortSignal): Promise<void> {
+export async function checkCapabilities(engines: OllamaEngines, call: CompletionCall): Promise<void> {
   let capabilities: readonly string[] | null | undefined;
   try {
-    ({ capabilities } = await engines.get(`/v1/models/${encodeURIComponent(call.model)}`, ModelCapabilitiesSchema, signal));
+    ({ capabilities } = await engines.model(call.model, ModelCapabilitiesSchema));
   } catch (error) {
     if (error instanceof HTTPException && error.status === 404) {
       throw new HTTPException(404, { message: `model "${call.model}" not found, try pulling it first` });

@@ -11,19 +11,21 @@ import type { Logger } from "pino";
 import type * as v from "valibot";
 import { checkCapabilities } from "./capability-check.ts";
 import type { CompletionCall } from "./completion-call.ts";
-import { translateEngineStream } from "./engine-stream.ts";
-import { loadDurationMs, promptTooLong, type EnginesClient } from "./engines-client.ts";
+import { collectPieces, encodedTranslation, pieceTranslation } from "../engines/event-translation.ts";
+import type { EngineReply } from "../engines/engines.ts";
+import { streamReply } from "../http/stream-reply.ts";
 import { createGenerateContext } from "./generate-context.ts";
-import { ndjsonResponse } from "./ndjson-response.ts";
-import { aggregateReplies, nanoseconds, replyFormatter, replyJson, zeroMetrics, type OllamaReply } from "./ollama-replies.ts";
+import { ndjsonLine } from "./ndjson-response.ts";
+import { promptTooLong, type OllamaEngines } from "./ollama-engines.ts";
+import { aggregateReplies, nanoseconds, replyFormatter, replyJson, zeroMetrics, type OllamaReply, type OllamaStreamLine } from "./ollama-replies.ts";
 import { readRequestBody } from "./request-body.ts";
 import { runnerOptionsField } from "./request-options.ts";
 import { createStreamTranslator } from "./stream-translator.ts";
 import { asksToUnload } from "./unload-request.ts";
-import { wholeReplyEvents } from "./whole-reply.ts";
+import { wholeReplyBody, wholeReplyEvents } from "./whole-reply.ts";
 
 export interface CompletionHandlerOptions {
-  readonly engines: EnginesClient;
+  readonly engines: OllamaEngines;
   readonly logger: Logger;
   /** The model's Modelfile layers, applied to the translated request. */
   readonly applyModelfile: (call: CompletionCall, signal: AbortSignal) => Promise<CompletionCall>;
@@ -39,7 +41,7 @@ export function createCompletionHandler({ engines, logger, applyModelfile }: Com
       if (call.renderOnly) return c.json(await renderedOnly(conversations, call, signal));
       if (call.ignoredOptions.length) logger.debug({ model: call.model, options: call.ignoredOptions }, "options ignored");
       // As Ollama: an unload asks nothing of the model; everything else is refused before it loads.
-      if (call.engine || !asksToUnload(call.keepAlive)) await checkCapabilities(engines, call, signal);
+      if (call.engine || !asksToUnload(call.keepAlive)) await checkCapabilities(engines, call);
       const keepAlive = call.keepAlive === undefined ? {} : { keep_alive: call.keepAlive };
       const formatter = replyFormatter(call.shape, call.model);
 
@@ -59,31 +61,40 @@ export function createCompletionHandler({ engines, logger, applyModelfile }: Com
       let continued = previous.length ? await conversations.continuing(call.engine, previous, signal) : undefined;
       const engine = continued?.engine ?? call.engine;
       // Folded anyway: the engine's whole reply keeps a tool call's text that its streaming parser would hold back.
-      const whole = !call.stream && Boolean((engine.body.tools as unknown[] | undefined)?.length);
-      let response: Response;
+      const unstreamed = !call.stream && Boolean((engine.body.tools as unknown[] | undefined)?.length);
+      let reply: EngineReply;
       try {
-        response = await engines.post(engine.path, { ...(whole ? unstreamed(engine.body) : engine.body), ...keepAlive }, signal);
+        reply = await engines.send(engine.path, { ...(unstreamed ? wholeReplyBody(engine.body) : engine.body), ...keepAlive }, signal);
       } catch (error) {
         if (!call.conversation || continued || engine.body.truncate === false || !isPromptTooLong(error)) throw error;
         // Ollama cuts a templated generate prompt too long for the context as it cuts a raw one
         // (llm/llama_server.go); the engines cut only a plain prompt, so it goes again as one, rendered.
         continued = await conversations.rendered(engine, signal);
-        response = await engines.post(continued.engine.path, { ...continued.engine.body, ...keepAlive }, signal);
+        reply = await engines.send(continued.engine.path, { ...continued.engine.body, ...keepAlive }, signal);
       }
       const translator = createStreamTranslator({
         formatter,
         startedAt,
-        loadDurationMs: loadDurationMs(response),
+        loadDurationMs: reply.loadDurationMs,
         ...(call.logprobs ? { topLogprobs: call.logprobs.top } : {}),
       });
-      const translated = translateEngineStream(whole ? await wholeReplyEvents(response) : response.body, translator);
-      const lines = call.conversation
-        ? conversations.withContext(translated, { engine: call.engine, previous, ...(continued ? { rendered: continued.rendered } : {}) }, signal)
-        : translated;
-      if (call.stream) return ndjsonResponse(lines, replyJson);
-      const reply = aggregateReplies(await collect(lines));
-      if ("error" in reply) throw new HTTPException(500, { message: reply.error });
-      return c.json(reply satisfies OllamaReply);
+      const follower = call.conversation
+        ? conversations.following({ engine: call.engine, previous, ...(continued ? { rendered: continued.rendered } : {}) }, signal)
+        : undefined;
+      const lines = pieceTranslation<OllamaStreamLine>(
+        translator,
+        follower && {
+          holds: (line) => {
+            follower.see(line);
+            return "response" in line && line.done;
+          },
+          finish: follower.finish,
+        },
+      );
+      if (call.stream) return streamReply(c, ndjsonHead, reply.body, encodedTranslation(lines, writeLine));
+      const whole = aggregateReplies(await collectPieces(unstreamed ? await wholeReplyEvents(reply.body) : reply.body, lines));
+      if ("error" in whole) throw new HTTPException(500, { message: whole.error });
+      return c.json(whole satisfies OllamaReply);
     };
 }
 
@@ -92,15 +103,15 @@ export function createCompletionHandler({ engines, logger, applyModelfile }: Com
  * of unloading it. Loading asks the engine for a completion of no tokens.
  */
 async function loadOrUnload(
-  engines: EnginesClient,
+  engines: OllamaEngines,
   call: CompletionCall,
   signal: AbortSignal,
 ): Promise<{ reason: "load" | "unload"; loadMs: number }> {
   if (asksToUnload(call.keepAlive)) {
-    await engines.post("/unload", { models: [call.model] }, signal);
+    await engines.unload([call.model]);
     return { reason: "unload", loadMs: 0 };
   }
-  const response = await engines.post(
+  const reply = await engines.send(
     "/v1/completions",
     {
       model: call.model,
@@ -112,8 +123,8 @@ async function loadOrUnload(
     },
     signal,
   );
-  await response.body?.cancel();
-  return { reason: "load", loadMs: loadDurationMs(response) };
+  reply.body.destroy();
+  return { reason: "load", loadMs: reply.loadDurationMs };
 }
 
 /** `_debug_render_only`: the prompt the gateway rendered, or the one the engine's own template makes. */
@@ -128,13 +139,6 @@ function isPromptTooLong(error: unknown): boolean {
   return error instanceof HTTPException && error.status === 400 && error.message === promptTooLong;
 }
 
-async function collect<T>(lines: AsyncIterable<T>): Promise<T[]> {
-  const all: T[] = [];
-  for await (const line of lines) all.push(line);
-  return all;
-}
+const ndjsonHead = { status: 200, headers: { "content-type": "application/x-ndjson" } };
 
-/** The body asking for one whole reply (vLLM refuses `stream_options` then). */
-function unstreamed({ stream_options: _options, ...body }: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  return { ...body, stream: false };
-}
+const writeLine = (line: OllamaStreamLine) => ndjsonLine(line, replyJson);

@@ -3,11 +3,12 @@
  * legacy `/api/embeddings` (one vector, as the model made it), both answered
  * from the engines' OpenAI `/v1/embeddings`.
  */
+import { json } from "node:stream/consumers";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import * as v from "valibot";
 import { jsonRecord } from "../inference/untrusted-json.ts";
-import { loadDurationMs, type EnginesClient } from "./engines-client.ts";
+import type { OllamaEngines } from "./ollama-engines.ts";
 import { nanoseconds } from "./ollama-replies.ts";
 import { ModelEntries, readRequestBody, requiredModel } from "./request-body.ts";
 import { readRequestOptions, runnerOptionsField } from "./request-options.ts";
@@ -37,19 +38,19 @@ const EngineEmbeddingsSchema = v.object({
   usage: v.nullish(v.object({ prompt_tokens: v.number() })),
 });
 
-export function createEmbedHandlers(engines: EnginesClient) {
+export function createEmbedHandlers(engines: OllamaEngines) {
   const embed = async (model: string, input: readonly string[], extra: Record<string, unknown>, signal: AbortSignal) => {
-    const response = await engines.post("/v1/embeddings", { model, input, encoding_format: "float", ...extra }, signal);
-    const result = v.safeParse(EngineEmbeddingsSchema, await response.json());
+    const reply = await engines.send("/v1/embeddings", { model, input, encoding_format: "float", ...extra }, signal);
+    const result = v.safeParse(EngineEmbeddingsSchema, await json(reply.body));
     if (!result.success) throw new HTTPException(502, { message: `the engine's embeddings for ${model} are unreadable` });
     const vectors = [...result.output.data].sort((a, b) => a.index - b.index).map((item) => item.embedding);
-    return { vectors, promptTokens: result.output.usage?.prompt_tokens ?? 0, loadMs: loadDurationMs(response) };
+    return { vectors, promptTokens: result.output.usage?.prompt_tokens ?? 0, loadMs: reply.loadDurationMs };
   };
 
   /** Nothing to embed: still a 404 for a model that does not exist, and with `keep_alive: 0` an unload, as on Ollama. */
-  const nothing = async (model: string, keepAlive: number | string | null | undefined, signal: AbortSignal) => {
-    await engines.get(`/v1/models/${encodeURIComponent(model)}`, v.unknown(), signal);
-    if (asksToUnload(keepAlive)) await engines.post("/unload", { models: [model] }, signal);
+  const nothing = async (model: string, keepAlive: number | string | null | undefined) => {
+    await engines.model(model, v.unknown());
+    if (asksToUnload(keepAlive)) await engines.unload([model]);
     return { vectors: [], promptTokens: 0, loadMs: 0 };
   };
 
@@ -66,7 +67,7 @@ export function createEmbedHandlers(engines: EnginesClient) {
         ...runnerOptionsField(readRequestOptions(request.options ?? undefined).runner),
       };
       const { vectors, promptTokens, loadMs } =
-        input.length === 0 ? await nothing(model, request.keep_alive, c.req.raw.signal) : await embed(model, input, extra, c.req.raw.signal);
+        input.length === 0 ? await nothing(model, request.keep_alive) : await embed(model, input, extra, c.req.raw.signal);
       const dimensions = request.dimensions ?? undefined;
       return c.json({
         model,
@@ -80,7 +81,7 @@ export function createEmbedHandlers(engines: EnginesClient) {
     async embeddings(c: Context): Promise<Response> {
       const request = await readRequestBody(c.req, EmbeddingsRequestSchema);
       const model = requiredModel(request);
-      if (!request.prompt) return c.json({ embedding: (await nothing(model, request.keep_alive, c.req.raw.signal)).vectors });
+      if (!request.prompt) return c.json({ embedding: (await nothing(model, request.keep_alive)).vectors });
       const keepAlive = { ...(request.keep_alive == null ? {} : { keep_alive: request.keep_alive }), ...runnerOptionsField(readRequestOptions(request.options ?? undefined).runner) };
       // llama-server normalises unless told not to; the legacy endpoint answers the model's raw vector.
       const { vectors } = await embed(model, [request.prompt], { ...keepAlive, truncate: true, embd_normalize: -1 }, c.req.raw.signal);

@@ -1,9 +1,6 @@
-/** What turns an engine's event stream into a dialect's pieces: text in (cut anywhere), pieces out. */
-export interface EventStreamTranslator<Piece> {
-  push(text: string): Piece[];
-  /** The upstream ended; `failure` says why, when it broke. */
-  end(failure?: string): Piece[];
-}
+import type { EventStreamTranslator } from "../engines/event-translation.ts";
+
+export type { EventStreamTranslator };
 
 /**
  * Reads an engine's event stream through `translator`, yielding its pieces

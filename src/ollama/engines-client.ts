@@ -1,15 +1,16 @@
 /**
- * The Ollama layer's only way to inference: the engines layer's HTTP contract,
- * called in-process. Every call is tagged with its origin (Ollama's unless
- * told), and every refusal is turned into the status and words Ollama clients
- * expect; the other dialects' layers reuse it and reword by status.
+ * The engines layer's HTTP face, called in-process, as the Anthropic and
+ * Responses layers still reach it (until they call the engines contract,
+ * `src/engines/engines.ts`, as the Ollama layer does). Every call is tagged
+ * with its origin, and every refusal is turned into the status and words
+ * Ollama clients expect; those layers reword by status.
  */
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import * as v from "valibot";
-import { LoadDurationHeader } from "../inference/load-duration.ts";
 import { OriginOllamaCompletion, RequestOriginHeader } from "../inference/origin.ts";
 import { followingSignal } from "../http/signal-follower.ts";
+import { promptTooLong } from "./ollama-engines.ts";
 
 /** The engines app's `fetch`; paths are relative to its mount point (`/v1/chat/completions`, `/ps`). */
 export type EnginesFetch = (request: Request) => Response | Promise<Response>;
@@ -57,12 +58,6 @@ export function createEnginesClient(engines: EnginesFetch, origin: string = Orig
   };
 }
 
-/** How long the engines layer says this request waited for its runner to load, in milliseconds. */
-export function loadDurationMs(response: Response): number {
-  const value = Number(response.headers.get(LoadDurationHeader));
-  return Number.isFinite(value) && value > 0 ? value : 0;
-}
-
 async function refusal(response: Response, model: string | undefined): Promise<HTTPException> {
   const status = response.status as ContentfulStatusCode;
   const text = await response.text();
@@ -86,5 +81,3 @@ async function refusal(response: Response, model: string | undefined): Promise<H
   return new HTTPException(status, { message });
 }
 
-export const promptTooLong =
-  "the prompt is longer than the context length currently available to the model; shorten the prompt, adjust the context length in settings, or use a model with a longer context length";

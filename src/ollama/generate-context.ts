@@ -8,18 +8,22 @@
 import { HTTPException } from "hono/http-exception";
 import * as v from "valibot";
 import type { EngineRequest } from "./completion-call.ts";
-import type { EnginesClient } from "./engines-client.ts";
+import type { EnginePath } from "../engines/engines.ts";
+import type { OllamaEngines } from "./ollama-engines.ts";
 import type { OllamaStreamLine } from "./ollama-replies.ts";
 
 const RenderedSchema = v.object({ prompt: v.string() });
 const TokensSchema = v.object({ tokens: v.array(v.number()) });
 
-export function createGenerateContext(engines: EnginesClient) {
-  const post = async <const Schema extends v.GenericSchema>(path: string, body: Record<string, unknown>, schema: Schema, signal: AbortSignal) => {
-    const result = v.safeParse(schema, await (await engines.post(path, body, signal)).json());
-    if (!result.success) throw new Error(`the engine's ${path} answer is unreadable`);
-    return result.output;
-  };
+/** A generate reply's lines as they pass, and its final object with the conversation's ids. */
+export interface ConversationFollower {
+  see(line: OllamaStreamLine): void;
+  finish(line: OllamaStreamLine): Promise<OllamaStreamLine>;
+}
+
+export function createGenerateContext(engines: OllamaEngines) {
+  const post = async <const Schema extends v.GenericSchema>(path: EnginePath, body: Record<string, unknown>, schema: Schema, signal: AbortSignal) =>
+    (await engines.json(path, body, schema, signal)).value;
   /** The templated prompt of a chat request, as the engine would build it. */
   const render = async (engine: EngineRequest, signal: AbortSignal): Promise<string> => {
     // A Go template (a Modelfile's, or the request's) was rendered by the gateway already.
@@ -46,39 +50,41 @@ export function createGenerateContext(engines: EnginesClient) {
     /** The same request as a plain completion of its rendered prompt (a string, which the engines may cut to fit). */
     rendered: (engine: EngineRequest, signal: AbortSignal) => asCompletion(engine, [], signal),
 
-    /** The reply's lines, its final object carrying the conversation's ids. */
-    async *withContext(
-      lines: AsyncIterable<OllamaStreamLine>,
+    /**
+     * Follows a reply's lines (`see`), and gives its final object the
+     * conversation's ids (`finish`), counted by the engine's tokenizer.
+     */
+    following(
       conversation: { readonly engine: EngineRequest; readonly previous: readonly number[]; readonly rendered?: string },
       signal: AbortSignal,
-    ): AsyncGenerator<OllamaStreamLine, void, undefined> {
+    ): ConversationFollower {
       // The prompt does not depend on the reply: rendered while the engine generates, so only the count waits for the end.
       const rendering = conversation.rendered === undefined ? render(conversation.engine, signal) : Promise.resolve(conversation.rendered);
       rendering.catch(() => {}); // heard when awaited; a reply that fails first must not leave it unhandled
       let reply = "";
-      for await (const line of lines) {
-        if (!("response" in line) || !line.done) {
+      return {
+        see(line) {
           if ("response" in line) reply += line.response;
-          yield line;
-          continue;
-        }
-        try {
-          const rendered = await rendering;
-          const { model } = conversation.engine.body;
-          // The first turn's ids start as the engine's would (a BOS where the model has one); a continuation's follow on.
-          const { tokens } = await post(
-            "/tokenize",
-            { model, content: rendered + reply, add_special: conversation.previous.length === 0, parse_special: true },
-            TokensSchema,
-            signal,
-          );
-          yield { ...line, context: [...conversation.previous, ...tokens] };
-        } catch (error) {
-          // vLLM has no /apply-template (a 404): its replies come without `context` (see the README).
-          if (error instanceof HTTPException && error.status === 404) yield line;
-          else yield { error: `the reply's context could not be counted: ${(error as Error).message}` };
-        }
-      }
+        },
+        async finish(line) {
+          try {
+            const rendered = await rendering;
+            const { model } = conversation.engine.body;
+            // The first turn's ids start as the engine's would (a BOS where the model has one); a continuation's follow on.
+            const { tokens } = await post(
+              "/tokenize",
+              { model, content: rendered + reply, add_special: conversation.previous.length === 0, parse_special: true },
+              TokensSchema,
+              signal,
+            );
+            return { ...line, context: [...conversation.previous, ...tokens] };
+          } catch (error) {
+            // vLLM has no /apply-template (a 404): its replies come without `context` (see the README).
+            if (error instanceof HTTPException && error.status === 404) return line;
+            return { error: `the reply's context could not be counted: ${(error as Error).message}` };
+          }
+        },
+      };
     },
   };
 }

@@ -7,7 +7,8 @@ import type { Context } from "hono";
 import * as v from "valibot";
 import { HTTPException } from "hono/http-exception";
 import { parseGoTemplate } from "../templates/go-template.ts";
-import type { EnginesClient } from "./engines-client.ts";
+import type { EngineRunner } from "../engines/engines.ts";
+import type { OllamaEngines } from "./ollama-engines.ts";
 import type { ModelsFetch } from "./model-management/model-management-app.ts";
 import { ModelEntries, readRequestBody, requiredModel } from "./request-body.ts";
 
@@ -23,20 +24,6 @@ const EngineModelSchema = v.object({
   embedding_length: v.nullish(v.number()),
   capabilities: v.array(v.string()),
   template: v.nullish(v.string()),
-});
-
-const EngineModelListSchema = v.object({ data: v.array(EngineModelSchema) });
-
-const EngineRunnerSchema = v.object({
-  model_name: v.string(),
-  model_id: v.string(),
-  mode: v.string(),
-  expires_at: v.nullish(v.string()),
-  keep_alive_ms: v.number(),
-  size: v.number(),
-  vram: v.number(),
-  context_size: v.nullish(v.number()),
-  stopping: v.nullish(v.boolean()),
 });
 
 const ShowRequestSchema = v.object({ ...ModelEntries, verbose: v.nullish(v.boolean()) });
@@ -60,8 +47,8 @@ type EngineModel = v.InferOutput<typeof EngineModelSchema>;
 /** Ollama shows a runner kept forever as expiring in the far future. */
 const forever = new Date("2318-01-01T00:00:00.000Z");
 
-export function createModelViews(engines: EnginesClient, models?: ModelsFetch) {
-  const listModels = async (signal: AbortSignal) => (await engines.get("/v1/models", EngineModelListSchema, signal)).data;
+export function createModelViews(engines: OllamaEngines, models?: ModelsFetch) {
+  const listModels = () => engines.models(EngineModelSchema);
 
   /** Undefined for a model the store does not hold (an external engine's). */
   const storedModel = async (name: string, verbose: boolean, signal: AbortSignal): Promise<StoredModel | undefined> => {
@@ -76,7 +63,7 @@ export function createModelViews(engines: EnginesClient, models?: ModelsFetch) {
 
   return {
     async tags(c: Context): Promise<Response> {
-      const models = await listModels(c.req.raw.signal);
+      const models = await listModels();
       return c.json({
         models: models.map((model) => ({
           name: model.id,
@@ -94,7 +81,7 @@ export function createModelViews(engines: EnginesClient, models?: ModelsFetch) {
       const request = await readRequestBody(c.req, ShowRequestSchema);
       const name = requiredModel(request);
       const signal = c.req.raw.signal;
-      const model = await engines.get(`/v1/models/${encodeURIComponent(name)}`, EngineModelSchema, signal);
+      const model = await engines.model(name, EngineModelSchema);
       const stored = await storedModel(name, request.verbose ?? false, signal);
       const architecture = model.architecture ?? "unknown";
       // The prompt template in use: the Go template layer when there is one (the gateway renders it), else the engine's.
@@ -120,8 +107,7 @@ export function createModelViews(engines: EnginesClient, models?: ModelsFetch) {
     },
 
     async ps(c: Context): Promise<Response> {
-      const signal = c.req.raw.signal;
-      const [runners, models] = await Promise.all([engines.get("/ps", v.array(EngineRunnerSchema), signal), listModels(signal)]);
+      const [runners, models] = [engines.runners(), await listModels()];
       const byName = new Map(models.map((model) => [model.id, model]));
       return c.json({
         models: oneEntryPerModel(runners.filter((runner) => !runner.stopping))
@@ -144,7 +130,6 @@ export function createModelViews(engines: EnginesClient, models?: ModelsFetch) {
   };
 }
 
-type EngineRunner = v.InferOutput<typeof EngineRunnerSchema>;
 
 /**
  * Ollama runs a model once; the engines may run it in several modes (chat

@@ -2,20 +2,21 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "pino";
+import type { Engines } from "../engines/engines.ts";
 import { ChatRequestSchema, translateChatRequest } from "./chat-request.ts";
 import { createCompletionHandler } from "./completion-handler.ts";
 import { createEmbedHandlers } from "./embed-handlers.ts";
-import { createEnginesClient, type EnginesFetch } from "./engines-client.ts";
 import { GenerateRequestSchema, translateGenerateRequest } from "./generate-request.ts";
 import { InvalidImageError } from "./image-data-url.ts";
 import { createModelViews } from "./model-views.ts";
 import type { ModelsFetch } from "./model-management/model-management-app.ts";
 import { createModelfileLayers } from "./modelfile-layers.ts";
+import { ollamaEngines } from "./ollama-engines.ts";
 import { InvalidOptionError } from "./request-options.ts";
 
 export interface OllamaAppOptions {
-  /** The engines app's `fetch`, called in-process with paths relative to its mount (`/v1/chat/completions`). */
-  readonly engines: EnginesFetch;
+  /** The engines contract, which runs every request. */
+  readonly engines: Engines;
   readonly logger: Logger;
   /** The model manager's `fetch` (`/models` routes): Modelfile layers and `/api/show`'s details. */
   readonly models?: ModelsFetch;
@@ -27,13 +28,13 @@ export const defaultOllamaVersion = "0.12.0";
 
 /**
  * Ollama's API as a Hono app with relative routes: mount it with
- * `app.route("/api", createOllamaApp({ engines: enginesApp.fetch, logger }))`.
+ * `app.route("/api", createOllamaApp({ engines, logger }))`.
  * Every `/api/*` path answers JSON, unknown ones a 404 `{"error"}`; errors
  * before a stream starts are HTTP errors with `{"error"}`.
  */
 export function createOllamaApp(options: OllamaAppOptions): Hono {
   const logger = options.logger.child({ component: "ollama" });
-  const engines = createEnginesClient(options.engines);
+  const engines = ollamaEngines(options.engines);
   const version = options.version ?? defaultOllamaVersion;
   const completion = createCompletionHandler({ engines, logger, applyModelfile: createModelfileLayers(options.models) });
   const embeddings = createEmbedHandlers(engines);

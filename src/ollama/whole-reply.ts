@@ -6,6 +6,7 @@
  * by the token limit is never sent, while its whole reply carries the text
  * produced, which is what Ollama answers (server/routes.go, `toolParser.Content()`).
  */
+import { Readable } from "node:stream";
 import type { Choice, EngineChunk } from "./engine-chunk.ts";
 
 interface WholeChoice {
@@ -25,9 +26,20 @@ interface WholeReply {
   readonly timings?: EngineChunk["timings"];
 }
 
-/** @example translateEngineStream(await wholeReplyEvents(response), translator) */
-export async function wholeReplyEvents(response: Response): Promise<ReadableStream<Uint8Array>> {
-  return new Response(wholeReplyText(await response.text())).body!;
+/** The body asking for one whole reply (vLLM refuses `stream_options` then). */
+export function wholeReplyBody({ stream_options: _options, ...body }: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return { ...body, stream: false };
+}
+
+/**
+ * The engine's whole reply, read to its end (which releases its runner), as events.
+ *
+ * @example collectPieces(await wholeReplyEvents(reply.body), lines)
+ */
+export async function wholeReplyEvents(body: Readable): Promise<Readable> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return Readable.from([Buffer.from(wholeReplyText(Buffer.concat(chunks).toString("utf8")))]);
 }
 
 /** The events of one whole reply; a body that is no reply goes as it is, for the translator to refuse in its words. */

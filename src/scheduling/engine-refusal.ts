@@ -9,6 +9,7 @@
  * Clients of every front door get the engine's message, the engine's status,
  * and a string code (or null), never the engine's JSON inside a string.
  */
+import type { Readable } from "node:stream";
 import type { OpenAIError } from "./openai-error.ts";
 
 /** The engine's own error types that say more than a status does, as OpenAI's codes. */
@@ -22,8 +23,8 @@ const codeOfEngineType: Readonly<Record<string, string>> = {
 const maxRefusalBytes = 64 * 1024;
 
 /** Reads a runner's non-2xx response (its body, up to a bound) as an OpenAI error. */
-export async function engineRefusal(response: Response): Promise<OpenAIError> {
-  return describeEngineRefusal(response.status, await boundedText(response));
+export async function engineRefusal(reply: { readonly status: number; readonly body: Readable }): Promise<OpenAIError> {
+  return describeEngineRefusal(reply.status, await boundedText(reply.body));
 }
 
 /**
@@ -67,20 +68,17 @@ function plainText(text: string, status: number): string {
   return trimmed.slice(0, 1000);
 }
 
-async function boundedText(response: Response): Promise<string> {
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
+async function boundedText(body: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
   let size = 0;
   try {
-    while (size < maxRefusalBytes) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
+    for await (const chunk of body) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= maxRefusalBytes) break;
     }
   } finally {
-    await reader.cancel().catch(() => {});
+    body.destroy();
   }
   return Buffer.concat(chunks).subarray(0, maxRefusalBytes).toString("utf8");
 }

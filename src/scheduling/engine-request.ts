@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { parseKeepAlive } from "../inference/keep-alive.ts";
 import { parseRunnerOptions, type RunnerOptions } from "../inference/runner-options.ts";
-import { parseJsonBody } from "./json-body.ts";
+import { parseJsonBody, parseRequestInput } from "./json-body.ts";
 import { BadRequestError } from "./openai-error.ts";
 
 /** A request's `model`; a missing one reads as empty, so both get the same message. */
@@ -44,13 +44,14 @@ export interface EngineRequest {
 }
 
 /**
- * Reads the routing fields of a JSON request body.
+ * Reads the routing fields of a JSON request body (its bytes, or the object a dialect built).
  *
  * @throws BadRequestError for malformed JSON, a missing model or a bad keep_alive;
  *   InvalidConfigurationError for bad runner options
  */
-export function parseEngineRequest(body: Uint8Array): EngineRequest {
-  const { model, keep_alive, truncate, runner_options } = parseJsonBody(EngineRequestSchema, body);
+export function parseEngineRequest(body: Uint8Array | Readonly<Record<string, unknown>>): EngineRequest {
+  const fields = body instanceof Uint8Array ? parseJsonBody(EngineRequestSchema, body) : parseRequestInput(EngineRequestSchema, body);
+  const { model, keep_alive, truncate, runner_options } = fields;
   const keepAliveMs = keepAliveField(keep_alive);
   return {
     model,

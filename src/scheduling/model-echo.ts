@@ -1,3 +1,5 @@
+import { Transform } from "node:stream";
+
 /**
  * OpenAI clients read back the model they asked for (`tiny`), as Ollama and
  * OpenAI echo it; an engine names the model it was started with
@@ -7,38 +9,28 @@
  */
 
 /**
- * @example echoRequestedModel(body, "tiny:latest", "tiny") // every `"model":"tiny:latest"` reads `"model":"tiny"`
+ * @example body.pipe(echoRequestedModel("tiny:latest", "tiny")) // every `"model":"tiny:latest"` reads `"model":"tiny"`
  */
-export function echoRequestedModel(body: ReadableStream<Uint8Array>, served: string, requested: string): ReadableStream<Uint8Array> {
+export function echoRequestedModel(served: string, requested: string): Transform {
   const pattern = Buffer.from(`"model":${JSON.stringify(served)}`);
   const replacement = Buffer.from(`"model":${JSON.stringify(requested)}`);
-  const reader = body.getReader();
-  let carried: Buffer = Buffer.alloc(0);
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) {
-            if (carried.length) controller.enqueue(carried);
-            controller.close();
-            return;
-          }
-          const joined = carried.length ? Buffer.concat([carried, value]) : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-          const text = replaceAll(joined, pattern, replacement);
-          // A pattern cut between two chunks waits for the next one; SSE events end in a blank line, so nothing else waits.
-          const held = partialMatchAtEnd(text, pattern);
-          carried = text.subarray(text.length - held);
-          if (text.length > held) {
-            controller.enqueue(text.subarray(0, text.length - held));
-            return;
-          }
-        }
-      },
-      cancel: (reason) => reader.cancel(reason),
+  let carried: Buffer | undefined;
+  return new Transform({
+    // One chunk in, at most one out: never reads ahead of the reader.
+    readableHighWaterMark: 0,
+    writableHighWaterMark: 0,
+    transform(chunk: Buffer, _encoding, callback) {
+      const joined = carried ? Buffer.concat([carried, chunk]) : chunk;
+      const text = replaceAll(joined, pattern, replacement);
+      // A pattern cut between two chunks waits for the next one; SSE events end in a blank line, so nothing else waits.
+      const held = partialMatchAtEnd(text, pattern);
+      carried = held ? text.subarray(text.length - held) : undefined;
+      callback(null, text.length > held ? text.subarray(0, text.length - held) : undefined);
     },
-    { highWaterMark: 0 },
-  );
+    flush(callback) {
+      callback(null, carried);
+    },
+  });
 }
 
 function replaceAll(text: Buffer, pattern: Buffer, replacement: Buffer): Buffer {
@@ -55,10 +47,10 @@ function replaceAll(text: Buffer, pattern: Buffer, replacement: Buffer): Buffer 
   return Buffer.concat(parts);
 }
 
-/** The length of the longest end of `text` that begins `pattern`. */
+/** The length of the longest end of `text` that begins `pattern` (compared in place: no copies per chunk). */
 function partialMatchAtEnd(text: Buffer, pattern: Buffer): number {
   for (let length = Math.min(pattern.length - 1, text.length); length > 0; length--) {
-    if (text.subarray(text.length - length).equals(pattern.subarray(0, length))) return length;
+    if (text.compare(pattern, 0, length, text.length - length) === 0) return length;
   }
   return 0;
 }

@@ -1,3 +1,4 @@
+import { EngineRefusal } from "../engines/engines.ts";
 import { InvalidConfigurationError } from "../inference/invalid-configuration-error.ts";
 import { UnsupportedRequestError } from "../inference/unsupported-request-error.ts";
 import { ModelNotFoundError } from "../models/model-resolver.ts";
@@ -33,6 +34,7 @@ export class BadRequestError extends Error {
 export function toOpenAIError(error: unknown, signal?: AbortSignal): OpenAIError {
   const message = error instanceof Error ? error.message : String(error);
   const is = (type: OpenAIError["type"], status: number, code: string | null): OpenAIError => ({ status, message, type, code });
+  if (error instanceof EngineRefusal) return is(error.type, error.status, error.code);
   if (error instanceof BadRequestError || error instanceof InvalidConfigurationError || error instanceof InvalidReferenceError) {
     return is("invalid_request_error", 400, null);
   }

@@ -1,5 +1,7 @@
+import { Readable } from "node:stream";
 import { request } from "undici";
 import type { ResolvedModel } from "../models/model-resolver.ts";
+import { endsWithBlankLine } from "./event-boundary.ts";
 import { RunnerCrashedError } from "./loader-errors.ts";
 import type { Lease } from "./loader.ts";
 
@@ -13,7 +15,8 @@ export interface ForwardRequest {
   readonly method: string;
   /** Path and query on the runner: `/v1/chat/completions`. */
   readonly path: string;
-  readonly headers: Headers;
+  /** The client's headers, by lower-case name: `content-type` and `accept` go on. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
   readonly body: Uint8Array | null;
   /** The client's signal: aborting it aborts the engine's work at once. */
   readonly signal: AbortSignal;
@@ -54,17 +57,28 @@ const maxSends = 3;
 const forwardedRequestHeaders = ["content-type", "accept"];
 const hopByHop = new Set(["connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "te", "trailer"]);
 
+/** A runner's answer, streaming. */
+export interface RunnerReply {
+  readonly status: number;
+  /** Hop-by-hop headers removed. */
+  readonly headers: Headers;
+  readonly contentType: string | null;
+  /** The body as it arrives, read no further ahead than its reader; see `forwardToRunner`. */
+  readonly body: Readable;
+}
+
 /**
  * Sends a request to the runner behind `lease` and streams its response back
- * chunk by chunk, untouched and unbuffered. The lease is released when the
- * response is over: body finished, failed or cancelled by the client (which
- * also aborts the engine's request). If the runner dies mid-stream, an SSE
- * stream ends with an OpenAI-style `error` event carrying the engine's error;
- * other bodies are cut off.
+ * chunk by chunk, untouched and unbuffered: a reader that pauses pauses the
+ * read from the runner. The lease is released when the response is over:
+ * body finished, failed or destroyed by the reader (which also aborts the
+ * engine's request). If the runner dies mid-stream, an SSE stream ends with
+ * an OpenAI-style `error` event carrying the engine's error; other bodies
+ * are destroyed with it.
  *
  * @throws MisdirectedRequestError, RunnerCrashedError, or the client's abort reason
  */
-export async function forwardToRunner(lease: ForwardLease, forward: ForwardRequest): Promise<Response> {
+export async function forwardToRunner(lease: ForwardLease, forward: ForwardRequest): Promise<RunnerReply> {
   let released = false;
   const release = (outcome: "completed" | "failed" | "cancelled") => {
     if (released) return;
@@ -81,8 +95,8 @@ export async function forwardToRunner(lease: ForwardLease, forward: ForwardReque
 
   const headers: Record<string, string> = {};
   for (const name of forwardedRequestHeaders) {
-    const value = forward.headers.get(name);
-    if (value !== null) headers[name] = value;
+    const value = forward.headers[name];
+    if (value !== undefined) headers[name] = value;
   }
 
   const send = () =>
@@ -122,49 +136,68 @@ export async function forwardToRunner(lease: ForwardLease, forward: ForwardReque
     for (const item of Array.isArray(value) ? value : [value]) responseHeaders.append(name, item);
   }
   const contentType = responseHeaders.get("content-type");
-  const isEventStream = contentType?.startsWith("text/event-stream") ?? false;
   forward.observer?.responded?.(upstream.statusCode, contentType);
+  const body = relayed(upstream.body, lease, forward, release, contentType?.startsWith("text/event-stream") ?? false);
+  return { status: upstream.statusCode, headers: responseHeaders, contentType, body };
+}
 
-  const chunks = upstream.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+/**
+ * The runner's body as a stream of its own, which sees each chunk pass (the
+ * observer), releases the lease at its end, and turns a broken event stream
+ * into an error event. Node streams only: one push per chunk.
+ */
+function relayed(
+  upstream: Readable,
+  lease: ForwardLease,
+  forward: ForwardRequest,
+  release: (outcome: "completed" | "failed" | "cancelled") => void,
+  isEventStream: boolean,
+): Readable {
   let atEventBoundary = true;
-  const body = new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const { done, value } = await chunks.next();
-          if (done) {
-            release("completed");
-            controller.close();
-            return;
-          }
-          forward.observer?.chunk?.(value);
-          atEventBoundary = endsWithBlankLine(value);
-          controller.enqueue(value);
-        } catch (error) {
-          if (forward.signal.aborted) {
-            release("cancelled");
-            controller.error(forward.signal.reason);
-            return;
-          }
-          const failure = await explainFailure(lease, error);
-          release("failed");
-          if (isEventStream && atEventBoundary) {
-            controller.enqueue(sseError(failure));
-            controller.close();
-          } else {
-            controller.error(failure);
-          }
-        }
-      },
-      async cancel() {
+  let over = false;
+  const observer = forward.observer;
+  const body = new Readable({
+    highWaterMark: 0,
+    read: () => void upstream.resume(),
+    destroy(error, callback) {
+      if (!over) {
+        over = true;
         release("cancelled");
-        await chunks.return?.(); // destroys the upstream body, closing the engine's request
-      },
+        upstream.destroy(); // closes the engine's request
+      }
+      callback(error);
     },
-    { highWaterMark: 0 },
-  );
-
-  return new Response(body, { status: upstream.statusCode, headers: responseHeaders });
+  });
+  upstream.on("data", (chunk: Buffer) => {
+    observer?.chunk?.(chunk);
+    if (isEventStream) atEventBoundary = endsWithBlankLine(chunk);
+    if (!body.push(chunk)) upstream.pause();
+  });
+  upstream.once("end", () => {
+    if (over) return;
+    over = true;
+    release("completed");
+    body.push(null);
+  });
+  upstream.once("error", (error) => {
+    if (over) return;
+    over = true;
+    if (forward.signal.aborted) {
+      release("cancelled");
+      body.destroy(forward.signal.reason as Error);
+      return;
+    }
+    void explainFailure(lease, error).then((failure) => {
+      release("failed");
+      if (isEventStream && atEventBoundary) {
+        body.push(sseError(failure));
+        body.push(null);
+      } else {
+        body.destroy(failure);
+      }
+    });
+  });
+  return body;
 }
 
 /**
@@ -210,13 +243,7 @@ function isClosedConnection(error: unknown): boolean {
   return code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE";
 }
 
-function endsWithBlankLine(chunk: Uint8Array): boolean {
-  const n = chunk.length;
-  const newline = 0x0a;
-  return (n >= 2 && chunk[n - 1] === newline && chunk[n - 2] === newline) || (n >= 4 && chunk[n - 1] === newline && chunk[n - 3] === newline);
-}
-
-function sseError(error: Error): Uint8Array {
+function sseError(error: Error): Buffer {
   const payload = { error: { message: error.message, type: "server_error", code: "engine_failure" } };
-  return new TextEncoder().encode(`data: ${JSON.stringify(payload)}\n\n`);
+  return Buffer.from(`data: ${JSON.stringify(payload)}\n\n`);
 }

@@ -1,4 +1,5 @@
 import { createParser } from "eventsource-parser";
+import { endsWithBlankLine } from "./event-boundary.ts";
 import { field } from "./json-field.ts";
 
 /** Tokens an engine says one response took. */
@@ -13,6 +14,9 @@ export interface UsageTap {
   /** What the body said once it has ended, if it said anything. */
   usage(): TokenUsage | undefined;
 }
+
+const usageBytes = Buffer.from('"usage"');
+const timingsBytes = Buffer.from('"timings"');
 
 /** A JSON body larger than this goes uncounted rather than held in memory. */
 const maxJsonBytes = 8 * 1024 * 1024;
@@ -48,8 +52,16 @@ export function createUsageTap(contentType: string | null): UsageTap {
         if (data.includes('"usage"') || data.includes('"timings"')) note(parseJson(data));
       },
     });
+    let atBoundary = true;
     return {
-      push: (chunk) => parser.feed(decoder.decode(chunk, { stream: true })),
+      push(chunk) {
+        // Whole events that mention neither (every token's) are passed over without decoding them.
+        const whole = endsWithBlankLine(chunk);
+        const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        if (atBoundary && whole && bytes.indexOf(usageBytes) < 0 && bytes.indexOf(timingsBytes) < 0) return;
+        atBoundary = whole;
+        parser.feed(decoder.decode(chunk, { stream: true }));
+      },
       usage: () => usage,
     };
   }

@@ -137,7 +137,9 @@ export function createApp(parts: AppParts): Hono {
   const ollamaDoor: EnginesDoor = { truncateByDefault: true };
   // The body is read through Hono here, as every route reads it, so the request log finds the model.
   const v1 = async (c: Context) => {
-    if (c.req.method === "GET" || c.req.method === "HEAD") return engines.fetch(c.req.raw, ollamaDoor);
+    // The Node response goes along, so the engines write their stream to it directly.
+    const door = { ...(c.env as object), ...ollamaDoor };
+    if (c.req.method === "GET" || c.req.method === "HEAD") return engines.fetch(c.req.raw, door);
     const read = await c.req.arrayBuffer();
     const layered: OpenAILayered = parts.openAILayers ? await parts.openAILayers(c.req.path, read, c.req.raw.signal) : { path: c.req.path, body: read };
     if ("refused" in layered) return errorReply(c.req.path, 400, layered.refused, "invalid_request");
@@ -147,8 +149,8 @@ export function createApp(parts: AppParts): Hono {
     const url = new URL(path, c.req.url);
     url.search = new URL(c.req.url).search;
     const request = followingSignal(new Request(url, { method: c.req.method, headers, body, signal: c.req.raw.signal }), c.req.raw.signal);
-    const response = await engines.fetch(request, ollamaDoor);
-    return reply ? reply(response) : response;
+    // A reply to be told in another shape comes back as a web Response (no Node response to write to).
+    return reply ? reply(await engines.fetch(request, ollamaDoor)) : engines.fetch(request, door);
   };
   app.route("/v1", new Hono().all("/*", v1));
   app.route("/logs", logs);

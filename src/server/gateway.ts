@@ -22,6 +22,7 @@ import { createOllamaApp } from "../ollama/ollama-app.ts";
 import { createOllamaModelManagementApp } from "../ollama/model-management/model-management-app.ts";
 import { createEngineMetrics } from "../scheduling/engine-metrics.ts";
 import { createEnginesApp } from "../scheduling/engines-app.ts";
+import { createScheduledEngines } from "../scheduling/scheduled-engines.ts";
 import { readExternalEngines } from "../scheduling/external/external-config.ts";
 import { createExternalEngine } from "../scheduling/external/external-engine.ts";
 import { createExternalEngines } from "../scheduling/external/external-engines.ts";
@@ -118,14 +119,16 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
   const external = createExternalEngines(
     externalConfigs.map((engine) => createExternalEngine({ config: engine, logger, metrics: externalMetrics })),
   );
-  const engines = createEnginesApp({ loader, resolver, logger, metrics, external, maxBodyBytes: config.maxBodyBytes });
+  // One contract, which the dialects call and the /engines routes serve over HTTP.
+  const contract = createScheduledEngines({ loader, resolver, metrics, external });
+  const engines = createEnginesApp({ engines: contract, loader, resolver, logger, external, maxBodyBytes: config.maxBodyBytes });
   const models = createModelsApp({
     store,
     logger,
     distribution: createModelDistribution({ store, policy: createRemotePolicy({ allowedHosts: config.allowedRegistries }) }),
     unload: async (model) => void (await loader.unload({ models: [model.id] })),
   });
-  const ollama = createOllamaApp({ engines: engines.fetch, models: models.fetch, logger });
+  const ollama = createOllamaApp({ engines: contract, models: models.fetch, logger });
   const anthropic = createAnthropicApp({ engines: engines.fetch, logger });
   const responses = createResponsesApp({
     engines: engines.fetch,

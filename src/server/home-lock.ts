@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { tryFileLock, type HeldFileLock } from "../backends/file-lock.ts";
+import { tryFileLock, type HeldFileLock } from "../utilities/file-lock.ts";
 
 /** Another gateway already serves this data directory. */
 export class HomeInUseError extends Error {

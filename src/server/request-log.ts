@@ -11,6 +11,7 @@
  */
 import type { HonoRequest, MiddlewareHandler } from "hono";
 import type { Logger } from "pino";
+import { isTakenOver, nodeResponse, watchSentReply } from "../http/stream-reply.ts";
 import { RequestOriginHeader } from "../inference/origin.ts";
 import { bodyTail, reportedTokens } from "./response-tokens.ts";
 
@@ -29,6 +30,9 @@ export function requestLog(options: RequestLogOptions): MiddlewareHandler {
   return async (c, next) => {
     const started = performance.now();
     const request = c.req.raw;
+    // A reply the handler writes straight to Node's response is watched there, from its first byte.
+    const outgoing = nodeResponse(c);
+    const sent = outgoing && watchedReply(outgoing);
     await next();
     const response = c.res;
     const entry = {
@@ -51,7 +55,12 @@ export function requestLog(options: RequestLogOptions): MiddlewareHandler {
       return usage ? { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens } : {};
     };
 
-    if (response.body && streamTypes.test(contentType ?? "")) {
+    if (outgoing && sent && isTakenOver(outgoing)) {
+      sent.settled((outcome) => {
+        const { tail: bytes, whole } = sent.tail.bytes();
+        log(outcome === "ended" ? tokens(bytes, whole) : { outcome });
+      });
+    } else if (response.body && streamTypes.test(contentType ?? "")) {
       const tail = bodyTail();
       c.res = new Response(
         watched(response.body, tail.push, (outcome) => {
@@ -68,6 +77,27 @@ export function requestLog(options: RequestLogOptions): MiddlewareHandler {
     } else {
       log();
     }
+  };
+}
+
+/** What a reply written straight to Node's response sent (its last bytes), and how it ended, once it has. */
+function watchedReply(outgoing: object) {
+  const tail = bodyTail();
+  let outcome: "ended" | "failed" | "cancelled" | undefined;
+  let hear: ((outcome: "ended" | "failed" | "cancelled") => void) | undefined;
+  watchSentReply(outgoing, {
+    chunk: tail.push,
+    settled(settledAs) {
+      outcome = settledAs;
+      hear?.(settledAs);
+    },
+  });
+  return {
+    tail,
+    settled(listener: (outcome: "ended" | "failed" | "cancelled") => void) {
+      if (outcome) listener(outcome);
+      else hear = listener;
+    },
   };
 }
 

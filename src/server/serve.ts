@@ -2,6 +2,8 @@ import { serve as serveNode, type ServerType } from "@hono/node-server";
 import type { Hono } from "hono";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Server } from "node:http";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+import { isTakenOver } from "../http/stream-reply.ts";
 import { watchIdleTransfers, type IdleTransferOptions } from "./idle-transfers.ts";
 import { listenAddressUrl, type ListenAddress } from "./listen-address.ts";
 
@@ -30,7 +32,7 @@ export function listen(app: Hono, address: ListenAddress, idle?: IdleTransferOpt
   return new Promise((resolvePromise, reject) => {
     const onError = (error: Error) => reject(error);
     const serverOptions = { requestTimeout: 0 };
-    const server: ServerType = serveNode({ fetch: app.fetch, hostname: address.hostname, port: address.port, serverOptions }, (info) => {
+    const server: ServerType = serveNode({ fetch: leftAlone(app.fetch), hostname: address.hostname, port: address.port, serverOptions }, (info) => {
       server.off("error", onError);
       resolvePromise({
         url: listenAddressUrl({ hostname: address.hostname, port: info.port }),
@@ -41,6 +43,22 @@ export function listen(app: Hono, address: ListenAddress, idle?: IdleTransferOpt
     server.once("error", onError);
     if (idle) watchIdleTransfers(server as Server, idle);
   });
+}
+
+type Fetch = (request: Request, env: { outgoing: object }) => Response | Promise<Response>;
+
+/**
+ * A reply the handler wrote to Node's response itself (`streamReply`) is
+ * answered to @hono/node-server with its "already sent" marker, which it
+ * honours only on a `Response` of its own making: whatever Hono's middleware
+ * made of the handler's stand-in is not written a second time.
+ */
+function leftAlone(fetch: Hono["fetch"]): Fetch {
+  const answer = (response: Response, outgoing: object) => (isTakenOver(outgoing) ? RESPONSE_ALREADY_SENT : response);
+  return (request, env) => {
+    const response = fetch(request, env);
+    return response instanceof Promise ? response.then((settled) => answer(settled, env.outgoing)) : answer(response, env.outgoing);
+  };
 }
 
 async function closeGracefully(server: ServerType, graceMs: number, endInFlight?: () => Promise<void>): Promise<void> {

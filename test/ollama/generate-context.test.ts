@@ -1,58 +1,55 @@
 /**
- * Unit test of generate's `context` (its engine stubbed): the prompt is
+ * Unit test of generate's `context` (its engines stubbed): the prompt is
  * rendered while the engine generates, so only the token count waits for the
  * reply's end, and the ids are those of the rendered prompt and the reply.
  * The end-to-end cases are in ollama-fields.e2e.test.ts.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { EnginesClient } from "../../src/ollama/engines-client.ts";
+import * as v from "valibot";
 import { createGenerateContext } from "../../src/ollama/generate-context.ts";
+import type { OllamaEngines } from "../../src/ollama/ollama-engines.ts";
 import type { OllamaStreamLine } from "../../src/ollama/ollama-replies.ts";
 
-function stubEngines(asked: string[]): EnginesClient {
+const unexpected = () => Promise.reject(new Error("unexpected"));
+
+function stubEngines(asked: string[], answer: (path: string, body: Readonly<Record<string, unknown>>) => Promise<unknown>): OllamaEngines {
   return {
-    async post(path, body) {
+    async json(path, body, schema) {
       asked.push(path);
-      if (path === "/apply-template") return Response.json({ prompt: "<user>Hi<assistant>" });
-      if (path === "/tokenize") return Response.json({ tokens: [...String(body.content)].map((character) => character.charCodeAt(0)) });
-      throw new Error(`unexpected ${path}`);
+      return { value: v.parse(schema, await answer(path, body)), loadDurationMs: 0 };
     },
-    get: () => Promise.reject(new Error("unexpected")),
+    send: unexpected,
+    model: unexpected,
+    models: unexpected,
+    runners: () => [],
+    unload: unexpected,
   };
 }
 
 const piece = (response: string, done = false) => ({ model: "tiny", created_at: "", response, done }) as OllamaStreamLine;
+const engine = { path: "/v1/chat/completions", body: { model: "tiny", messages: [{ role: "user", content: "Hi" }], stream: true } } as const;
 
 describe("generate's context", () => {
-  test("the template is asked while the reply streams; the tokenizer after its end, on prompt and reply", async () => {
+  test("the template is asked as the reply starts; the tokenizer after its end, on prompt and reply", async () => {
     const asked: string[] = [];
-    const context = createGenerateContext(stubEngines(asked));
-    const seenBeforeTheEnd: string[] = [];
-    async function* reply() {
-      yield piece("O");
-      await new Promise((resolve) => setImmediate(resolve));
-      yield piece("k");
-      seenBeforeTheEnd.push(...asked);
-      yield piece("", true);
-    }
-    const engine = { path: "/v1/chat/completions", body: { model: "tiny", messages: [{ role: "user", content: "Hi" }], stream: true } } as const;
-    const lines: OllamaStreamLine[] = [];
-    for await (const line of context.withContext(reply(), { engine, previous: [] }, AbortSignal.timeout(10_000))) lines.push(line);
-    assert.deepEqual(seenBeforeTheEnd, ["/apply-template"]);
+    const codes = (text: string) => [...text].map((character) => character.charCodeAt(0));
+    const engines = stubEngines(asked, async (path, body) =>
+      path === "/apply-template" ? { prompt: "<user>Hi<assistant>" } : { tokens: codes(String(body.content)) },
+    );
+    const follower = createGenerateContext(engines).following({ engine, previous: [] }, AbortSignal.timeout(10_000));
+    follower.see(piece("O"));
+    follower.see(piece("k"));
+    assert.deepEqual(asked, ["/apply-template"], "asked before the reply's end");
+    const final = await follower.finish(piece("", true));
     assert.deepEqual(asked, ["/apply-template", "/tokenize"]);
-    assert.deepEqual((lines.at(-1) as unknown as { context: number[] }).context, [..."<user>Hi<assistant>Ok"].map((character) => character.charCodeAt(0)));
+    assert.deepEqual((final as { context?: number[] }).context, codes("<user>Hi<assistant>Ok"));
   });
 
   test("a template that fails while the reply streams is reported on the final object, never unhandled", async () => {
-    const failing: EnginesClient = { post: () => Promise.reject(new Error("no template")), get: () => Promise.reject(new Error("unexpected")) };
-    async function* reply() {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      yield piece("", true);
-    }
-    const engine = { path: "/v1/chat/completions", body: { model: "tiny", messages: [] } } as const;
-    const lines: OllamaStreamLine[] = [];
-    for await (const line of createGenerateContext(failing).withContext(reply(), { engine, previous: [] }, AbortSignal.timeout(10_000))) lines.push(line);
-    assert.deepEqual(lines, [{ error: "the reply's context could not be counted: no template" }]);
+    const engines = stubEngines([], () => Promise.reject(new Error("no template")));
+    const follower = createGenerateContext(engines).following({ engine, previous: [] }, AbortSignal.timeout(10_000));
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the rejection settles before anyone awaits it
+    assert.deepEqual(await follower.finish(piece("", true)), { error: "the reply's context could not be counted: no template" });
   });
 });

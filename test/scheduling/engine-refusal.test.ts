@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { Readable } from "node:stream";
 import { describeEngineRefusal, engineRefusal } from "../../src/scheduling/engine-refusal.ts";
 
 describe("an engine's refusal in OpenAI's words", () => {
@@ -37,7 +38,7 @@ describe("an engine's refusal in OpenAI's words", () => {
 
   test("a huge body is read only up to a bound", async () => {
     const huge = `${"x".repeat(1024 * 1024)}`;
-    const refusal = await engineRefusal(new Response(huge, { status: 500 }));
+    const refusal = await engineRefusal({ status: 500, body: Readable.from([Buffer.from(huge)]) });
     assert.ok(refusal.message.length <= 1000);
   });
 });

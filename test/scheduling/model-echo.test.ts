@@ -1,21 +1,13 @@
 import assert from "node:assert/strict";
+import { Readable } from "node:stream";
 import { describe, test } from "node:test";
 import { echoRequestedModel } from "../../src/scheduling/model-echo.ts";
 
 async function echoed(pieces: string[], served = "tiny:latest", requested = "tiny"): Promise<string[]> {
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      for (const piece of pieces) controller.enqueue(new TextEncoder().encode(piece));
-      controller.close();
-    },
-  });
   const out: string[] = [];
-  const reader = echoRequestedModel(body, served, requested).getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return out;
-    out.push(new TextDecoder().decode(value));
-  }
+  const echo = Readable.from(pieces.map((piece) => Buffer.from(piece))).pipe(echoRequestedModel(served, requested));
+  for await (const chunk of echo) out.push(new TextDecoder().decode(chunk as Buffer));
+  return out;
 }
 
 describe("the model echoed as the client named it", () => {

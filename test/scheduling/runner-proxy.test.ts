@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
+import { json } from "node:stream/consumers";
 import { join } from "node:path";
 import { it } from "node:test";
 import { Agent } from "undici";
@@ -23,7 +24,7 @@ it("answers 421 when a request reaches a runner serving another model, and relea
   const error = await forwardToRunner(lease, {
     method: "POST",
     path: "/v1/chat/completions",
-    headers: new Headers(),
+    headers: {},
     body: null,
     signal: new AbortController().signal,
   }).catch((caught: unknown) => caught);
@@ -71,7 +72,7 @@ function leaseOn(dispatcher: Agent) {
 const post = (reuseConnections: boolean) => ({
   method: "POST",
   path: "/v1/chat/completions",
-  headers: new Headers({ "content-type": "application/json" }),
+  headers: { "content-type": "application/json" },
   body: new TextEncoder().encode("{}"),
   signal: new AbortController().signal,
   reuseConnections,
@@ -84,7 +85,7 @@ it("sends again, on another connection, a request whose kept-alive connection th
     for (let i = 0; i < 3; i++) {
       const response = await forwardToRunner(leaseOn(dispatcher), post(true));
       assert.equal(response.status, 200);
-      assert.deepEqual(await response.json(), { ok: true });
+      assert.deepEqual(await json(response.body), { ok: true });
     }
     // Each reuse met a closed connection and went again on a new one.
     assert.deepEqual(engine.stats(), { connections: 3, answered: 3 });
@@ -98,7 +99,7 @@ it("without reuse, gives each request a connection of its own", async () => {
   const engine = await closingEngine();
   const dispatcher = new Agent({ connect: { socketPath: engine.socket } });
   try {
-    for (let i = 0; i < 2; i++) assert.deepEqual(await (await forwardToRunner(leaseOn(dispatcher), post(false))).json(), { ok: true });
+    for (let i = 0; i < 2; i++) assert.deepEqual(await json((await forwardToRunner(leaseOn(dispatcher), post(false))).body), { ok: true });
     assert.deepEqual(engine.stats(), { connections: 2, answered: 2 });
   } finally {
     await dispatcher.close();

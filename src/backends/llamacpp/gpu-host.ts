@@ -1,5 +1,5 @@
 import { readdir } from "node:fs/promises";
-import { exists } from "../atomic-directory.ts";
+import { exists } from "../../utilities/atomic-directory.ts";
 import { runCommand } from "../run-command.ts";
 import { findLibrary, librarySearchDirs } from "./library-search.ts";
 

@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import { ensureDirectory, exists } from "../atomic-directory.ts";
+import { ensureDirectory, exists } from "../../utilities/atomic-directory.ts";
 import { findOnPath, isExecutableFile } from "../find-executable.ts";
-import { sharedTasks } from "../shared-task.ts";
+import { sharedTasks } from "../../utilities/shared-task.ts";
 import { buildLlamaServer, type InstallProgress } from "./build.ts";
 import { detectGpuHost } from "./gpu-host.ts";
 import { buildPrebuiltEngine, ensurePrebuiltPackage, planPrebuiltEngine } from "./prebuilt-engine.ts";

@@ -1,7 +1,7 @@
 import { readdir, realpath } from "node:fs/promises";
 import { homedir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
-import { exists } from "../atomic-directory.ts";
+import { exists } from "../../utilities/atomic-directory.ts";
 import { findOnPath } from "../find-executable.ts";
 import { runCommand } from "../run-command.ts";
 

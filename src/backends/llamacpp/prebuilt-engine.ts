@@ -1,7 +1,7 @@
 import { copyFile, link, mkdir, readdir, rename } from "node:fs/promises";
 import { basename, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureDirectory } from "../atomic-directory.ts";
+import { ensureDirectory } from "../../utilities/atomic-directory.ts";
 import { runCommand } from "../run-command.ts";
 import { compileLlamaServer, type BuildOptions } from "./build.ts";
 import { packVerified } from "./npm-package.ts";

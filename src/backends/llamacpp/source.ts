@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { engineCacheDir } from "../cache-dir.ts";
-import { ensureDirectory, exists } from "../atomic-directory.ts";
+import { ensureDirectory, exists } from "../../utilities/atomic-directory.ts";
 import { runCommand } from "../run-command.ts";
-import { sharedTasks } from "../shared-task.ts";
+import { sharedTasks } from "../../utilities/shared-task.ts";
 import { packVerified } from "./npm-package.ts";
 
 /**

@@ -11,7 +11,7 @@ import { link, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Transform, Writable, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { moveIntoPlace } from "./atomic-file.ts";
+import { moveIntoPlace } from "../../utilities/atomic-file.ts";
 import { flushingFileWriter } from "./flushing-file-writer.ts";
 import { DigestMismatchError, type Sha256Digest } from "./digest.ts";
 import type { StoreLayout } from "./store-layout.ts";

@@ -12,7 +12,7 @@ import * as v from "valibot";
 import { BackendConfigurationSchema, parseBackendConfiguration, type BackendConfiguration } from "../../inference/backend-configuration.ts";
 import { backendModes, type BackendMode } from "../../inference/backend-mode.ts";
 import { isSha256Digest } from "../reference.ts";
-import { writeFileAtomic } from "./atomic-file.ts";
+import { writeFileAtomic } from "../../utilities/atomic-file.ts";
 import { parseJson } from "./manifest.ts";
 import type { StoreLayout } from "./store-layout.ts";
 

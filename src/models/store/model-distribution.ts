@@ -4,7 +4,7 @@
  * share one download (later callers hear its progress from where it is);
  * the task stops only when every caller has gone.
  */
-import { sharedTasks } from "../../backends/shared-task.ts";
+import { sharedTasks } from "../../utilities/shared-task.ts";
 import { createHubClient, type HubClient } from "../huggingface/hub-client.ts";
 import { pullFromHuggingFace } from "../huggingface/huggingface-pull.ts";
 import { huggingFaceRegistry, parseNamedReference, type NamedReference } from "../reference.ts";

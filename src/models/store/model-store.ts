@@ -7,11 +7,11 @@
  */
 import { mkdir, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { sharedTasks } from "../../backends/shared-task.ts";
+import { sharedTasks } from "../../utilities/shared-task.ts";
 import { readGGUF, summarizeGGUF, type GGUFModelInfo } from "../gguf.ts";
 import { ModelNotFoundError, type ModelResolver, type ResolvedModel } from "../model-resolver.ts";
 import { parseModelReference, parseNamedReference, type ModelReference, type NamedReference } from "../reference.ts";
-import { writeFileAtomic } from "./atomic-file.ts";
+import { writeFileAtomic } from "../../utilities/atomic-file.ts";
 import { linkOrCopyBlob, receiveBlob, type OpenBlob, type ReceiveBlobOptions, type StoredBlob } from "./blob-writer.ts";
 import type { Sha256Digest } from "./digest.ts";
 import { InvalidManifestError, manifestBlobs, parseManifest, type Descriptor, type ManifestBlob } from "./manifest.ts";

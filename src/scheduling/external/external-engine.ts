@@ -5,7 +5,7 @@ import { readBoundedText } from "../../http/bounded-read.ts";
 import { normalizeModelReference } from "../../models/model-resolver.ts";
 import { systemClock, type Clock } from "../clock.ts";
 import { RunnerCrashedError } from "../loader-errors.ts";
-import { forwardToRunner, type ForwardLease, type ForwardObserver, type ForwardRequest } from "../runner-proxy.ts";
+import { forwardToRunner, type ForwardLease, type ForwardObserver, type ForwardRequest, type RunnerReply } from "../runner-proxy.ts";
 import type { ExternalEngineConfig, RemoteUrl } from "./external-config.ts";
 import type { ExternalMetrics } from "./external-metrics.ts";
 import { NoReplicaAvailableError } from "./no-replica-error.ts";
@@ -40,7 +40,7 @@ export interface ExternalEngine {
    *
    * @throws NoReplicaAvailableError once no replica serving the model is up, or what `forwardToRunner` throws
    */
-  forward(model: ExternalModel, request: ForwardRequest): Promise<Response>;
+  forward(model: ExternalModel, request: ForwardRequest): Promise<RunnerReply>;
   /** Replicas and their health, for `/engines/status`. */
   status(): string;
   /** Stops polling and closes every connection. */
@@ -145,7 +145,7 @@ export function createExternalEngine(options: ExternalEngineOptions): ExternalEn
   void pollAll().then(schedule);
 
   /** One try on one replica: its response, or the failure that lets the request try another. */
-  const attempt = async (replica: Replica, model: ExternalModel, forward: ForwardRequest): Promise<Response | RunnerCrashedError> => {
+  const attempt = async (replica: Replica, model: ExternalModel, forward: ForwardRequest): Promise<RunnerReply | RunnerCrashedError> => {
     const failure = new AbortController();
     const observer = forward.observer;
     let answered = false;
@@ -210,7 +210,7 @@ export function createExternalEngine(options: ExternalEngineOptions): ExternalEn
         }
         tried.add(replica);
         const outcome = await attempt(replica, model, { ...forward, body });
-        if (outcome instanceof Response) return outcome;
+        if (!(outcome instanceof RunnerCrashedError)) return outcome;
         metrics?.failover(config.name);
         logger.warn({ replica: replica.url.href, model: model.name, reason: outcome.message }, "replica failed before answering; trying another");
       }

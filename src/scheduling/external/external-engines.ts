@@ -1,12 +1,12 @@
 import { ModelNotFoundError } from "../../models/model-resolver.ts";
-import type { ForwardRequest } from "../runner-proxy.ts";
+import type { ForwardRequest, RunnerReply } from "../runner-proxy.ts";
 import type { ExternalEngine, ExternalModel } from "./external-engine.ts";
 
 /** Where an inference request for an external engine's model goes. */
 export interface ExternalRoute {
   /** The model's name at the gateway (for metrics and logs). */
   readonly model: string;
-  forward(request: ForwardRequest): Promise<Response>;
+  forward(request: ForwardRequest): Promise<RunnerReply>;
 }
 
 /** The external engines, as the engines layer consults them. */

@@ -4,6 +4,7 @@
  * failover before the first byte. The real engine is in the e2e test.
  */
 import assert from "node:assert/strict";
+import { json, text } from "node:stream/consumers";
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -62,7 +63,7 @@ function chat(model: string) {
   return {
     method: "POST",
     path: "/v1/chat/completions",
-    headers: new Headers({ "content-type": "application/json" }),
+    headers: { "content-type": "application/json" },
     body: new TextEncoder().encode(JSON.stringify({ model, messages: [] })),
     signal: new AbortController().signal,
   };
@@ -82,7 +83,7 @@ describe("external engine", () => {
 
     const response = await remote.forward(model, chat("gpu/org/model-a:latest"));
     assert.equal(response.status, 200);
-    const { received } = (await response.json()) as { received: Received };
+    const { received } = (await json(response.body)) as { received: Received };
     assert.deepEqual(received, {
       path: "/base/v1/chat/completions",
       authorization: "Bearer k-1",
@@ -99,7 +100,7 @@ describe("external engine", () => {
     for (let i = 0; i < 2; i += 1) {
       const response = await remote.forward(model, chat("m"));
       assert.equal(response.status, 200);
-      await response.text(); // the request is outstanding until its body is read
+      await text(response.body); // the request is outstanding until its body is read
     }
     assert.equal(flaky.received.length, 1, "tried once (it was first in turn), then down");
     assert.equal(steady.received.length, 2);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { LineTail } from "../../src/backends/line-tail.ts";
+import { LineTail } from "../../src/utilities/line-tail.ts";
 
 describe("LineTail", () => {
   it("keeps the last lines up to the line limit", () => {

@@ -6,9 +6,9 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { describe, it } from "node:test";
-import { tryFileLock, withFileLock } from "../../src/backends/file-lock.ts";
+import { tryFileLock, withFileLock } from "../../src/utilities/file-lock.ts";
 
-const lockModule = new URL("../../src/backends/file-lock.ts", import.meta.url).href;
+const lockModule = new URL("../../src/utilities/file-lock.ts", import.meta.url).href;
 
 /** A separate process that holds the lock for `holdMs`, journaling when it enters and leaves. */
 function lockInAnotherProcess(lock: string, journal: string, holdMs: number): Promise<unknown> {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { sharedTasks } from "../../src/backends/shared-task.ts";
+import { sharedTasks } from "../../src/utilities/shared-task.ts";
 
 describe("sharedTasks", () => {
   it("runs one task per key and gives every caller its result and progress", async () => {

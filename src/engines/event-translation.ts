@@ -1,0 +1,70 @@
+/**
+ * An engine's event stream (its reply's bytes) through a dialect's
+ * translator, chunk by chunk: each piece the translator completes is
+ * handed on as soon as it is whole, with no stream or promise per chunk.
+ * Streamed, the pieces are written (`streamReply`); whole, they are collected.
+ */
+import type { Readable } from "node:stream";
+import type { ReplyTranslation } from "../http/stream-reply.ts";
+
+/** What turns an engine's event stream into a dialect's pieces: text in (cut anywhere), pieces out. */
+export interface EventStreamTranslator<Piece> {
+  push(text: string): Piece[];
+  /** The upstream ended; `failure` says why, when it broke. */
+  end(failure?: string): Piece[];
+}
+
+/** A last piece that waits for more work (Ollama's `context`, counted by the engine's tokenizer). */
+export interface FinalPiece<Piece> {
+  /** Sees each piece as it passes; true holds it back: it is the final one. */
+  holds(piece: Piece): boolean;
+  finish(held: Piece): Promise<Piece>;
+}
+
+/** Pieces as they complete, to `emit`; the final one, when held, at the end. */
+export interface PieceTranslation<Piece> {
+  push(chunk: Buffer, emit: (piece: Piece) => void): void;
+  end(emit: (piece: Piece) => void, failure?: Error): void | Promise<void>;
+}
+
+export function pieceTranslation<Piece>(translator: EventStreamTranslator<Piece>, final?: FinalPiece<Piece>): PieceTranslation<Piece> {
+  const decoder = new TextDecoder();
+  let held: Piece | undefined;
+  const pass = (pieces: Piece[], emit: (piece: Piece) => void) => {
+    for (const piece of pieces) {
+      if (final?.holds(piece)) held = piece;
+      else emit(piece);
+    }
+  };
+  return {
+    // `stream: true` keeps a character cut between chunks whole.
+    push: (chunk, emit) => pass(translator.push(decoder.decode(chunk, { stream: true })), emit),
+    end(emit, failure) {
+      pass(translator.push(decoder.decode()), emit);
+      pass(translator.end(failure?.message), emit);
+      if (final && held !== undefined) return final.finish(held).then(emit);
+    },
+  };
+}
+
+/** The pieces written as bytes, for `streamReply`. */
+export function encodedTranslation<Piece>(pieces: PieceTranslation<Piece>, encode: (piece: Piece) => Uint8Array): ReplyTranslation {
+  return {
+    push: (chunk, write) => pieces.push(chunk, (piece) => write(encode(piece))),
+    end: (write, failure) => pieces.end((piece) => write(encode(piece)), failure),
+  };
+}
+
+/** Every piece of a whole reply (`stream: false`); a body that breaks ends it with the translator's last words. */
+export async function collectPieces<Piece>(body: Readable, pieces: PieceTranslation<Piece>): Promise<Piece[]> {
+  const all: Piece[] = [];
+  const keep = (piece: Piece) => void all.push(piece);
+  try {
+    for await (const chunk of body) pieces.push(chunk as Buffer, keep);
+  } catch (error) {
+    await pieces.end(keep, error instanceof Error ? error : new Error(String(error)));
+    return all;
+  }
+  await pieces.end(keep);
+  return all;
+}
