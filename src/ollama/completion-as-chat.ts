@@ -74,9 +74,9 @@ function wholeChat(): TransformStream<Uint8Array, Uint8Array> {
 }
 
 /** A JSON object, or undefined for anything else. */
-export function parseObject(text: string): Json | undefined {
+export function parseObject(text: string, reviver?: (key: string, value: unknown) => unknown): Json | undefined {
   try {
-    const value: unknown = JSON.parse(text);
+    const value: unknown = JSON.parse(text, reviver);
     return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Json) : undefined;
   } catch {
     return undefined;

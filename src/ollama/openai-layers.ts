@@ -20,6 +20,9 @@ import { InvalidOptionError, readRequestOptions } from "./request-options.ts";
 
 type Body = Record<string, unknown>;
 
+/** Half a UTF-16 pair, which no model's name holds (and no URL can carry). */
+const loneSurrogate = /[\uD800-\uDFFF]/u;
+
 /** The paths of Ollama's OpenAI-compatible API that read a model's layers. */
 export const layeredPaths: ReadonlySet<string> = new Set(["/v1/chat/completions", "/v1/completions"]);
 
@@ -42,9 +45,9 @@ export type OpenAILayered =
 export function createOpenAILayers(models: ModelsFetch | undefined) {
   const layersOf = createLayersReader(models);
   return async (path: string, bytes: ArrayBuffer, signal: AbortSignal): Promise<OpenAILayered> => {
-    const body = parseObject(new TextDecoder().decode(bytes));
+    const body = layeredPaths.has(path) ? faithfulObject(new TextDecoder().decode(bytes)) : undefined;
     // Anything unreadable is the engines layer's to refuse, in its words.
-    if (!layeredPaths.has(path) || !body || typeof body.model !== "string") return { path, body: bytes };
+    if (!body || typeof body.model !== "string" || loneSurrogate.test(body.model)) return { path, body: bytes };
     const layers = await layersOf(body.model, signal);
     try {
       const layered = withOllamaLayers(path, body, layers);
@@ -124,4 +127,14 @@ export function templatedChat(body: Body, layers: ModelLayers | undefined): Body
 
 function encode(body: Body): ArrayBuffer {
   return new TextEncoder().encode(JSON.stringify(body)).buffer as ArrayBuffer;
+}
+
+/** The body as a JSON object, unless writing it again would change it (a number past float64, `1e400`, would become `null`). */
+function faithfulObject(text: string): Body | undefined {
+  let faithful = true;
+  const value = parseObject(text, (_key, item: unknown) => {
+    if (typeof item === "number" && !Number.isFinite(item)) faithful = false;
+    return item;
+  });
+  return faithful ? value : undefined;
 }

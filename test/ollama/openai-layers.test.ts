@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { chatFromCompletion } from "../../src/ollama/completion-as-chat.ts";
-import { templatedChat, withOllamaLayers } from "../../src/ollama/openai-layers.ts";
+import { createOpenAILayers, templatedChat, withOllamaLayers } from "../../src/ollama/openai-layers.ts";
 import type { ModelLayers } from "../../src/ollama/modelfile-layers.ts";
 
 const hello = [{ role: "user", content: "Hello" }];
@@ -158,5 +158,18 @@ describe("Ollama's /v1 bodies", () => {
 
     const refused = Response.json({ error: { message: "no" } }, { status: 400 });
     assert.equal(chatFromCompletion(refused), refused, "a refusal passes as it is");
+  });
+
+  it("a body that writing again would change goes as it came, for the engines layer to refuse in its words", async () => {
+    const layered = createOpenAILayers(() => Response.json({ id: "sha256:x" }));
+    const signal = AbortSignal.timeout(10_000);
+    for (const text of ['{"model":"tiny","prompt":"hi","stream":-1e400}', '{"model":"\\ud800"}', "[1]", "{"]) {
+      const bytes = new TextEncoder().encode(text).buffer as ArrayBuffer;
+      const sent = await layered("/v1/completions", bytes, signal);
+      assert.ok("body" in sent && sent.body === bytes, text);
+    }
+    const sent = await layered("/v1/completions", new TextEncoder().encode('{"model":"tiny","prompt":"hi"}').buffer as ArrayBuffer, signal);
+    assert.ok("body" in sent);
+    assert.equal(JSON.parse(new TextDecoder().decode(sent.body)).temperature, 1);
   });
 });
