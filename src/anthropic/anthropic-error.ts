@@ -3,6 +3,7 @@
  * with Anthropic's status codes, whatever went wrong underneath.
  */
 import { HTTPException } from "hono/http-exception";
+import { EngineRefusal } from "../engines/engines.ts";
 
 export type AnthropicErrorType =
   | "invalid_request_error"
@@ -20,10 +21,11 @@ export interface AnthropicError {
 /** Anthropic's "overloaded", which its clients retry; the engines layer says 503 for a full queue. */
 const overloaded = 529;
 
-/** The status and body for `error`; an `HTTPException`'s status picks the type, anything else is a 500. */
+/** The status and body for `error`; an `HTTPException`'s or the engines' refusal's status picks the type, anything else is a 500. */
 export function describeAnthropicError(error: unknown): AnthropicRefusal {
   const message = error instanceof Error ? error.message : String(error);
-  return anthropicRefusal(error instanceof HTTPException ? error.status : 500, message);
+  const status = error instanceof HTTPException || error instanceof EngineRefusal ? error.status : 500;
+  return anthropicRefusal(status, message);
 }
 
 export interface AnthropicRefusal {

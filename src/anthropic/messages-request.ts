@@ -51,8 +51,8 @@ const PromptEntries = {
   tools: v.optional(v.array(ToolSchema)),
   tool_choice: v.optional(
     v.variant("type", [
-      v.looseObject({ type: v.picklist(["auto", "any", "none"]) }),
-      v.looseObject({ type: v.literal("tool"), name: v.string() }),
+      v.looseObject({ type: v.picklist(["auto", "any", "none"]), disable_parallel_tool_use: v.optional(v.boolean()) }),
+      v.looseObject({ type: v.literal("tool"), name: v.string(), disable_parallel_tool_use: v.optional(v.boolean()) }),
     ]),
   ),
   thinking: v.optional(
@@ -77,3 +77,4 @@ export const MessagesRequestSchema = v.looseObject({
 export const CountTokensRequestSchema = v.looseObject(PromptEntries);
 
 export type MessagesRequest = v.InferOutput<typeof MessagesRequestSchema>;
+export type CountTokensRequest = v.InferOutput<typeof CountTokensRequestSchema>;

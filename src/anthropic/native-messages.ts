@@ -5,18 +5,16 @@
  * `ping` after `message_start`, and the engine's errors, in whatever shape,
  * as one Anthropic `error` event that ends the stream. A stream that stops
  * before `message_stop` ends with an error event too, never silently. Pure:
- * text in, events out.
+ * text in, server-sent events out, as written on the wire. A token's
+ * `content_block_delta` is passed on as the engine wrote it, unparsed: there
+ * is nothing in it to rename.
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { HTTPException } from "hono/http-exception";
-import type { EventStreamTranslator } from "../ollama/engine-stream.ts";
+import type { EventStreamTranslator } from "../engines/event-translation.ts";
+import { sseEvent } from "../http/sse-event.ts";
 import { anthropicError, type AnthropicError } from "./anthropic-error.ts";
-
-/** One server-sent event of Anthropic's stream. */
-export interface MessageStreamEvent {
-  readonly event: string;
-  readonly data: object;
-}
+import { anthropicId } from "./anthropic-id.ts";
 
 type JsonObject = Record<string, unknown>;
 
@@ -33,9 +31,10 @@ export function normalizeMessage(message: unknown, model: string): JsonObject {
   return { ...message, id: messageId(message.id), model, content };
 }
 
-export function createMessageStreamNormalizer(model: string): EventStreamTranslator<MessageStreamEvent> {
+export function createMessageStreamNormalizer(model: string): EventStreamTranslator<string> {
   let closed = false;
-  const out: MessageStreamEvent[] = [];
+  const out: string[] = [];
+  const emit = (type: string, json: JsonObject) => out.push(sseEvent(type, JSON.stringify(json)));
 
   const fail = (message: string) => {
     if (closed) return;
@@ -45,6 +44,7 @@ export function createMessageStreamNormalizer(model: string): EventStreamTransla
 
   const onEvent = ({ event, data }: EventSourceMessage) => {
     if (closed) return;
+    if (event === "content_block_delta") return void out.push(sseEvent(event, data));
     const json = parseObject(data);
     if (!json) return fail(`the engine sent an unreadable event: ${data.slice(0, 200)}`);
     // llama-server's `event: error` and the proxy's OpenAI-shaped `data: {"error": …}`.
@@ -54,16 +54,14 @@ export function createMessageStreamNormalizer(model: string): EventStreamTransla
     const type = typeof json.type === "string" ? json.type : event;
     if (type === undefined) return fail(`the engine sent an event without a type: ${data.slice(0, 200)}`);
     if (type === "message_start" && isObject(json.message)) {
-      out.push({ event: type, data: { ...json, message: normalizeMessage(json.message, model) } });
-      out.push({ event: "ping", data: { type: "ping" } });
-      return;
+      emit(type, { ...json, message: normalizeMessage(json.message, model) });
+      return void out.push(ping);
     }
     if (type === "content_block_start" && isObject(json.content_block)) {
-      out.push({ event: type, data: { ...json, content_block: normalizeBlock(json.content_block) } });
-      return;
+      return emit(type, { ...json, content_block: normalizeBlock(json.content_block) });
     }
     if (type === "message_stop") closed = true;
-    out.push({ event: type, data: json });
+    out.push(sseEvent(type, data));
   };
 
   const parser = createParser({ onEvent });
@@ -77,23 +75,21 @@ export function createMessageStreamNormalizer(model: string): EventStreamTransla
   };
 }
 
-export function errorEvent(error: AnthropicError): MessageStreamEvent {
-  return { event: "error", data: error };
+export function errorEvent(error: AnthropicError): string {
+  return sseEvent("error", JSON.stringify(error));
 }
+
+/** Anthropic's keep-alive, sent after `message_start` as Anthropic does. */
+export const ping = sseEvent("ping", '{"type":"ping"}');
 
 function normalizeBlock(block: unknown): unknown {
   if (!isObject(block) || block.type !== "tool_use") return block;
-  return { ...block, id: prefixed("toolu_", block.id), input: isObject(block.input) ? block.input : {} };
+  return { ...block, id: anthropicId("toolu_", block.id), input: isObject(block.input) ? block.input : {} };
 }
 
 /** llama-server names messages after its chat completions (`chatcmpl-…`). */
 function messageId(id: unknown): string {
-  return prefixed("msg_", typeof id === "string" ? id.replace(/^chatcmpl-/, "") : id);
-}
-
-function prefixed(prefix: string, id: unknown): string {
-  const text = typeof id === "string" && id !== "" ? id : crypto.randomUUID().replaceAll("-", "");
-  return text.startsWith(prefix) ? text : prefix + text;
+  return anthropicId("msg_", typeof id === "string" ? id.replace(/^chatcmpl-/, "") : id);
 }
 
 /** `{message}` (llama-server), `{error: {message}}` (OpenAI, the proxy), Anthropic's own, or the JSON itself. */

@@ -1,11 +1,11 @@
 /**
- * Reading an Ollama request body at the trust boundary: JSON, then a valibot
- * schema, every failure a 400 with `{"error"}` in words a client can act on.
+ * Reading an Ollama request body at the trust boundary: the gateway's JSON
+ * body reader (src/http/request-body.ts), and the model a request names.
  */
-import type { HonoRequest } from "hono";
-import { HTTPException } from "hono/http-exception";
 import * as v from "valibot";
-import { parseUntrustedJson } from "../inference/untrusted-json.ts";
+import { badRequest } from "../http/request-body.ts";
+
+export { badRequest, readRequestBody } from "../http/request-body.ts";
 
 /** `model`, and `name`, which older clients still send in its place. */
 export const ModelEntries = {
@@ -13,41 +13,9 @@ export const ModelEntries = {
   name: v.nullish(v.string()),
 };
 
-/**
- * @throws HTTPException 400 on an empty body, bad JSON, JSON that is no object, or a body the schema refuses
- */
-export async function readRequestBody<const Schema extends v.GenericSchema>(
-  request: Pick<HonoRequest, "text">,
-  schema: Schema,
-): Promise<v.InferOutput<Schema>> {
-  const text = await request.text();
-  if (text.trim() === "") throw badRequest("missing request body");
-  let json: unknown;
-  try {
-    json = parseUntrustedJson(text);
-  } catch (error) {
-    throw badRequest(`invalid JSON: ${(error as Error).message}`);
-  }
-  // Every body is an object of fields; valibot's object schemas would read an array's methods (`shift`) as fields.
-  if (typeof json !== "object" || json === null || Array.isArray(json)) throw badRequest("the request body must be a JSON object");
-  const result = v.safeParse(schema, json);
-  if (!result.success) throw badRequest(describeIssue(result.issues[0]));
-  return result.output;
-}
-
 /** The model a request names, by `model` or `name`. */
 export function requiredModel(body: { model?: string | null; name?: string | null }): string {
   const model = (body.model || body.name || "").trim();
   if (!model) throw badRequest("model is required");
   return model;
-}
-
-export function badRequest(message: string): HTTPException {
-  return new HTTPException(400, { message });
-}
-
-/** `messages.0.role: Invalid type: Expected string but received 1` */
-function describeIssue(issue: v.BaseIssue<unknown>): string {
-  const path = issue.path?.map((item) => String(item.key)).join(".");
-  return path ? `${path}: ${issue.message}` : issue.message;
 }

@@ -12,7 +12,8 @@
  * `{error}` object instead.
  */
 import { createParser, type EventSourceMessage, type ParseError } from "eventsource-parser";
-import { isEngineChunk, type Choice, type EngineChunk, type EngineLogprob, type Timings, type Usage } from "./engine-chunk.ts";
+import type { Choice, EngineChunk, EngineLogprob, Timings, Usage } from "../engines/engine-chunk.ts";
+import { engineErrorMessage, parseEventJson, readEngineEvent } from "../engines/engine-event.ts";
 import {
   nanoseconds,
   type DoneMetrics,
@@ -146,7 +147,7 @@ export function createStreamTranslator(options: StreamTranslatorOptions): Stream
     onEvent,
     // llama-server writes `error: {...}` lines on some paths; everything else unknown is noise.
     onError: (error: ParseError) => {
-      if (error.type === "unknown-field" && error.field === "error") fail(errorMessage(parseJson(error.value ?? "")));
+      if (error.type === "unknown-field" && error.field === "error") fail(engineErrorMessage(parseEventJson(error.value ?? "")));
     },
   });
 
@@ -172,19 +173,6 @@ export function createStreamTranslator(options: StreamTranslatorOptions): Stream
 
 const incomplete = "the engine's stream ended before the reply was complete";
 
-/**
- * One event of an engine's stream, read: `done` for `[DONE]`, else its chunk,
- * or why it is a failure (an error event, an `error` field, an unreadable chunk).
- */
-export function readEngineEvent(event: EventSourceMessage): "done" | { readonly chunk: EngineChunk } | { readonly failure: string } {
-  if (event.data === "[DONE]") return "done";
-  const json = parseJson(event.data);
-  if (event.event === "error") return { failure: errorMessage(json) };
-  if (!isEngineChunk(json)) return { failure: `the engine sent an unreadable event: ${event.data.slice(0, 200)}` };
-  if (json.error !== undefined) return { failure: errorMessage(json.error) };
-  return { chunk: json };
-}
-
 /** llama-server's native chunk (`/infill`) read as a choice: its text, and `stop` with why. */
 function nativeChoice(chunk: EngineChunk): Choice | undefined {
   if (typeof chunk.content !== "string" && !chunk.stop) return undefined;
@@ -206,24 +194,6 @@ function ollamaLogprobs(content: readonly EngineLogprob[] | null | undefined, to
 
 function tokenLogprob({ token, logprob, bytes }: EngineLogprob): TokenLogprob {
   return { token, logprob, ...(bytes ? { bytes } : {}) };
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-/** `{message}` (OpenAI, llama-server), `{error: …}` around it, a bare string, or anything else as JSON. */
-function errorMessage(error: unknown): string {
-  if (typeof error === "string" && error) return error;
-  if (isPlainObject(error)) {
-    if (typeof error.message === "string") return error.message;
-    if (error.error !== undefined) return errorMessage(error.error);
-  }
-  return `the engine failed: ${JSON.stringify(error)}`;
 }
 
 /** The accumulated calls in index order, or why one of them is unusable. */
@@ -251,9 +221,9 @@ function unfinishedCallsText(pending: ReadonlyMap<number, PendingToolCall>): str
 
 function parseArguments(text: string): Record<string, unknown> | undefined {
   if (text.trim() === "") return {};
-  let value = parseJson(text);
+  let value = parseEventJson(text);
   // Some templates double-encode: a JSON string holding the object.
-  if (typeof value === "string" && value !== text) value = parseJson(value);
+  if (typeof value === "string" && value !== text) value = parseEventJson(value);
   return isPlainObject(value) ? value : undefined;
 }
 

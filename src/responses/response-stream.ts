@@ -10,12 +10,15 @@
  * (`….done`) when the engine finishes; the response ends with
  * `response.completed` (or `response.incomplete` when the token limit cut it,
  * or `response.failed` when the engine failed or its stream broke). Every
- * event carries its `sequence_number`.
+ * event carries its `sequence_number`. Events come out as server-sent event
+ * text, as written on the wire; a token's delta is one string, built from
+ * its item's fields written once when the item opened.
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import type { EventStreamTranslator } from "../ollama/engine-stream.ts";
-import type { EngineChunk, ToolCallDelta } from "../ollama/engine-chunk.ts";
-import { readEngineEvent } from "../ollama/stream-translator.ts";
+import { sseEvent } from "../http/sse-event.ts";
+import type { EventStreamTranslator } from "../engines/event-translation.ts";
+import type { EngineChunk, ToolCallDelta } from "../engines/engine-chunk.ts";
+import { readEngineEvent } from "../engines/engine-event.ts";
 import type {
   FunctionCallItem,
   ItemStatus,
@@ -28,12 +31,9 @@ import type {
   ResponseUsage,
 } from "./response-object.ts";
 
-/** One event of the Responses stream: its `type` and fields, numbered when emitted. */
-export type ResponseStreamEvent = { readonly type: string; readonly sequence_number: number } & Readonly<Record<string, unknown>>;
-
-export interface ResponseStreamTranslator extends EventStreamTranslator<ResponseStreamEvent> {
+export interface ResponseStreamTranslator extends EventStreamTranslator<string> {
   /** `response.created` and `response.in_progress`: the engine has accepted the request. */
-  start(): ResponseStreamEvent[];
+  start(): string[];
   /** The response as it stands: finished once a terminal event has been emitted. */
   result(): ResponseObject;
 }
@@ -44,11 +44,11 @@ export interface ResponseStreamOptions {
   readonly newId: (prefix: "msg" | "fc" | "rs" | "call") => string;
 }
 
-/** An output item being produced, with what it has gathered so far. */
+/** An output item being produced, with what it has gathered so far; `fields` are its deltas' `item_id`, `output_index` (and `content_index`), as JSON. */
 type OpenItem =
-  | { readonly kind: "message"; readonly index: number; readonly id: string; text: string }
-  | { readonly kind: "reasoning"; readonly index: number; readonly id: string; text: string }
-  | { readonly kind: "function_call"; readonly index: number; readonly id: string; callId: string; name: string; arguments: string };
+  | { readonly kind: "message"; readonly index: number; readonly id: string; readonly fields: string; text: string }
+  | { readonly kind: "reasoning"; readonly index: number; readonly id: string; readonly fields: string; text: string }
+  | { readonly kind: "function_call"; readonly index: number; readonly id: string; readonly fields: string; callId: string; name: string; arguments: string };
 
 type TextItem = Extract<OpenItem, { kind: "message" | "reasoning" }>;
 
@@ -64,9 +64,12 @@ export function createResponseStreamTranslator({ response: started, newId }: Res
   /** Items still open, in output order; text and reasoning close when another kind begins. */
   const open: OpenItem[] = [];
   const calls = new Map<number, Extract<OpenItem, { kind: "function_call" }>>();
-  const out: ResponseStreamEvent[] = [];
+  const out: string[] = [];
 
-  const emit = (type: string, fields: Record<string, unknown>) => out.push({ type, sequence_number: sequence++, ...fields });
+  const emit = (type: string, fields: Record<string, unknown>) => out.push(sseEvent(type, JSON.stringify({ type, sequence_number: sequence++, ...fields })));
+  /** A token's event: the same fields as `emit` writes, without an object per token. */
+  const emitDelta = (type: string, item: OpenItem, delta: string, tail = "") =>
+    out.push(sseEvent(type, `{"type":"${type}","sequence_number":${sequence++},${item.fields},"delta":${JSON.stringify(delta)}${tail}}`));
   const snapshot = (status: ResponseObject["status"], extra: Partial<ResponseObject> = {}): ResponseObject => ({
     ...response,
     status,
@@ -79,7 +82,8 @@ export function createResponseStreamTranslator({ response: started, newId }: Res
     if (current && current.kind === kind) return current as TextItem;
     closeAll();
     const index = output.length;
-    const item: TextItem = { kind, index, id: newId(kind === "message" ? "msg" : "rs"), text: "" };
+    const id = newId(kind === "message" ? "msg" : "rs");
+    const item: TextItem = { kind, index, id, fields: deltaFields(id, index, true), text: "" };
     const added = itemOf(item, "in_progress");
     output.push(added);
     open.push(item);
@@ -94,7 +98,8 @@ export function createResponseStreamTranslator({ response: started, newId }: Res
     if (!call) {
       if (open.at(-1)?.kind !== "function_call") closeAll();
       const index = output.length;
-      call = { kind: "function_call", index, id: newId("fc"), callId: delta.id || newId("call"), name: delta.function?.name ?? "", arguments: "" };
+      const id = newId("fc");
+      call = { kind: "function_call", index, id, fields: deltaFields(id, index, false), callId: delta.id || newId("call"), name: delta.function?.name ?? "", arguments: "" };
       const added = itemOf(call, "in_progress");
       calls.set(toolIndex, call);
       output.push(added);
@@ -105,7 +110,7 @@ export function createResponseStreamTranslator({ response: started, newId }: Res
     const piece = delta.function?.arguments ?? "";
     if (piece) {
       call.arguments += piece;
-      emit("response.function_call_arguments.delta", { item_id: call.id, output_index: call.index, delta: piece });
+      emitDelta("response.function_call_arguments.delta", call, piece);
     }
   };
 
@@ -158,13 +163,13 @@ export function createResponseStreamTranslator({ response: started, newId }: Res
     if (thinking) {
       const item = openText("reasoning");
       item.text += thinking;
-      emit("response.reasoning_text.delta", { item_id: item.id, output_index: item.index, content_index: 0, delta: thinking });
+      emitDelta("response.reasoning_text.delta", item, thinking);
     }
     const content = choice.delta?.content ?? "";
     if (content) {
       const item = openText("message");
       item.text += content;
-      emit("response.output_text.delta", { item_id: item.id, output_index: item.index, content_index: 0, delta: content, logprobs: [] });
+      emitDelta("response.output_text.delta", item, content, ',"logprobs":[]');
     }
     for (const delta of choice.delta?.tool_calls ?? []) onToolCallDelta(delta);
     if (choice.finish_reason) {
@@ -190,6 +195,11 @@ export function createResponseStreamTranslator({ response: started, newId }: Res
     },
     result: () => response,
   };
+}
+
+/** `"item_id":"msg_…","output_index":0`, and `"content_index":0` for a text part. */
+function deltaFields(id: string, index: number, part: boolean): string {
+  return `"item_id":${JSON.stringify(id)},"output_index":${index}${part ? ',"content_index":0' : ""}`;
 }
 
 function itemOf(item: OpenItem, status: ItemStatus): OutputItem {

@@ -1,30 +1,30 @@
 /**
  * OpenAI's Responses API as a Hono app with relative routes: mount it at
  * `/v1/responses` (and `/engines/v1/responses`). Requests are translated to
- * chat completions and run through the engines layer's HTTP contract, tagged
- * `openai/responses`; the engine's stream comes back as Responses events, or
- * folded into one Response. Responses are kept (unless `store: false`) in a
+ * chat completions and sent through the engines contract, tagged
+ * `openai/responses`; the engine's stream comes back as Responses events
+ * (straight to Node's response, as server-sent event text), or folded into
+ * one Response. Responses are kept (unless `store: false`) in a
  * bounded store, so they can be read, listed, deleted and continued.
  */
 import { Hono, type Context } from "hono";
-import { streamSSE } from "hono/streaming";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "pino";
 import * as v from "valibot";
+import { streamEventText } from "../engines/event-text.ts";
+import { collectPieces, pieceTranslation, type PieceTranslation } from "../engines/event-translation.ts";
+import type { Engines } from "../engines/engines.ts";
+import { badRequest, readRequestBody } from "../http/request-body.ts";
 import { OriginOpenAIResponses } from "../inference/origin.ts";
-import { translateEngineStream } from "../ollama/engine-stream.ts";
-import { createEnginesClient, type EnginesFetch } from "../ollama/engines-client.ts";
-import { badRequest, readRequestBody } from "../ollama/request-body.ts";
 import { chatRequestBody, inputMessages, outputMessages } from "./chat-translation.ts";
 import { newId, startResponse } from "./response-object.ts";
 import { createResponseStore, type ResponseStoreOptions, type StoredResponse } from "./response-store.ts";
-import { createResponseStreamTranslator } from "./response-stream.ts";
+import { createResponseStreamTranslator, type ResponseStreamTranslator } from "./response-stream.ts";
 import { describeResponsesError, responseNotFound, ResponsesRequestError } from "./responses-error.ts";
 import { ResponsesRequestSchema, type ResponsesRequest } from "./responses-request.ts";
 
 export interface ResponsesAppOptions {
-  /** The engines app's `fetch`, called in-process with paths relative to its mount. */
-  readonly engines: EnginesFetch;
+  readonly engines: Engines;
   readonly logger: Logger;
   readonly store: ResponseStoreOptions;
 }
@@ -37,7 +37,6 @@ const ListQuerySchema = v.object({
 
 export function createResponsesApp(options: ResponsesAppOptions): Hono {
   const logger = options.logger.child({ component: "responses" });
-  const engines = createEnginesClient(options.engines, OriginOpenAIResponses);
   const store = createResponseStore(options.store);
   const stored = (c: Context): StoredResponse => {
     const id = c.req.param("id") ?? "";
@@ -62,29 +61,23 @@ export function createResponsesApp(options: ResponsesAppOptions): Hono {
     }
     const history = previous?.conversation ?? [];
     const input = inputMessages(request.input);
-    const engine = await engines.post("/v1/chat/completions", chatRequestBody(request, history, input), c.req.raw.signal);
+    const body = chatRequestBody(request, history, input);
+    const engine = await options.engines.send({ path: "/v1/chat/completions", body, origin: OriginOpenAIResponses, signal: c.req.raw.signal });
     const translator = createResponseStreamTranslator({ response: startResponse(request, newId("resp"), new Date()), newId });
-    const events = (async function* () {
-      yield* translator.start();
-      yield* translateEngineStream(engine.body, translator);
+    const events = responseEvents(translator, () => {
       const response = translator.result();
       if (response.store) {
         store.put({ response, inputItems: inputItems(request.input), conversation: [...history, ...input, ...outputMessages(response.output)] });
       }
-    })();
+    });
 
     if (!request.stream) {
-      for await (const _ of events);
+      await collectPieces(engine.body, events);
       const response = translator.result();
       if (response.error) throw new Error(response.error.message);
       return c.json(response);
     }
-    return streamSSE(c, async (stream) => {
-      for await (const event of events) {
-        if (stream.aborted) break;
-        await stream.writeSSE({ event: event.type, data: JSON.stringify(event) });
-      }
-    });
+    return streamEventText(c, engine.body, events);
   });
 
   app.get("/:id", (c) => c.json(stored(c).response));
@@ -106,6 +99,32 @@ export function createResponsesApp(options: ResponsesAppOptions): Hono {
   });
 
   return app;
+}
+
+/**
+ * The engine's stream as the response's events: `response.created` and
+ * `response.in_progress` with the engine's first bytes, then the output; once
+ * it ends, `finished` (the response is whole, or failed).
+ */
+function responseEvents(translator: ResponseStreamTranslator, finished: () => void): PieceTranslation<string> {
+  const output = pieceTranslation(translator);
+  let started = false;
+  const start = (emit: (event: string) => void) => {
+    if (started) return;
+    started = true;
+    for (const event of translator.start()) emit(event);
+  };
+  return {
+    push(chunk, emit) {
+      start(emit);
+      output.push(chunk, emit);
+    },
+    async end(emit, failure) {
+      start(emit);
+      await output.end(emit, failure);
+      finished();
+    },
+  };
 }
 
 /** The input as the items `input_items` lists: each with an id, message content always as parts. */

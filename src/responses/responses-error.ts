@@ -4,6 +4,7 @@
  * went wrong (an `HTTPException`'s own, else 500).
  */
 import { HTTPException } from "hono/http-exception";
+import { EngineRefusal } from "../engines/engines.ts";
 
 export interface ResponsesError {
   readonly error: {
@@ -28,8 +29,9 @@ export class ResponsesRequestError extends HTTPException {
 
 export function describeResponsesError(error: unknown): { status: number; body: ResponsesError } {
   const message = error instanceof Error ? error.message : String(error);
-  const status = error instanceof HTTPException ? error.status : 500;
-  const named = error instanceof ResponsesRequestError ? { param: error.param, code: error.code } : { param: null, code: null };
+  const status = error instanceof HTTPException || error instanceof EngineRefusal ? error.status : 500;
+  // The engines' code (`model_not_found`, `context_length_exceeded`) is OpenAI's own.
+  const named = error instanceof ResponsesRequestError ? { param: error.param, code: error.code } : { param: null, code: error instanceof EngineRefusal ? error.code : null };
   const type = status < 500 ? "invalid_request_error" : "server_error";
   return { status, body: { error: { message, type, ...named } } };
 }

@@ -129,9 +129,9 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
     unload: async (model) => void (await loader.unload({ models: [model.id] })),
   });
   const ollama = createOllamaApp({ engines: contract, models: models.fetch, logger });
-  const anthropic = createAnthropicApp({ engines: engines.fetch, logger });
+  const anthropic = createAnthropicApp({ engines: contract, logger });
   const responses = createResponsesApp({
-    engines: engines.fetch,
+    engines: contract,
     logger,
     store: { maxEntries: config.responsesMaxStored, maxAgeMs: config.responsesMaxAgeMs },
   });

@@ -6,6 +6,7 @@
 import Anthropic from "@anthropic-ai/sdk";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { eventually } from "../support/eventually.ts";
 import { useGateway } from "../support/gateway.ts";
 
 const served = useGateway();
@@ -24,7 +25,9 @@ describe("@anthropic-ai/sdk against the gateway", () => {
     assert.equal(message.type, "message");
     assert.equal(message.role, "assistant");
     assert.equal(message.model, "tiny");
-    assert.match(message.id, /^msg_/);
+    // llama-server's own id (`chatcmpl-` and 32 letters and digits) renamed: its native /v1/messages answered,
+    // not the chat completions translation (whose ids are 24 hex digits).
+    assert.match(message.id, /^msg_[A-Za-z0-9]{32}$/);
     assert.equal(message.content[0]?.type, "text");
     assert.ok(["max_tokens", "end_turn"].includes(message.stop_reason ?? ""), String(message.stop_reason));
     assert.ok(message.usage.output_tokens > 0 && message.usage.output_tokens <= 8);
@@ -109,6 +112,27 @@ describe("@anthropic-ai/sdk against the gateway", () => {
     });
     assert.equal(answer.type, "message");
     assert.ok(answer.usage.input_tokens + (answer.usage.cache_read_input_tokens ?? 0) > first.usage.input_tokens + (first.usage.cache_read_input_tokens ?? 0));
+  });
+
+  test("a client leaving a stream mid-way (/v1/messages, and /v1/responses alike): the engine's request is cancelled and the runner released", async (t) => {
+    const runners = async () => (await (await fetch(`${served.gateway.url}/engines/ps`)).json()) as { in_use: boolean; requests_in_flight: number }[];
+    const streams = [
+      ["/v1/messages", { model: "tiny", max_tokens: 100_000, stream: true, messages: [{ role: "user", content: "Tell a long story." }] }],
+      ["/v1/responses", { model: "tiny", max_output_tokens: 100_000, stream: true, input: "Tell a long story." }],
+    ] as const;
+    for (const [path, body] of streams) {
+      const leaving = new AbortController();
+      const response = await fetch(served.gateway.url + path, { method: "POST", body: JSON.stringify(body), signal: leaving.signal });
+      const reader = response.body!.getReader();
+      await reader.read(); // the stream has begun
+      if (!(await runners()).some((runner) => runner.in_use)) {
+        leaving.abort();
+        t.skip("the engine finished by itself before the client left");
+        return;
+      }
+      leaving.abort();
+      await eventually(async () => (await runners()).every((runner) => !runner.in_use && runner.requests_in_flight === 0), `${path}: the runner released`, 60_000);
+    }
   });
 
   test("metrics count Anthropic requests under their own origin", async () => {

@@ -6,18 +6,19 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
-import { createMessageStreamNormalizer, normalizeMessage, type MessageStreamEvent } from "../../src/anthropic/native-messages.ts";
+import { createMessageStreamNormalizer, normalizeMessage } from "../../src/anthropic/native-messages.ts";
+import { readWrittenEvents, type WrittenEvent } from "../support/streams.ts";
 
 const recorded = (name: string) => readFileSync(new URL(`../../fixtures/streams/${name}`, import.meta.url), "utf8");
 
-function normalize(sse: string, pieceSize = sse.length): MessageStreamEvent[] {
+function normalize(sse: string, pieceSize = sse.length): WrittenEvent[] {
   const normalizer = createMessageStreamNormalizer("tiny");
-  const events: MessageStreamEvent[] = [];
+  const events: string[] = [];
   for (let at = 0; at < sse.length; at += pieceSize) events.push(...normalizer.push(sse.slice(at, at + pieceSize)));
-  return [...events, ...normalizer.end()];
+  return readWrittenEvents([...events, ...normalizer.end()]);
 }
 
-const data = (event: MessageStreamEvent | undefined) => event?.data as Record<string, any>;
+const data = (event: WrittenEvent | undefined) => event?.data as Record<string, any>;
 
 describe("native Messages streams", () => {
   test("a recorded text stream: renamed, given Anthropic ids and a ping, otherwise as sent", () => {
@@ -67,11 +68,16 @@ describe("native Messages streams", () => {
     }
   });
 
+  test("a token's content_block_delta goes on as the engine wrote it, byte for byte", () => {
+    const delta = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"caf\u00e9"}}\n\n';
+    assert.deepEqual(createMessageStreamNormalizer("tiny").push(delta), [delta]);
+  });
+
   test("a stream cut before message_stop ends with an error event, a whole one with none", () => {
     const cut = normalize('event: message_start\ndata: {"type":"message_start","message":{"id":"x","content":[]}}\n\n');
     assert.equal(cut.at(-1)?.event, "error");
     assert.match(data(cut.at(-1)).error.message, /ended before the message was complete/);
-    const broken = createMessageStreamNormalizer("tiny").end("socket hang up");
+    const broken = readWrittenEvents(createMessageStreamNormalizer("tiny").end("socket hang up"));
     assert.match(data(broken[0]).error.message, /socket hang up/);
     const whole = normalize('event: message_stop\ndata: {"type":"message_stop"}\n\n');
     assert.deepEqual(whole.map((event) => event.event), ["message_stop"]);

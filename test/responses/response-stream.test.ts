@@ -12,6 +12,7 @@ import { describe, test } from "node:test";
 import type OpenAI from "openai";
 import { startResponse } from "../../src/responses/response-object.ts";
 import { createResponseStreamTranslator } from "../../src/responses/response-stream.ts";
+import { readWrittenEvents } from "../support/streams.ts";
 
 type Event = OpenAI.Responses.ResponseStreamEvent;
 
@@ -27,7 +28,9 @@ function translate(sse: string, options: { pieceSize?: number; failure?: string 
   const produced = [...translator.start()];
   for (let at = 0; at < sse.length; at += size) produced.push(...translator.push(sse.slice(at, at + size)));
   produced.push(...translator.end(options.failure));
-  const events = produced as unknown as Event[];
+  const written = readWrittenEvents(produced);
+  for (const { event, data } of written) assert.equal(event, (data as Event).type, "each event is named after its type");
+  const events = written.map(({ data }) => data as Event);
   const response: OpenAI.Responses.Response = { ...translator.result(), output_text: "" };
   return { events, response };
 }

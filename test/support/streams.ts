@@ -92,3 +92,18 @@ export async function* ndjsonLines(response: Response): AsyncGenerator<Record<st
   }
   assert.equal(pending + decoder.decode(), "", "the stream ends with a whole line");
 }
+
+/** One server-sent event as a translator wrote it (`event: name`, one `data:` line of JSON), read back. */
+export interface WrittenEvent {
+  readonly event: string;
+  readonly data: unknown;
+}
+
+/** Reads back events written as text, one event per piece; a piece that is not exactly one event fails. */
+export function readWrittenEvents(pieces: readonly string[]): WrittenEvent[] {
+  return pieces.map((piece) => {
+    const match = /^event: ([^\n]+)\ndata: ([^\n]*)\n\n$/.exec(piece);
+    if (!match) throw new Error(`not one server-sent event: ${JSON.stringify(piece)}`);
+    return { event: match[1]!, data: JSON.parse(match[2]!) as unknown };
+  });
+}

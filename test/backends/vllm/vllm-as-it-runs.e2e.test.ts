@@ -198,14 +198,16 @@ describe("vLLM as it runs, against the stricter stand-in (vLLM 0.14)", { timeout
     assert.equal((overflow as ResponseError).status_code, 400);
     assert.match(overflow.message, /^This model's maximum context length is 256 tokens\. However, you requested 1005 tokens/);
 
-    // `vllm serve` without Anthropic's route: FastAPI's {"detail": "Not Found"}, not a missing model.
+    // vLLM ≥ 0.11.1 serves Anthropic's route itself (vllm/entrypoints/anthropic/): passed through, not translated
+    // (./anthropic-messages.e2e.test.ts has the versions before it).
     const messages = await fetch(`${fixture.gateway.url}/v1/messages`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ model: "st", max_tokens: 4, messages: [{ role: "user", content: "hi" }] }),
     });
-    assert.equal(messages.status, 404);
-    assert.deepEqual(await messages.json(), { type: "error", error: { type: "not_found_error", message: "the engine serving this model does not have this endpoint" } });
+    assert.equal(messages.status, 200);
+    assert.equal(((await messages.json()) as { type: string }).type, "message");
+    assert.equal((await stand.sent()).at(-1)?.path, "/v1/messages");
   });
 
   it("item 6 (versions, vllm/config/speculative.py): --speculative-config names its method", async () => {
