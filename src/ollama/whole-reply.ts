@@ -7,7 +7,7 @@
  * produced, which is what Ollama answers (server/routes.go, `toolParser.Content()`).
  */
 import { Readable } from "node:stream";
-import type { Choice, EngineChunk } from "./engine-chunk.ts";
+import type { Choice, EngineChunk } from "../engines/engine-chunk.ts";
 
 interface WholeChoice {
   readonly message?: {
