@@ -16,6 +16,7 @@ import { createModelDistribution } from "../models/store/model-distribution.ts";
 import { registerDemoModels } from "../models/store/demo-models.ts";
 import { createModelConfigurations } from "../models/store/model-configurations.ts";
 import { openModelStore } from "../models/store/model-store.ts";
+import { createOpenAILayers } from "../ollama/openai-layers.ts";
 import { createOllamaApp } from "../ollama/ollama-app.ts";
 import { createOllamaModelManagementApp } from "../ollama/model-management/model-management-app.ts";
 import { createEngineMetrics } from "../scheduling/engine-metrics.ts";
@@ -146,6 +147,7 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
       engines,
       models,
       ollama: [ollamaModelManagement, ollama],
+      openAILayers: createOpenAILayers(models.fetch),
       anthropic,
       responses,
       metrics: registry,
