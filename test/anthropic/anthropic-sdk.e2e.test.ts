@@ -25,7 +25,9 @@ describe("@anthropic-ai/sdk against the gateway", () => {
     assert.equal(message.type, "message");
     assert.equal(message.role, "assistant");
     assert.equal(message.model, "tiny");
-    assert.match(message.id, /^msg_/);
+    // llama-server's own id (`chatcmpl-` and 32 letters and digits) renamed: its native /v1/messages answered,
+    // not the chat completions translation (whose ids are 24 hex digits).
+    assert.match(message.id, /^msg_[A-Za-z0-9]{32}$/);
     assert.equal(message.content[0]?.type, "text");
     assert.ok(["max_tokens", "end_turn"].includes(message.stop_reason ?? ""), String(message.stop_reason));
     assert.ok(message.usage.output_tokens > 0 && message.usage.output_tokens <= 8);
