@@ -37,8 +37,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+# With devDependencies: TypeScript compiles dist/ (what `modelgate` runs), then they go.
+RUN npm ci --ignore-scripts
 COPY . .
+RUN npm run build && npm prune --omit=dev && npm cache clean --force
 # The same code path as a first `modelgate serve`: the CPU image compiles
 # llama-server on npm's prebuilt llama.cpp libraries (the full source build if
 # that fails); the CUDA image builds CUDA from source with nvcc, its check run

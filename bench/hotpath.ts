@@ -110,6 +110,10 @@ interface HotPaths {
   close(): Promise<void>;
 }
 
+/** What is open now, closed on SIGTERM too, so that a stopped bench leaves no gateway, nginx or proxy behind. */
+const openPaths = new Set<() => Promise<void>>();
+process.once("SIGTERM", () => void Promise.all([...openPaths].map((close) => close())).finally(() => process.exit(143)));
+
 /**
  * Starts a gateway (its llama-server from `engineEnv`), loads the fixture
  * chat model's runner, and puts the yardsticks in front of that runner.
@@ -119,8 +123,10 @@ async function openHotPaths(prompt: BenchPrompt, engineEnv: Record<string, strin
   const gateway = await startBenchGateway({ ...engineEnv, ...profileEnv });
   const closers: (() => Promise<unknown>)[] = [() => gateway.stop()];
   const close = async () => {
+    openPaths.delete(close);
     await Promise.all(closers.map((closer) => closer().catch((error: Error) => console.error(`closing: ${error.message}`))));
   };
+  openPaths.add(close);
   try {
     const client = new Agent({ keepAliveTimeout: 60_000 });
     closers.push(() => client.close());
@@ -282,6 +288,7 @@ async function benchLatency(): Promise<Latencies> {
       for (const concurrency of concurrencies) {
         if (repeat === 0) await compareInterleaved(targets, { concurrency, rounds: 1 }); // warms this concurrency up; not reported
         const rounds = Math.max(2, Math.ceil(Number(values.requests) / concurrency));
+        console.error(`latency: repetition ${repeat + 1} of ${repeats}, concurrency ${concurrency}, ${rounds} rounds (${fixed((performance.now() - startedAt) / 1000, 0)} s so far)`);
         for (const result of await compareInterleaved(targets, { concurrency, rounds })) {
           const byPath = latencies.get(concurrency)!;
           const key = keyOf.get(result.target.name)!;

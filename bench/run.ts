@@ -33,6 +33,7 @@ const benches: Record<string, Bench> = {
   },
   "engine-build": { file: "engine-build.ts", fast: true, about: "llama-server load time and memory estimate (--build: a full compile)" },
   pull: { file: "pull.ts", about: "registry pull vs curl, 1 GiB import time and peak RSS" },
+  memory: { file: "memory.ts", about: "idle RSS and heap (npm start, the sources through tsx, bare Node), RSS per open /api/chat stream (--streams)" },
   load: { file: "load.ts", about: "soak: 256 clients on every front door for 10 minutes (--clients, --minutes): failures, RSS growth, event-loop delay" },
 };
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
-import { startGateway, type GatewayProcess } from "../../test/support/gateway.ts";
+import { startGateway, type GatewayProcess, type StartGatewayOptions } from "../../test/support/gateway.ts";
 
 /** The command line the gateway ran one of its runners with, from its log. */
 export interface RunnerCommand {
@@ -22,8 +22,8 @@ export interface BenchGateway extends GatewayProcess {
  * the background; a request sent before waits for them, which is boot time,
  * not the cost of a cold request.
  */
-export async function startBenchGateway(env: Record<string, string> = {}): Promise<BenchGateway> {
-  const gateway = await startGateway({ env: { MODELGATE_LOG_LEVEL: "info", MODELGATE_KEEP_ALIVE: "-1", ...env } });
+export async function startBenchGateway(env: Record<string, string> = {}, options: Pick<StartGatewayOptions, "entry" | "home"> = {}): Promise<BenchGateway> {
+  const gateway = await startGateway({ ...options, env: { MODELGATE_LOG_LEVEL: "info", MODELGATE_KEEP_ALIVE: "-1", ...env } });
   const listening = performance.now();
   try {
     await Promise.all([waitForEngineInstalled(gateway.url), waitForModel(gateway.url, "tiny")]);

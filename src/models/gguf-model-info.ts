@@ -6,7 +6,7 @@
  * asked: vocabularies never stay in memory. `general.basename`, which editors
  * show as the model's name, falls back to `general.name` when the file has none.
  */
-import { ggmlTypes, readGGUF, type GGUFArray, type GGUFValue } from "./gguf.ts";
+import { arrayLength, ggmlTypes, readGGUF, type GGUFArray, type GGUFValue } from "./gguf.ts";
 
 export interface GGUFModelInfoView {
   readonly model_info: Record<string, unknown>;
@@ -38,7 +38,7 @@ function jsonValue(value: GGUFValue, verbose: boolean): unknown {
 }
 
 function arrayItems(array: GGUFArray, verbose: boolean): unknown[] {
-  if (!verbose && array.items.length > maxTerseArrayItems) return [];
+  if (!verbose && arrayLength(array) > maxTerseArrayItems) return [];
   return Array.from(array.items as ArrayLike<unknown>, (item) =>
     typeof item === "bigint" ? Number(item) : typeof item === "object" && item !== null ? arrayItems(item as GGUFArray, verbose) : item,
   );

@@ -5,6 +5,7 @@
  * file before anything is allocated, so a corrupt or hostile file fails fast
  * with a GGUFParseError instead of exhausting memory.
  */
+import { closeSync, openSync, readSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { GGUFParseError } from "../inference/gguf-parse-error.ts";
 import { hasFillInTheMiddleTokens } from "./capabilities.ts";
@@ -42,6 +43,13 @@ export type GGUFNumericArray =
 export interface GGUFArray {
   itemType: GGUFValueType;
   items: GGUFNumericArray | string[] | boolean[] | GGUFArray[];
+  /** The number of items, where it is known without reading them (a string array read from a file). */
+  readonly count?: number;
+}
+
+/** How many items `array` has, without reading a vocabulary left in its file. */
+export function arrayLength(array: GGUFArray): number {
+  return array.count ?? array.items.length;
 }
 
 /** 64-bit integers are numbers when they fit exactly, bigints otherwise. */
@@ -188,7 +196,8 @@ const MAX_ARRAY_ITEMS = 16 * 1024 * 1024;
 const MAX_STRING_BYTES = 64 * 1024 * 1024;
 /** All the strings of one array: a 262k-token vocabulary takes ~4 MB. */
 const MAX_STRING_ARRAY_BYTES = 1024 * 1024 * 1024;
-const CHUNK_BYTES = 1024 * 1024;
+/** Each read of the header: small, since most of a header is vocabulary passed over (a 1 MiB buffer per read left ~6 MB more RSS after importing the demo models). */
+const CHUNK_BYTES = 64 * 1024;
 
 const scalarSizes: ReadonlyMap<number, number> = new Map([
   [GGUFValueType.UINT8, 1],
@@ -238,6 +247,7 @@ class FileCursor {
 
   constructor(
     private readonly handle: FileHandle,
+    readonly path: string,
     readonly fileSize: number,
   ) {}
 
@@ -318,27 +328,25 @@ class FileCursor {
   }
 
   /**
-   * Consumes the buffered strings for items `index`.. of `block` in one
-   * synchronous sweep and copies them (length prefixes included) into it at
-   * once; stops at a string that is not wholly buffered or whose length is
-   * suspect, and returns the index it stopped at.
+   * Passes over the buffered strings for items `index`.. of `count` in one
+   * synchronous sweep; stops at a string that is not wholly buffered or whose
+   * length is suspect, and returns the index it stopped at.
    */
-  takeStrings(block: StringBlock, index: number): number {
+  skipStrings(count: number, index: number): number {
     const { buffer, filled } = this;
-    const first = this.position;
-    const base = block.used - first; // block offset = base + buffer position
-    let position = first;
-    while (index < block.starts.length && filled - position >= 8) {
+    let position = this.position;
+    while (index < count && filled - position >= 8) {
       const length = buffer.readUInt32LE(position);
       if (buffer.readUInt32LE(position + 4) !== 0 || length > MAX_STRING_BYTES || filled - position - 8 < length) break;
-      block.starts[index] = base + position + 8;
-      block.ends[index] = base + position + 8 + length;
       position += 8 + length;
       index++;
     }
-    block.append(buffer.subarray(first, position));
     this.position = position;
     return index;
+  }
+
+  skip(bytes: number): void {
+    this.position += bytes;
   }
 
   /** Copies the next bytes into `target` chunk by chunk, never buffering them all. */
@@ -415,60 +423,59 @@ function readScalar(cursor: FileCursor, type: number): number | bigint | boolean
   }
 }
 
-/** The bytes of a string array's items, and where each item starts and ends in them. */
-class StringBlock {
-  bytes: Buffer;
-  used = 0;
-  readonly starts: Uint32Array;
-  readonly ends: Uint32Array;
-
-  constructor(count: number, expectedBytes: number) {
-    this.starts = new Uint32Array(count);
-    this.ends = new Uint32Array(count);
-    this.bytes = Buffer.alloc(expectedBytes);
-  }
-
-  append(bytes: Uint8Array): void {
-    if (this.used + bytes.length > this.bytes.length) {
-      if (this.used + bytes.length > MAX_STRING_ARRAY_BYTES) throw new GGUFParseError(`a string array larger than ${MAX_STRING_ARRAY_BYTES} bytes`);
-      const grown = Buffer.alloc(Math.min(MAX_STRING_ARRAY_BYTES, Math.max(this.bytes.length * 2, this.used + bytes.length)));
-      this.bytes.copy(grown, 0, 0, this.used);
-      this.bytes = grown;
-    }
-    this.bytes.set(bytes, this.used);
-    this.used += bytes.length;
-  }
-
-  decode(): string[] {
-    return Array.from(this.starts, (start, i) => this.bytes.toString("utf8", start, this.ends[i]));
-  }
-}
-
 /**
- * Reads a string array into one block of bytes, decoded on first access:
- * reading a 150k-token vocabulary then costs a few block copies instead of
- * 150k string allocations, and most callers never look at the tokens.
+ * Passes over a string array, checking each string's length, and leaves its
+ * bytes in the file: read, and decoded, on first access to `items`. A
+ * 150k-token vocabulary (and its merges) then costs nothing to the summary,
+ * the import check or `/api/show` without `verbose`, which need its length only.
  */
 async function readStringArray(cursor: FileCursor, count: number, what: string): Promise<GGUFArray> {
-  const block = new StringBlock(count, Math.min(cursor.remaining, CHUNK_BYTES));
+  const start = cursor.offset;
   let index = 0;
-  while ((index = cursor.takeStrings(block, index)) < count) {
+  while ((index = cursor.skipStrings(count, index)) < count) {
     // This string straddles the end of the buffer, or its length needs checking (and maybe rejecting).
     await cursor.need(8, `${what}[${index}] length`);
     const length = stringLength(cursor, `${what}[${index}]`);
     await cursor.need(length, `${what}[${index}]`);
-    block.starts[index] = block.used;
-    block.append(cursor.bytes(length));
-    block.ends[index] = block.used;
+    cursor.skip(length);
     index++;
   }
+  const end = cursor.offset;
+  if (end - start > MAX_STRING_ARRAY_BYTES) throw new GGUFParseError(`${what}: a string array larger than ${MAX_STRING_ARRAY_BYTES} bytes`);
+  const { path } = cursor;
   let items: string[] | undefined;
-  return {
+  const array: GGUFArray = {
     itemType: GGUFValueType.STRING,
     get items() {
-      return (items ??= block.decode());
+      return (items ??= readStringsAt(path, start, end, count, what));
     },
   };
+  // Not enumerable: the array still compares and serialises as its type and items.
+  return Object.defineProperty(array, "count", { value: count });
+}
+
+/** The `count` length-prefixed strings between `start` and `end` of the file, as checked when it was read. */
+function readStringsAt(path: string, start: number, end: number, count: number, what: string): string[] {
+  const bytes = Buffer.allocUnsafe(end - start);
+  const fd = openSync(path, "r");
+  try {
+    for (let read = 0; read < bytes.length; ) {
+      const bytesRead = readSync(fd, bytes, read, bytes.length - read, start + read);
+      if (bytesRead === 0) throw new GGUFParseError(`${what}: the file shrank since it was read`);
+      read += bytesRead;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const items = new Array<string>(count);
+  let position = 0;
+  for (let i = 0; i < count; i++) {
+    const length = position + 8 <= bytes.length ? bytes.readUInt32LE(position) : Infinity;
+    if (position + 8 + length > bytes.length) throw new GGUFParseError(`${what}: the file changed since it was read`);
+    items[i] = bytes.toString("utf8", position + 8, position + 8 + length);
+    position += 8 + length;
+  }
+  return items;
 }
 
 async function readArray(cursor: FileCursor, depth: number, what: string): Promise<GGUFArray> {
@@ -591,7 +598,7 @@ export async function readGGUF(path: string): Promise<GGUFFile> {
   const handle = await open(path, "r");
   try {
     const { size: fileSize } = await handle.stat();
-    const cursor = new FileCursor(handle, fileSize);
+    const cursor = new FileCursor(handle, path, fileSize);
     const { version, tensorCount, kvCount } = await readHeader(cursor);
     const metadata = await readMetadata(cursor, kvCount);
     const count = checkedCount(cursor, tensorCount, 8 + 4 + 8 + 4 + 8, "tensor count");
@@ -643,7 +650,7 @@ function metadataString(file: GGUFFile, key: string): string | undefined {
 function metadataNumber(file: GGUFFile, key: string): number | undefined {
   const value = file.metadata.get(key)?.value;
   if (typeof value === "number") return value;
-  if (typeof value === "object" && typeof value.items[0] === "number") return value.items[0];
+  if (typeof value === "object" && value.itemType !== GGUFValueType.STRING && typeof value.items[0] === "number") return value.items[0];
   return undefined;
 }
 
@@ -687,7 +694,7 @@ export function summarizeGGUF(file: GGUFFile): GGUFModelInfo {
     tensorBytes: file.tensors.reduce((sum, tensor) => sum + tensor.size, 0),
     fileSize: file.fileSize,
     feedForwardLength: largestNumber(file.metadata.get(`${architecture}.feed_forward_length`)?.value),
-    vocabularySize: typeof tokens === "object" ? tokens.items.length : tokenEmbedding?.dims[1],
+    vocabularySize: typeof tokens === "object" ? arrayLength(tokens) : tokenEmbedding?.dims[1],
     tokenEmbeddingBytes: tokenEmbedding?.size,
   };
 }
@@ -695,7 +702,7 @@ export function summarizeGGUF(file: GGUFFile): GGUFModelInfo {
 /** Per-layer arrays (some architectures vary the FFN width) count by their widest layer. */
 function largestNumber(value: GGUFValue | undefined): number | undefined {
   if (typeof value === "number") return value;
-  if (typeof value === "object") {
+  if (typeof value === "object" && value.itemType !== GGUFValueType.STRING) {
     let largest: number | undefined;
     for (const item of value.items as Iterable<unknown>) if (typeof item === "number" && (largest === undefined || item > largest)) largest = item;
     return largest;

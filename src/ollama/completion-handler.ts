@@ -22,6 +22,7 @@ import { readRequestBody } from "./request-body.ts";
 import { runnerOptionsField } from "./request-options.ts";
 import { createStreamTranslator } from "./stream-translator.ts";
 import { asksToUnload } from "./unload-request.ts";
+import { wholeReplyBody, wholeReplyEvents } from "./whole-reply.ts";
 
 export interface CompletionHandlerOptions {
   readonly engines: OllamaEngines;
@@ -59,9 +60,11 @@ export function createCompletionHandler({ engines, logger, applyModelfile }: Com
       const previous = call.conversation?.previous ?? [];
       let continued = previous.length ? await conversations.continuing(call.engine, previous, signal) : undefined;
       const engine = continued?.engine ?? call.engine;
+      // Folded anyway: the engine's whole reply keeps a tool call's text that its streaming parser would hold back.
+      const unstreamed = !call.stream && Boolean((engine.body.tools as unknown[] | undefined)?.length);
       let reply: EngineReply;
       try {
-        reply = await engines.send(engine.path, { ...engine.body, ...keepAlive }, signal);
+        reply = await engines.send(engine.path, { ...(unstreamed ? wholeReplyBody(engine.body) : engine.body), ...keepAlive }, signal);
       } catch (error) {
         if (!call.conversation || continued || engine.body.truncate === false || !isPromptTooLong(error)) throw error;
         // Ollama cuts a templated generate prompt too long for the context as it cuts a raw one
@@ -89,7 +92,7 @@ export function createCompletionHandler({ engines, logger, applyModelfile }: Com
         },
       );
       if (call.stream) return streamReply(c, ndjsonHead, reply.body, encodedTranslation(lines, writeLine));
-      const whole = aggregateReplies(await collectPieces(reply.body, lines));
+      const whole = aggregateReplies(await collectPieces(unstreamed ? await wholeReplyEvents(reply.body) : reply.body, lines));
       if ("error" in whole) throw new HTTPException(500, { message: whole.error });
       return c.json(whole satisfies OllamaReply);
     };

@@ -58,6 +58,9 @@ export function createGenerateContext(engines: OllamaEngines) {
       conversation: { readonly engine: EngineRequest; readonly previous: readonly number[]; readonly rendered?: string },
       signal: AbortSignal,
     ): ConversationFollower {
+      // The prompt does not depend on the reply: rendered while the engine generates, so only the count waits for the end.
+      const rendering = conversation.rendered === undefined ? render(conversation.engine, signal) : Promise.resolve(conversation.rendered);
+      rendering.catch(() => {}); // heard when awaited; a reply that fails first must not leave it unhandled
       let reply = "";
       return {
         see(line) {
@@ -65,7 +68,7 @@ export function createGenerateContext(engines: OllamaEngines) {
         },
         async finish(line) {
           try {
-            const rendered = conversation.rendered ?? (await render(conversation.engine, signal));
+            const rendered = await rendering;
             const { model } = conversation.engine.body;
             // The first turn's ids start as the engine's would (a BOS where the model has one); a continuation's follow on.
             const { tokens } = await post(

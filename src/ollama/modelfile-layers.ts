@@ -42,7 +42,13 @@ const maxParsedTemplates = 64;
  * const call = await applyModelfile(translateChatRequest(body), signal);
  */
 export function createModelfileLayers(models: ModelsFetch | undefined) {
-  const layersOf = async (model: string, signal: AbortSignal): Promise<ModelLayers | undefined> => {
+  const layersOf = createLayersReader(models);
+  return async (call: CompletionCall, signal: AbortSignal): Promise<CompletionCall> => applyModelLayers(call, await layersOf(call.model, signal));
+}
+
+/** A model's layers from the model manager; none for a model outside the store. */
+export function createLayersReader(models: ModelsFetch | undefined) {
+  return async (model: string, signal: AbortSignal): Promise<ModelLayers | undefined> => {
     if (!models) return undefined;
     const response = await models(new Request(`${origin}/${encodeURIComponent(model)}`, { signal }));
     // Not in the store (an external engine's model, or none): the engines layer has its say.
@@ -50,7 +56,6 @@ export function createModelfileLayers(models: ModelsFetch | undefined) {
     const parsed = v.safeParse(LayersSchema, await response.json());
     return parsed.success ? parsed.output : undefined;
   };
-  return async (call: CompletionCall, signal: AbortSignal): Promise<CompletionCall> => applyModelLayers(call, await layersOf(call.model, signal));
 }
 
 /**
@@ -94,7 +99,7 @@ export function applyModelLayers(call: CompletionCall, layers: ModelLayers | und
  * system prompt (the request's, else the model's), the model's messages,
  * then the prompt.
  */
-function withModelMessages(messages: Record<string, unknown>[], layers: ModelLayers | undefined, shape: CompletionCall["shape"]): Record<string, unknown>[] {
+export function withModelMessages(messages: Record<string, unknown>[], layers: ModelLayers | undefined, shape: CompletionCall["shape"]): Record<string, unknown>[] {
   const seeded = layers?.messages ?? [];
   const system = layers?.system ? [{ role: "system", content: layers.system }] : [];
   const [first, ...rest] = messages;

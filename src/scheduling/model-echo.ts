@@ -1,5 +1,3 @@
-import { Transform } from "node:stream";
-
 /**
  * OpenAI clients read back the model they asked for (`tiny`), as Ollama and
  * OpenAI echo it; an engine names the model it was started with
@@ -8,29 +6,35 @@ import { Transform } from "node:stream";
  * its bare quotes, only ever matches the `model` field itself.
  */
 
+/** Rewrites a body as it streams: each chunk in, what to pass on (maybe nothing yet) out. */
+export interface ChunkRewrite {
+  push(chunk: Buffer): Buffer | undefined;
+  /** The body ended: what was held back. */
+  end(): Buffer | undefined;
+}
+
 /**
- * @example body.pipe(echoRequestedModel("tiny:latest", "tiny")) // every `"model":"tiny:latest"` reads `"model":"tiny"`
+ * @example modelEcho("tiny:latest", "tiny").push(chunk) // every `"model":"tiny:latest"` reads `"model":"tiny"`
  */
-export function echoRequestedModel(served: string, requested: string): Transform {
+export function modelEcho(served: string, requested: string): ChunkRewrite {
   const pattern = Buffer.from(`"model":${JSON.stringify(served)}`);
   const replacement = Buffer.from(`"model":${JSON.stringify(requested)}`);
   let carried: Buffer | undefined;
-  return new Transform({
-    // One chunk in, at most one out: never reads ahead of the reader.
-    readableHighWaterMark: 0,
-    writableHighWaterMark: 0,
-    transform(chunk: Buffer, _encoding, callback) {
+  return {
+    push(chunk) {
       const joined = carried ? Buffer.concat([carried, chunk]) : chunk;
       const text = replaceAll(joined, pattern, replacement);
       // A pattern cut between two chunks waits for the next one; SSE events end in a blank line, so nothing else waits.
       const held = partialMatchAtEnd(text, pattern);
       carried = held ? text.subarray(text.length - held) : undefined;
-      callback(null, text.length > held ? text.subarray(0, text.length - held) : undefined);
+      return text.length > held ? text.subarray(0, text.length - held) : undefined;
     },
-    flush(callback) {
-      callback(null, carried);
+    end() {
+      const rest = carried;
+      carried = undefined;
+      return rest;
     },
-  });
+  };
 }
 
 function replaceAll(text: Buffer, pattern: Buffer, replacement: Buffer): Buffer {
@@ -47,10 +51,11 @@ function replaceAll(text: Buffer, pattern: Buffer, replacement: Buffer): Buffer 
   return Buffer.concat(parts);
 }
 
-/** The length of the longest end of `text` that begins `pattern` (compared in place: no copies per chunk). */
+/** The length of the longest end of `text` that begins `pattern`, tried only where its first byte (a quote) is. */
 function partialMatchAtEnd(text: Buffer, pattern: Buffer): number {
-  for (let length = Math.min(pattern.length - 1, text.length); length > 0; length--) {
-    if (text.compare(pattern, 0, length, text.length - length) === 0) return length;
+  for (let at = text.indexOf(pattern[0]!, Math.max(0, text.length - pattern.length + 1)); at >= 0; at = text.indexOf(pattern[0]!, at + 1)) {
+    const length = text.length - at;
+    if (text.compare(pattern, 0, length, at) === 0) return length;
   }
   return 0;
 }

@@ -3,6 +3,7 @@ import { request } from "undici";
 import type { ResolvedModel } from "../models/model-resolver.ts";
 import { endsWithBlankLine } from "./event-boundary.ts";
 import { RunnerCrashedError } from "./loader-errors.ts";
+import type { ChunkRewrite } from "./model-echo.ts";
 import type { Lease } from "./loader.ts";
 
 /** What forwarding needs of a lease: a local runner's, or an external engine replica's. */
@@ -22,6 +23,8 @@ export interface ForwardRequest {
   readonly signal: AbortSignal;
   /** Hears how the response went, once it has (for metrics and logs). */
   readonly observer?: ForwardObserver;
+  /** Rewrites the body on its way (the model echoed as the client named it). */
+  readonly rewrite?: ChunkRewrite;
   /**
    * Sends on the dispatcher's kept-alive connections, again on another when
    * the engine had just closed the one it took. Without it, each request has
@@ -168,15 +171,19 @@ function relayed(
       callback(error);
     },
   });
+  const rewrite = forward.rewrite;
   upstream.on("data", (chunk: Buffer) => {
     observer?.chunk?.(chunk);
     if (isEventStream) atEventBoundary = endsWithBlankLine(chunk);
-    if (!body.push(chunk)) upstream.pause();
+    const passed = rewrite ? rewrite.push(chunk) : chunk;
+    if (passed && !body.push(passed)) upstream.pause();
   });
   upstream.once("end", () => {
     if (over) return;
     over = true;
     release("completed");
+    const held = rewrite?.end();
+    if (held) body.push(held);
     body.push(null);
   });
   upstream.once("error", (error) => {

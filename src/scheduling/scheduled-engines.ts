@@ -5,7 +5,6 @@
  * runner's bytes stream back untouched but for the model's name, which is
  * echoed as the client wrote it.
  */
-import { pipeline } from "node:stream";
 import * as v from "valibot";
 import type { BackendMode } from "../inference/backend-mode.ts";
 import { EngineRefusal, type EngineCall, type EngineModel, type EnginePath, type EngineReply, type EngineRunner, type Engines } from "../engines/engines.ts";
@@ -20,7 +19,7 @@ import { parseEngineRequest } from "./engine-request.ts";
 import type { ExternalEngines } from "./external/external-engines.ts";
 import { parseJsonBody } from "./json-body.ts";
 import { BackendNotFoundError, type Lease, type Loader } from "./loader.ts";
-import { echoRequestedModel } from "./model-echo.ts";
+import { modelEcho } from "./model-echo.ts";
 import { BadRequestError, toOpenAIError } from "./openai-error.ts";
 import { createRunnerMetrics } from "./runner-metrics.ts";
 import { forwardToRunner, stopIfUnreachable, type RunnerReply } from "./runner-proxy.ts";
@@ -137,14 +136,17 @@ export function createScheduledEngines(options: ScheduledEnginesOptions): Engine
       throw failure;
     }
     const checksModelName = backend?.checksModelName ?? false;
+    const echoes = model !== lease.model.name;
     const reply = await forwardToRunner(lease, {
       ...forward,
       body: bodyForEngine(body, model, lease, checksModelName),
       reuseConnections: true,
       ...(observer ? { observer } : {}),
+      ...(echoes ? { rewrite: modelEcho(lease.model.name, model) } : {}),
     });
-    const echoed = model === lease.model.name ? reply : echoingModel(reply, lease.model.name, model);
-    return answered(echoed, lease.loadDurationMs);
+    // The name as the client wrote it changes the length.
+    if (echoes) reply.headers.delete("content-length");
+    return answered(reply, lease.loadDurationMs);
   };
 
   return {
@@ -234,15 +236,6 @@ async function answered(reply: RunnerReply, loadDurationMs: number): Promise<Eng
     throw new EngineRefusal(status, message, type, code);
   }
   return { ...reply, loadDurationMs };
-}
-
-/** The reply with the model named as the client named it (its length changes with it). */
-function echoingModel(reply: RunnerReply, served: string, requested: string): RunnerReply {
-  const headers = new Headers(reply.headers);
-  headers.delete("content-length");
-  // Destroying the echo (the client left) destroys the runner's body, which releases the runner.
-  const body = pipeline(reply.body, echoRequestedModel(served, requested), () => {});
-  return { ...reply, headers, body };
 }
 
 /**

@@ -13,6 +13,7 @@ import { pathRedaction } from "./path-redaction.ts";
 import { requestLog } from "./request-log.ts";
 import { ModelgateVersionHeader, modelgateVersion } from "./version.ts";
 import type { EnginesDoor } from "../scheduling/engines-app.ts";
+import type { OpenAILayered } from "../ollama/openai-layers.ts";
 import { followingSignal } from "../http/signal-follower.ts";
 
 export interface AppParts {
@@ -32,6 +33,8 @@ export interface AppParts {
   readonly logs: Hono;
   /** Where each request's log line goes. */
   readonly logger: Logger;
+  /** Ollama's OpenAI-compatible API: a `/v1` request with the model's Modelfile layers applied (`/engines/v1` stays raw). */
+  readonly openAILayers?: (path: string, body: ArrayBuffer, signal: AbortSignal) => Promise<OpenAILayered>;
   /** Directories whose absolute paths error replies must not show, and the name shown instead. */
   readonly privateDirectories?: ReadonlyArray<readonly [directory: string, shownAs: string]>;
 }
@@ -69,7 +72,7 @@ const blobUploads = ["/api/blobs/*", `${ModelsPrefix}/blobs/*`];
  * behind the browser checks (`Host` and `Origin`, as Ollama applies them, to
  * every route), the optional API key and the body limit. The engines API answers at `/engines`, under the
  * experimental prefix, and at `/v1/*` (an alias of `/engines/v1/*`, where
- * OpenAI clients look).
+ * OpenAI clients look, with the model's Modelfile layers applied as Ollama's `/v1` does).
  */
 export function createApp(parts: AppParts): Hono {
   const { engines, models, ollama, anthropic, responses, metrics, access, logs, logger } = parts;
@@ -131,14 +134,25 @@ export function createApp(parts: AppParts): Hono {
   app.route("/anthropic", anthropic);
   app.route("/v1/responses", responses);
   app.route(`${InferencePrefix}/v1/responses`, responses);
-  // The body is read through Hono here, as every route reads it, so the request log finds the model.
-  const withBodyRead = async (c: Context) =>
-    c.req.method === "GET" || c.req.method === "HEAD"
-      ? c.req.raw
-      : followingSignal(new Request(c.req.url, { method: c.req.method, headers: c.req.raw.headers, body: await c.req.arrayBuffer(), signal: c.req.raw.signal }), c.req.raw.signal);
   const ollamaDoor: EnginesDoor = { truncateByDefault: true };
-  // The Node response goes along, so the engines write their stream to it directly.
-  app.route("/v1", new Hono().all("/*", async (c) => engines.fetch(await withBodyRead(c), { ...(c.env as object), ...ollamaDoor })));
+  // The body is read through Hono here, as every route reads it, so the request log finds the model.
+  const v1 = async (c: Context) => {
+    // The Node response goes along, so the engines write their stream to it directly.
+    const door = { ...(c.env as object), ...ollamaDoor };
+    if (c.req.method === "GET" || c.req.method === "HEAD") return engines.fetch(c.req.raw, door);
+    const read = await c.req.arrayBuffer();
+    const layered: OpenAILayered = parts.openAILayers ? await parts.openAILayers(c.req.path, read, c.req.raw.signal) : { path: c.req.path, body: read };
+    if ("refused" in layered) return errorReply(c.req.path, 400, layered.refused, "invalid_request");
+    const { path, body, reply } = layered;
+    const headers = new Headers(c.req.raw.headers);
+    headers.set("content-length", String(body.byteLength));
+    const url = new URL(path, c.req.url);
+    url.search = new URL(c.req.url).search;
+    const request = followingSignal(new Request(url, { method: c.req.method, headers, body, signal: c.req.raw.signal }), c.req.raw.signal);
+    // A reply to be told in another shape comes back as a web Response (no Node response to write to).
+    return reply ? reply(await engines.fetch(request, ollamaDoor)) : engines.fetch(request, door);
+  };
+  app.route("/v1", new Hono().all("/*", v1));
   app.route("/logs", logs);
   app.get("/metrics", async (c) => c.body(await metrics.metrics(), 200, { "Content-Type": metrics.contentType }));
   app.notFound((c) => errorReply(c.req.path, 404, `${c.req.method} ${c.req.path} not found`, "not_found"));

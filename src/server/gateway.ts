@@ -1,6 +1,5 @@
 import type { Hono } from "hono";
 import { homedir, tmpdir } from "node:os";
-import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { ensureFixtureModels } from "../../fixtures/generate.ts";
@@ -17,6 +16,7 @@ import { createModelDistribution } from "../models/store/model-distribution.ts";
 import { registerDemoModels } from "../models/store/demo-models.ts";
 import { createModelConfigurations } from "../models/store/model-configurations.ts";
 import { openModelStore } from "../models/store/model-store.ts";
+import { createOpenAILayers } from "../ollama/openai-layers.ts";
 import { createOllamaApp } from "../ollama/ollama-app.ts";
 import { createOllamaModelManagementApp } from "../ollama/model-management/model-management-app.ts";
 import { createEngineMetrics } from "../scheduling/engine-metrics.ts";
@@ -29,14 +29,12 @@ import { createExternalMetrics } from "../scheduling/external/external-metrics.t
 import { createLoader, type Loader } from "../scheduling/loader.ts";
 import { detectMemoryBudget } from "../scheduling/memory-budget.ts";
 import { prepareRunnersDir } from "../scheduling/runners-dir.ts";
+import { installDirectory } from "../utilities/install-directory.ts";
 import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import type { LogBuffer } from "./log-buffer.ts";
 import { lockHome } from "./home-lock.ts";
 import { createLogsApp } from "./logs-app.ts";
-
-/** Where modelgate itself is installed (its demo models live there). */
-const installDirectory = fileURLToPath(new URL("../..", import.meta.url));
 
 export interface Gateway {
   readonly app: Hono;
@@ -149,6 +147,7 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
       engines,
       models,
       ollama: [ollamaModelManagement, ollama],
+      openAILayers: createOpenAILayers(models.fetch),
       anthropic,
       responses,
       metrics: registry,

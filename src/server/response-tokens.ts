@@ -10,21 +10,40 @@ import { createUsageTap, type TokenUsage } from "../scheduling/usage-tap.ts";
 /** Enough for the last line or event of any reply, and for a whole short JSON reply. */
 export const tokenTailBytes = 16 * 1024;
 
-/** The last `tokenTailBytes` of a body, kept as it passes. */
+/**
+ * The last `tokenTailBytes` of a body, copied as it passes into one buffer
+ * that grows to that size and then wraps around. Keeping the chunks
+ * themselves held a stream's last ~150 NDJSON lines, each its own buffer:
+ * about 40 KB for every long stream open.
+ */
 export function bodyTail(): { push(chunk: Uint8Array): void; bytes(): { tail: Uint8Array; whole: boolean } } {
-  let chunks: Uint8Array[] = [];
-  let kept = 0;
+  let kept = Buffer.alloc(0);
+  let used = 0; // bytes held
+  let next = 0; // where the next byte goes; once full, where the oldest is
   let dropped = false;
   return {
     push(chunk) {
-      chunks.push(chunk);
-      kept += chunk.byteLength;
-      while (chunks.length > 1 && kept - chunks[0]!.byteLength >= tokenTailBytes) {
-        kept -= chunks.shift()!.byteLength;
-        dropped = true;
+      if (chunk.byteLength === 0) return;
+      const bytes = chunk.byteLength > tokenTailBytes ? chunk.subarray(chunk.byteLength - tokenTailBytes) : chunk;
+      if (bytes !== chunk) dropped = true;
+      if (used + bytes.byteLength > kept.byteLength && kept.byteLength < tokenTailBytes) {
+        // Not wrapped yet: what is held lies at the start, in order. Unpooled, so no shared slab stays with it.
+        const grown = Buffer.allocUnsafeSlow(Math.min(tokenTailBytes, Math.max(used + bytes.byteLength, kept.byteLength * 2, 1024)));
+        kept.copy(grown, 0, 0, used);
+        kept = grown;
+        next = used;
       }
+      if (used + bytes.byteLength > kept.byteLength) dropped = true;
+      const first = Math.min(bytes.byteLength, kept.byteLength - next);
+      kept.set(bytes.subarray(0, first), next);
+      kept.set(bytes.subarray(first), 0);
+      next = (next + bytes.byteLength) % kept.byteLength;
+      used = Math.min(kept.byteLength, used + bytes.byteLength);
     },
-    bytes: () => ({ tail: Buffer.concat(chunks), whole: !dropped }),
+    bytes: () => ({
+      tail: used < kept.byteLength ? Buffer.from(kept.subarray(0, used)) : Buffer.concat([kept.subarray(next), kept.subarray(0, next)]),
+      whole: !dropped,
+    }),
   };
 }
 

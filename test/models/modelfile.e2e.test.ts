@@ -12,9 +12,11 @@ import { readFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { ChatOllama } from "@langchain/ollama";
 import { Ollama } from "ollama";
+import OpenAI from "openai";
 import { ensureFixtureModels } from "../../fixtures/generate.ts";
 import { sha256Digest } from "../../src/models/store/digest.ts";
 import { startGateway, type GatewayProcess } from "../support/gateway.ts";
+import { pushManifest, type Blob } from "../support/ollama-layout.ts";
 import { startRegistry, type TestRegistry } from "../support/registry.ts";
 
 interface Show {
@@ -29,38 +31,7 @@ interface Show {
   capabilities: string[];
 }
 
-/** One blob of a hand-built Ollama manifest. */
-interface Blob {
-  readonly mediaType: string;
-  readonly bytes: Buffer;
-}
-
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
-
-/** Pushes blobs and a manifest with the registry's own API (no project code involved). */
-async function pushOllamaModel(registry: TestRegistry, repository: string, tag: string, config: Blob, layers: readonly Blob[]): Promise<void> {
-  const descriptor = (blob: Blob) => ({ mediaType: blob.mediaType, digest: sha256Digest(blob.bytes), size: blob.bytes.byteLength });
-  for (const blob of [config, ...layers]) {
-    const start = await fetch(`${registry.url}/v2/${repository}/blobs/uploads/`, { method: "POST" });
-    assert.equal(start.status, 202);
-    const location = new URL(start.headers.get("location")!, registry.url);
-    location.searchParams.set("digest", sha256Digest(blob.bytes));
-    const put = await fetch(location, { method: "PUT", body: blob.bytes, headers: { "content-type": "application/octet-stream" } });
-    assert.equal(put.status, 201, await put.text());
-  }
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: "application/vnd.docker.distribution.manifest.v2+json",
-    config: descriptor(config),
-    layers: layers.map(descriptor),
-  };
-  const put = await fetch(`${registry.url}/v2/${repository}/manifests/${tag}`, {
-    method: "PUT",
-    body: JSON.stringify(manifest),
-    headers: { "content-type": manifest.mediaType },
-  });
-  assert.equal(put.status, 201, await put.text());
-}
 
 describe("Modelfile layers through the gateway", () => {
   let registry: TestRegistry;
@@ -90,7 +61,7 @@ describe("Modelfile layers through the gateway", () => {
     assert.equal(response.status, 200);
     return ((await response.json()) as { debug_info: { rendered_template: string } }).debug_info.rendered_template;
   };
-  const hello = [{ role: "user", content: "Hello there" }];
+  const hello = [{ role: "user" as const, content: "Hello there" }];
 
   it("create with system, parameters, messages and license; show reflects each (TestCreateMergeParameters, TestCreateLicenses)", async () => {
     const created = await ollama.create({
@@ -165,6 +136,40 @@ describe("Modelfile layers through the gateway", () => {
     assert.ok(generated.prompt_eval_count > (await ollama.generate({ model: "tiny", prompt: "Hello there", options: { num_predict: 1 } })).prompt_eval_count);
   });
 
+  it("/v1 applies the layers as Ollama's OpenAI-compatible API does (openai client); /engines/v1 stays the engine's raw face", async () => {
+    const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const raw = new OpenAI({ baseURL: `${gateway.url}/engines/v1`, apiKey: "unused", maxRetries: 0 });
+    const viaOllama = await ollama.chat({ model: "terse", messages: hello, options: { num_predict: 1 } });
+    const terse = await openai.chat.completions.create({ model: "terse", messages: hello });
+    assert.equal(terse.usage?.prompt_tokens, viaOllama.prompt_eval_count, "the system prompt and seed messages, as /api/chat adds them");
+    assert.ok(terse.usage!.completion_tokens <= 3, `num_predict 3 from the model bounds the reply: ${JSON.stringify(terse.usage)}`);
+    const tiny = await openai.chat.completions.create({ model: "tiny", messages: hello, max_tokens: 1 });
+    assert.ok(terse.usage!.prompt_tokens > tiny.usage!.prompt_tokens, `${terse.usage!.prompt_tokens} > ${tiny.usage!.prompt_tokens}`);
+    const untouched = await raw.chat.completions.create({ model: "terse", messages: hello, max_tokens: 1 });
+    assert.equal(untouched.usage?.prompt_tokens, tiny.usage?.prompt_tokens, "/engines/v1 adds nothing");
+
+    const own = [{ role: "system" as const, content: "Own system." }, ...hello];
+    const ownOllama = await ollama.chat({ model: "terse", messages: own, options: { num_predict: 1 } });
+    const ownV1 = await openai.chat.completions.create({ model: "terse", messages: own, max_tokens: 1 });
+    assert.equal(ownV1.usage?.prompt_tokens, ownOllama.prompt_eval_count, "the request's own system prompt replaces the model's");
+
+    const longer = await openai.chat.completions.create({ model: "terse", messages: hello, max_tokens: 8 });
+    assert.ok(longer.usage!.completion_tokens > 3 || longer.choices[0]!.finish_reason === "stop", `max_tokens 8 overrides the model's 3: ${JSON.stringify(longer)}`);
+
+    let streamed: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of await openai.chat.completions.create({ model: "terse", messages: hello, stream: true, stream_options: { include_usage: true } })) {
+      streamed = chunk.usage ?? streamed;
+    }
+    assert.equal(streamed?.prompt_tokens, viaOllama.prompt_eval_count, "streamed the same");
+    assert.ok(streamed!.completion_tokens <= 3);
+
+    // num_ctx is the runner's size for the model's /v1 requests too (Ollama's scheduler reads the model's options).
+    await ollama.create({ model: "roomy", from: "tiny", parameters: { num_ctx: 512 } });
+    await openai.completions.create({ model: "roomy", prompt: "Hello", max_tokens: 1 });
+    const { models } = (await (await fetch(`${gateway.url}/api/ps`)).json()) as { models: { name: string; context_length: number }[] };
+    assert.deepEqual(models.filter((running) => running.name === "roomy:latest").map((running) => running.context_length), [512]);
+  });
+
   it("LangChain's ChatOllama gets the model's defaults", async () => {
     const chat = new ChatOllama({ baseUrl: gateway.url, model: "terse", temperature: 0 });
     const reply = await chat.invoke("Hello there");
@@ -209,7 +214,7 @@ describe("Modelfile layers through the gateway", () => {
       layer("application/vnd.ollama.image.messages", json([{ role: "user", content: "Pulled seed" }])),
     ];
     const firstSystem = layer("application/vnd.ollama.image.system", Buffer.from("First system."));
-    await pushOllamaModel(registry, repository, "latest", config, [...common, firstSystem]);
+    await pushManifest(registry.url, repository, "latest", config, [...common, firstSystem]);
 
     const events = [];
     for await (const event of await ollama.pull({ model, insecure: true, stream: true })) events.push(event);
@@ -227,8 +232,33 @@ describe("Modelfile layers through the gateway", () => {
     const reply = await ollama.chat({ model, messages: hello });
     assert.ok(reply.done && reply.eval_count <= 2 && reply.eval_count > 0, JSON.stringify(reply));
 
+    // /v1/completions renders the prompt through the same template, with the system prompt and seed messages, as /api/generate does.
+    const openai = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const generated = await ollama.generate({ model, prompt: "Hello there" });
+    const completed = await openai.completions.create({ model, prompt: "Hello there" });
+    assert.equal(completed.usage?.prompt_tokens, generated.prompt_eval_count, "the rendered prompt, as /api/generate renders it");
+    assert.ok(completed.usage!.completion_tokens <= 2, `num_predict 2 from the model: ${JSON.stringify(completed.usage)}`);
+    const raw = await new OpenAI({ baseURL: `${gateway.url}/engines/v1`, apiKey: "unused", maxRetries: 0 }).completions.create({ model, prompt: "Hello there", max_tokens: 1 });
+    assert.ok(raw.usage!.prompt_tokens < completed.usage!.prompt_tokens, "/engines/v1 sends the prompt as it is");
+    // A /v1 chat is rendered with the same template too, and answered in a chat's shape, whole or streamed.
+    const chatted = await openai.chat.completions.create({ model, messages: hello });
+    assert.equal(chatted.object, "chat.completion");
+    assert.equal(chatted.usage?.prompt_tokens, reply.prompt_eval_count, "the prompt /api/chat renders");
+    assert.equal(chatted.choices[0]!.message.role, "assistant");
+    assert.equal(typeof chatted.choices[0]!.message.content, "string");
+    assert.ok(chatted.usage!.completion_tokens <= 2);
+    let streamedUsage: OpenAI.CompletionUsage | undefined;
+    let finish: string | null | undefined;
+    for await (const chunk of await openai.chat.completions.create({ model, messages: hello, stream: true, stream_options: { include_usage: true } })) {
+      assert.equal(chunk.object, "chat.completion.chunk");
+      streamedUsage = chunk.usage ?? streamedUsage;
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    assert.equal(streamedUsage?.prompt_tokens, reply.prompt_eval_count);
+    assert.ok(finish === "length" || finish === "stop", String(finish));
+
     // A new manifest under the same tag: the next pull fetches it and retags; the old system blob goes.
-    await pushOllamaModel(registry, repository, "latest", config, [...common, layer("application/vnd.ollama.image.system", Buffer.from("Second system."))]);
+    await pushManifest(registry.url, repository, "latest", config, [...common, layer("application/vnd.ollama.image.system", Buffer.from("Second system."))]);
     for await (const event of await ollama.pull({ model, insecure: true, stream: true })) void event;
     assert.equal((await show(model)).system, "Second system.");
     assert.equal((await fetch(`${gateway.url}/api/blobs/${sha256Digest(firstSystem.bytes)}`, { method: "HEAD" })).status, 404);
@@ -238,7 +268,7 @@ describe("Modelfile layers through the gateway", () => {
   it("a pulled model with a LoRA adapter layer is refused, not run without it", async () => {
     const repository = "library/with-adapter";
     const config = { mediaType: "application/vnd.docker.container.image.v1+json", bytes: json({ model_format: "gguf" }) };
-    await pushOllamaModel(registry, repository, "latest", config, [
+    await pushManifest(registry.url, repository, "latest", config, [
       { mediaType: "application/vnd.ollama.image.model", bytes: weights },
       { mediaType: "application/vnd.ollama.image.adapter", bytes: Buffer.from("not really a lora") },
     ]);
@@ -251,7 +281,7 @@ describe("Modelfile layers through the gateway", () => {
     const repository = "library/with-projector";
     const embedding = await readFile((await ensureFixtureModels()).embedding);
     const config = { mediaType: "application/vnd.docker.container.image.v1+json", bytes: json({ model_format: "gguf" }) };
-    await pushOllamaModel(registry, repository, "latest", config, [
+    await pushManifest(registry.url, repository, "latest", config, [
       { mediaType: "application/vnd.ollama.image.model", bytes: weights },
       { mediaType: "application/vnd.ollama.image.projector", bytes: embedding },
     ]);

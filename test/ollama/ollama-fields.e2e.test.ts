@@ -166,7 +166,7 @@ describe("errors: the engine's message, its status, never its JSON in a string",
     });
   });
 
-  test("a tool call cut off by num_predict: the text produced, done_reason length, no 500", async () => {
+  test("a tool call cut off by num_predict: the text produced (raw where the parser held it), done_reason length, no 500", async () => {
     const cutOff = (num_predict: number) =>
       served.ollama.chat({
         model: "tiny-tools",
@@ -181,10 +181,27 @@ describe("errors: the engine's message, its status, never its JSON in a string",
     // The call as far as it got: its name, and its arguments cut short.
     assert.match(reply.message.content, /^\{"name": "get_weather", "arguments": \{"city/);
     assert.throws(() => JSON.parse(reply.message.content));
-    // Cut before the engine's parser let anything out: an empty reply, still no error.
+    // Cut before the engine's streaming parser let anything out: the raw text, as Ollama answers it
+    // (routes.go: `toolParser.Content()` once done); the gateway asks the engine for its whole reply.
     const early = await cutOff(5);
     assert.equal(early.done_reason, "length");
-    assert.equal(early.message.content, "");
+    assert.equal(early.eval_count, 5);
+    assert.match(early.message.content, /^<tool_call>\n\{"name/);
+    // Streamed, the text the parser held back never leaves llama-server: the reply is as far as it released (see the README).
+    let streamed = "";
+    let last: ChatResponse | undefined;
+    for await (const part of await served.ollama.chat({
+      model: "tiny-tools",
+      messages: [{ role: "user", content: "weather in Paris?" }],
+      tools: [weatherTool],
+      stream: true,
+      options: { num_predict: 5, temperature: 0 },
+    })) {
+      streamed += part.message.content;
+      last = part;
+    }
+    assert.equal(last?.done_reason, "length");
+    assert.ok(early.message.content.startsWith(streamed), `${JSON.stringify(streamed)} is a beginning of ${JSON.stringify(early.message.content)}`);
   });
 });
 

@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
-import { Readable } from "node:stream";
 import { describe, test } from "node:test";
-import { echoRequestedModel } from "../../src/scheduling/model-echo.ts";
+import { modelEcho } from "../../src/scheduling/model-echo.ts";
 
 async function echoed(pieces: string[], served = "tiny:latest", requested = "tiny"): Promise<string[]> {
-  const out: string[] = [];
-  const echo = Readable.from(pieces.map((piece) => Buffer.from(piece))).pipe(echoRequestedModel(served, requested));
-  for await (const chunk of echo) out.push(new TextDecoder().decode(chunk as Buffer));
-  return out;
+  const echo = modelEcho(served, requested);
+  const out = [...pieces.map((piece) => echo.push(Buffer.from(piece))), echo.end()];
+  return out.filter((chunk) => chunk !== undefined).map((chunk) => chunk.toString());
 }
 
 describe("the model echoed as the client named it", () => {

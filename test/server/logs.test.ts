@@ -91,4 +91,22 @@ describe("response tokens", () => {
     assert.ok(kept.byteLength < tokenTailBytes + 100);
     assert.deepEqual(reportedTokens("application/x-ndjson", kept, whole), { promptTokens: 1, completionTokens: 2 });
   });
+
+  it("the tail is exactly the last bytes pushed, whatever the chunks' sizes (seeded)", () => {
+    let seed = 1;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let round = 0; round < 100; round++) {
+      const tail = bodyTail();
+      let all = Buffer.alloc(0);
+      for (let push = 0, pushes = Math.floor(random() * 60); push < pushes; push++) {
+        const size = Math.floor(random() < 0.1 ? random() * 2.5 * tokenTailBytes : random() * 700);
+        const chunk = Buffer.from(Array.from({ length: size }, () => Math.floor(random() * 256)));
+        tail.push(chunk);
+        all = Buffer.concat([all, chunk]);
+        const { tail: kept, whole } = tail.bytes();
+        assert.deepEqual(Buffer.from(kept), all.subarray(Math.max(0, all.byteLength - tokenTailBytes)), `round ${round}, push ${push}`);
+        assert.equal(whole, all.byteLength <= tokenTailBytes, `round ${round}, push ${push}`);
+      }
+    }
+  });
 });

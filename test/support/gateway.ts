@@ -25,6 +25,8 @@ export interface StartGatewayOptions {
   readonly home?: string;
   /** A command that runs the gateway in its place (it must exec it): `["prlimit", "--fsize=…", "--"]`. */
   readonly wrapper?: readonly string[];
+  /** Node's arguments that run the gateway's CLI, in place of `bin/modelgate.mjs`: `["--import", "tsx/esm", "src/cli/main.ts"]`. */
+  readonly entry?: readonly string[];
 }
 
 /**
@@ -35,7 +37,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
   const home = options.home ?? (await mkdtemp(join(tmpdir(), "modelgate-home-")));
   const [command, ...args] = [
     ...(options.wrapper ?? []),
-    process.execPath, join(repoRoot, "bin/modelgate.mjs"), "serve", "--host", "127.0.0.1:0", ...(options.args ?? []),
+    process.execPath, ...(options.entry ?? [join(repoRoot, "bin/modelgate.mjs")]), "serve", "--host", "127.0.0.1:0", ...(options.args ?? []),
   ];
   const child = spawn(command!, args, {
     env: { ...process.env, MODELGATE_HOME: home, MODELGATE_LOG_LEVEL: "debug", ...options.env },

@@ -1,6 +1,6 @@
 import { copyFile, link, mkdir, readdir, rename } from "node:fs/promises";
 import { basename, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { installDirectory } from "../../utilities/install-directory.ts";
 import { ensureDirectory } from "../../utilities/atomic-directory.ts";
 import { runCommand } from "../run-command.ts";
 import { compileLlamaServer, type BuildOptions } from "./build.ts";
@@ -100,8 +100,8 @@ async function listFiles(root: string): Promise<string[]> {
   return entries.filter((entry) => entry.isFile()).map((entry) => relative(root, join(entry.parentPath, entry.name))).sort();
 }
 
-/** The parent CMake project that imports the prebuilt libraries (in this checkout). */
-const serverProject = fileURLToPath(new URL("./prebuilt-server", import.meta.url));
+/** The parent CMake project that imports the prebuilt libraries (in this installation: not code, so never in dist/). */
+const serverProject = join(installDirectory, "src/backends/llamacpp/prebuilt-server");
 
 /**
  * cmake's configure arguments for llama-server on the prebuilt libraries: an

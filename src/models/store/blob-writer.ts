@@ -7,7 +7,7 @@
  */
 import { createHash, randomUUID, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { link, rm, stat } from "node:fs/promises";
+import { link, open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Transform, Writable, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -155,21 +155,26 @@ async function download(partial: string, openSource: OpenBlob, resumable: boolea
   return { digest: `sha256:${hash.digest("hex")}`, size: completed };
 }
 
+/** Read into one buffer, reused: a fresh 1 MiB buffer per read left ~30 MB of RSS behind after hashing the demo models. */
+const hashChunkBytes = 1024 * 1024;
+
 async function hashFile(path: string, options: ReceiveBlobOptions): Promise<StoredBlob> {
   const hash = createHash("sha256");
+  const buffer = Buffer.allocUnsafe(hashChunkBytes);
   let size = 0;
-  await pipeline(
-    createReadStream(path, { highWaterMark: 1024 * 1024 }),
-    new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        size += chunk.byteLength;
-        hash.update(chunk);
-        options.onProgress?.(size, options.expected?.size);
-        callback();
-      },
-    }),
-    { signal: options.signal },
-  );
+  const file = await open(path, "r");
+  try {
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, size);
+      if (bytesRead === 0) break;
+      size += bytesRead;
+      hash.update(buffer.subarray(0, bytesRead));
+      options.onProgress?.(size, options.expected?.size);
+    }
+  } finally {
+    await file.close();
+  }
   return { digest: `sha256:${hash.digest("hex")}`, size };
 }
 

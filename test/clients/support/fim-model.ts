@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { ensureFixtureModels } from "../../../fixtures/generate.ts";
-import { pushOllamaLayoutModel } from "./ollama-layout.ts";
+import { pushOllamaLayoutModel } from "../../support/ollama-layout.ts";
 
 export const fimTemplate = "{{- if .Suffix }}<PRE> {{ .Prompt }} <SUF>{{ .Suffix }} <MID>\n{{- else }}{{ .Prompt }}\n{{- end }}";
 export const fimParams = { num_ctx: 2048, stop: ["<EOT>"], temperature: 0 };
