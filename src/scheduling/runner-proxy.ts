@@ -2,6 +2,7 @@ import { Readable } from "node:stream";
 import { request } from "undici";
 import type { ResolvedModel } from "../models/model-resolver.ts";
 import { endsWithBlankLine } from "./event-boundary.ts";
+import { isClosedConnection } from "./closed-connection.ts";
 import { RunnerCrashedError } from "./loader-errors.ts";
 import type { ChunkRewrite } from "./model-echo.ts";
 import type { Lease } from "./loader.ts";
@@ -244,11 +245,6 @@ function isUnreachable(error: unknown): boolean {
   return code === "ENOENT" || code === "ECONNREFUSED";
 }
 
-/** The engine closed the connection (a dead engine refuses new ones instead: ECONNREFUSED, ENOENT). */
-function isClosedConnection(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE";
-}
 
 function sseError(error: Error): Buffer {
   const payload = { error: { message: error.message, type: "server_error", code: "engine_failure" } };
