@@ -46,9 +46,11 @@ describe("a client hanging up on a stream: false completion (real engine)", () =
     // A generation that cannot end by itself before the hang-up, however fast the machine: the
     // end-of-sequence token is never sampled (`--ignore-eos`), the runner's own bound of ten contexts
     // is lifted (`--n-predict -1`, the later flag wins) and the context shifts, so only num_predict ends it.
+    // One slot: two generations sharing the unified cache end with "Context size has been exceeded"
+    // once it fills; with one slot the second waits in the engine's queue, still in flight.
     const configured = await fetch(`${gateway.url}/engines/_configure`, {
       method: "POST",
-      body: JSON.stringify({ model: "tiny", "context-size": 4096, "runtime-flags": ["--ignore-eos", "--n-predict", "-1"] }),
+      body: JSON.stringify({ model: "tiny", "context-size": 4096, "runtime-flags": ["--ignore-eos", "--n-predict", "-1", "--parallel", "1"] }),
     });
     assert.equal(configured.status, 200, await configured.text());
     const options = { num_predict: 1_000_000_000 };
@@ -58,7 +60,7 @@ describe("a client hanging up on a stream: false completion (real engine)", () =
     ];
     await eventually(async () => (await runners(gateway)).some((r) => (r.requests_in_flight ?? 0) === 2), "both generations to start", 120_000);
     await sleep(waitBeforeHangingUpMs);
-    assert.equal((await runners(gateway)).reduce((sum, r) => sum + (r.requests_in_flight ?? 0), 0), 2, "both still generating at the hang-up");
+    assert.equal((await runners(gateway)).reduce((sum, r) => sum + (r.requests_in_flight ?? 0), 0), 2, "both still in flight at the hang-up");
     for (const socket of sockets) socket.destroy();
     await eventually(async () => (await runners(gateway)).every((r) => !r.in_use && (r.requests_in_flight ?? 0) === 0), "the runner to be released", 60_000);
     const next = await fetch(`${gateway.url}/api/generate`, {
