@@ -12,6 +12,7 @@
  */
 import { HTTPException } from "hono/http-exception";
 import type { CountTokensRequest, MessagesRequest } from "./messages-request.ts";
+import { optionalField } from "../utilities/optional-field.ts";
 
 /** A chat completions message, as the engine takes it. */
 type ChatMessage = Readonly<Record<string, unknown>> & { readonly role: string };
@@ -29,9 +30,9 @@ export function chatRequestBody(request: MessagesRequest): Record<string, unknow
     max_tokens: request.max_tokens,
     stream: true,
     stream_options: { include_usage: true },
-    ...optional("temperature", request.temperature),
-    ...optional("top_p", request.top_p),
-    ...optional("top_k", request.top_k),
+    ...optionalField("temperature", request.temperature),
+    ...optionalField("top_p", request.top_p),
+    ...optionalField("top_k", request.top_k),
     ...(request.stop_sequences?.length ? { stop: request.stop_sequences } : {}),
   };
 }
@@ -134,10 +135,6 @@ function toolChoice(choice: NonNullable<MessagesRequest["tool_choice"]>): unknow
 function thinking(setting: MessagesRequest["thinking"]): Record<string, unknown> {
   if (setting === undefined) return {};
   return { chat_template_kwargs: { enable_thinking: setting.type === "enabled" } };
-}
-
-function optional(name: string, value: unknown): Record<string, unknown> {
-  return value == null ? {} : { [name]: value };
 }
 
 function refusal(message: string): HTTPException {

@@ -46,7 +46,6 @@ export interface EngineReply {
   readonly status: number;
   /** The engine's headers, hop-by-hop ones removed. */
   readonly headers: Headers;
-  readonly contentType: string | null;
   /** How long this request waited for its runner to load, in milliseconds (0 when it was loaded). */
   readonly loadDurationMs: number;
   /**

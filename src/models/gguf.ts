@@ -322,11 +322,6 @@ class FileCursor {
     return this.advance(bytes, this.buffer.toString("utf8", this.position, this.position + bytes));
   }
 
-  /** The next, already-buffered bytes, valid until the next `need`. */
-  bytes(length: number): Buffer {
-    return this.advance(length, this.buffer.subarray(this.position, this.position + length));
-  }
-
   /**
    * Passes over the buffered strings for items `index`.. of `count` in one
    * synchronous sweep; stops at a string that is not wholly buffered or whose

@@ -12,11 +12,11 @@ import type * as v from "valibot";
 import { checkCapabilities } from "./capability-check.ts";
 import type { CompletionCall } from "./completion-call.ts";
 import { collectPieces, encodedTranslation, pieceTranslation } from "../engines/event-translation.ts";
-import type { EngineReply } from "../engines/engines.ts";
+import { EngineRefusal, type EngineReply } from "../engines/engines.ts";
 import { streamReply } from "../http/stream-reply.ts";
 import { createGenerateContext } from "./generate-context.ts";
 import { ndjsonLine } from "./ndjson-response.ts";
-import { promptTooLong, type OllamaEngines } from "./ollama-engines.ts";
+import type { OllamaEngines } from "./ollama-engines.ts";
 import { aggregateReplies, nanoseconds, replyFormatter, replyJson, zeroMetrics, type OllamaReply, type OllamaStreamLine } from "./ollama-replies.ts";
 import { readRequestBody } from "./request-body.ts";
 import { runnerOptionsField } from "./request-options.ts";
@@ -136,7 +136,7 @@ async function renderedOnly(conversations: ReturnType<typeof createGenerateConte
 }
 
 function isPromptTooLong(error: unknown): boolean {
-  return error instanceof HTTPException && error.status === 400 && error.message === promptTooLong;
+  return error instanceof HTTPException && error.cause instanceof EngineRefusal && error.cause.code === "context_length_exceeded";
 }
 
 const ndjsonHead = { status: 200, headers: { "content-type": "application/x-ndjson" } };

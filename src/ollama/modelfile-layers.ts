@@ -15,7 +15,7 @@ import { parseGoTemplate, TemplateError, type GoTemplate } from "../templates/go
 import type { CompletionCall } from "./completion-call.ts";
 import type { ModelsFetch } from "./model-management/model-management-app.ts";
 import { badRequest } from "./request-body.ts";
-import { readRequestOptions } from "./request-options.ts";
+import { readRequestOptions, runnerOptionsField } from "./request-options.ts";
 
 const LayersSchema = v.object({
   id: v.string(),
@@ -70,7 +70,7 @@ export function applyModelLayers(call: CompletionCall, layers: ModelLayers | und
   const body: Record<string, unknown> = {
     ...defaults?.sampling,
     ...call.engine.body,
-    ...(Object.keys(runnerOptions).length ? { runner_options: runnerOptions } : {}),
+    ...runnerOptionsField(runnerOptions),
   };
   if (call.raw) return { ...withRunner, engine: { ...call.engine, body } };
   if (call.engine.path === "/v1/chat/completions") body.messages = withModelMessages(body.messages as Record<string, unknown>[], layers, call.shape);

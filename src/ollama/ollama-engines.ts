@@ -85,5 +85,5 @@ function inOllamaWords(error: unknown, model: string | undefined): unknown {
   return new HTTPException(error.status as ContentfulStatusCode, { message: error.message, cause: error });
 }
 
-export const promptTooLong =
+const promptTooLong =
   "the prompt is longer than the context length currently available to the model; shorten the prompt, adjust the context length in settings, or use a model with a longer context length";

@@ -13,10 +13,11 @@
  * engine need not parse the reply. `/engines/v1` stays the engine's raw face.
  */
 import { HTTPException } from "hono/http-exception";
+import type { RunnerOptions } from "../inference/runner-options.ts";
 import { chatFromCompletion, parseObject } from "./completion-as-chat.ts";
 import type { ModelsFetch } from "./model-management/model-management-app.ts";
 import { createLayersReader, renderPrompt, template, withModelMessages, type ModelLayers } from "./modelfile-layers.ts";
-import { InvalidOptionError, readRequestOptions } from "./request-options.ts";
+import { InvalidOptionError, readRequestOptions, runnerOptionsField } from "./request-options.ts";
 
 type Body = Record<string, unknown>;
 
@@ -72,13 +73,13 @@ export function withOllamaLayers(path: string, body: Body, layers: ModelLayers |
   const { temperature: _temperature, top_p: _topP, ...modelSampling } = defaults?.sampling ?? {};
   // OpenAI's newer name for the bound: the model's `num_predict` must not sit beside it.
   if (body.max_completion_tokens != null) delete modelSampling.max_tokens;
-  const runner = { ...defaults?.runner, ...(body.runner_options as Body | undefined) };
+  const runner: RunnerOptions = { ...defaults?.runner, ...(body.runner_options as RunnerOptions | undefined) };
   const layered: Body = {
     ...modelSampling,
     ...body,
     temperature: body.temperature ?? 1,
     top_p: (path === "/v1/completions" ? body.top_p || undefined : body.top_p) ?? 1,
-    ...(Object.keys(runner).length ? { runner_options: runner } : {}),
+    ...runnerOptionsField(runner),
   };
   if (path === "/v1/completions") {
     layered.frequency_penalty = body.frequency_penalty ?? 0;

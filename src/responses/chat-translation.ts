@@ -7,6 +7,7 @@
  */
 import type { OutputItem } from "./response-object.ts";
 import type { ContentPart, ResponsesRequest } from "./responses-request.ts";
+import { optionalField } from "../utilities/optional-field.ts";
 
 /** A chat completions message, as the engine takes it. */
 export type ChatMessage = Readonly<Record<string, unknown>> & { readonly role: string };
@@ -53,10 +54,10 @@ export function chatRequestBody(request: ResponsesRequest, history: readonly Cha
     messages: [...instructions, ...history, ...input],
     stream: true,
     stream_options: { include_usage: true },
-    ...optional("max_tokens", request.max_output_tokens),
-    ...optional("temperature", request.temperature),
-    ...optional("top_p", request.top_p),
-    ...optional("parallel_tool_calls", request.parallel_tool_calls),
+    ...optionalField("max_tokens", request.max_output_tokens),
+    ...optionalField("temperature", request.temperature),
+    ...optionalField("top_p", request.top_p),
+    ...optionalField("parallel_tool_calls", request.parallel_tool_calls),
     ...tools(request),
     ...responseFormat(request.text?.format),
     ...reasoning(request.reasoning?.effort),
@@ -105,6 +106,3 @@ function reasoning(effort: NonNullable<ResponsesRequest["reasoning"]>["effort"])
   return { chat_template_kwargs: { enable_thinking: true }, reasoning_effort: effort === "minimal" ? "low" : effort };
 }
 
-function optional(name: string, value: unknown): Record<string, unknown> {
-  return value == null ? {} : { [name]: value };
-}

@@ -14,9 +14,10 @@ import type { EngineMetrics } from "./engine-metrics.ts";
 import { KeepAliveSchema, ModelFieldSchema, keepAliveField } from "./engine-request.ts";
 import type { ExternalEngines } from "./external/external-engines.ts";
 import { parseJsonBody, parseRequestInput } from "./json-body.ts";
-import { BackendNotFoundError, type Loader, type UnloadSelector } from "./loader.ts";
+import type { Loader, UnloadSelector } from "./loader.ts";
 import { openAIErrorResponse, toOpenAIError } from "./openai-error.ts";
-import { createScheduledEngines, engineModes } from "./scheduled-engines.ts";
+import { forwardedRequestHeaders } from "./runner-proxy.ts";
+import { checkBackendName, createScheduledEngines, engineModes } from "./scheduled-engines.ts";
 
 export interface EnginesAppOptions {
   /** The contract these routes are the HTTP face of; by default one over `loader` (and `external`). */
@@ -93,7 +94,7 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
   const infer = (path: EnginePath) => async (c: Context) => {
     const originHeader = c.req.header(RequestOriginHeader);
     const headers: Record<string, string> = {};
-    for (const name of forwardedHeaders) {
+    for (const name of forwardedRequestHeaders) {
       const value = c.req.header(name);
       if (value !== undefined) headers[name] = value;
     }
@@ -119,11 +120,7 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
   // After the plain paths, so `/v1/rerank` is never read as backend "v1".
   for (const path of inferencePaths) app.post(`/:backend${path}`, limit, infer(path));
 
-  const backendOf = (c: Context): string | undefined => {
-    const name = c.req.param("backend");
-    if (name !== undefined && !loader.backends.has(name) && !external?.has(name)) throw new BackendNotFoundError(name);
-    return name;
-  };
+  const backendOf = (c: Context) => checkBackendName(c.req.param("backend"), loader, external);
 
   const listModels = async (c: Context) => c.json({ object: "list", data: await engines.models(c.req.param("backend")) });
   const showModel = async (c: Context) => c.json(await engines.model(c.req.param("model") ?? "", c.req.param("backend")));
@@ -179,6 +176,3 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
 
   return app;
 }
-
-/** The client's headers the engine reads. */
-const forwardedHeaders = ["content-type", "accept"];

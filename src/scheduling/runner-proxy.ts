@@ -58,7 +58,7 @@ const crashExplanationGraceMs = 2_000;
  */
 const maxSends = 3;
 
-const forwardedRequestHeaders = ["content-type", "accept"];
+export const forwardedRequestHeaders = ["content-type", "accept"];
 const hopByHop = new Set(["connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "te", "trailer"]);
 
 /** A runner's answer, streaming. */
@@ -66,7 +66,6 @@ export interface RunnerReply {
   readonly status: number;
   /** Hop-by-hop headers removed. */
   readonly headers: Headers;
-  readonly contentType: string | null;
   /** The body as it arrives, read no further ahead than its reader; see `forwardToRunner`. */
   readonly body: Readable;
 }
@@ -142,7 +141,7 @@ export async function forwardToRunner(lease: ForwardLease, forward: ForwardReque
   const contentType = responseHeaders.get("content-type");
   forward.observer?.responded?.(upstream.statusCode, contentType);
   const body = relayed(upstream.body, lease, forward, release, contentType?.startsWith("text/event-stream") ?? false);
-  return { status: upstream.statusCode, headers: responseHeaders, contentType, body };
+  return { status: upstream.statusCode, headers: responseHeaders, body };
 }
 
 /**

@@ -69,6 +69,16 @@ const JsonObjectSchema = v.record(v.string(), v.unknown());
 
 const jsonHeaders = { "content-type": "application/json" };
 
+/**
+ * `name`, when the loader or an external engine serves it.
+ *
+ * @throws BackendNotFoundError for a backend nobody serves
+ */
+export function checkBackendName(name: string | undefined, loader: Pick<Loader, "backends">, external: ExternalEngines | undefined): string | undefined {
+  if (name !== undefined && !loader.backends.has(name) && !external?.has(name)) throw new BackendNotFoundError(name);
+  return name;
+}
+
 export function createScheduledEngines(options: ScheduledEnginesOptions): Engines {
   const { loader, resolver, external } = options;
   const runnerMetrics = options.metrics && createRunnerMetrics(options.metrics.registry, () => loader.runners());
@@ -85,10 +95,7 @@ export function createScheduledEngines(options: ScheduledEnginesOptions): Engine
       (error: unknown) => (error instanceof ModelNotFoundError ? false : Promise.reject(error)),
     );
 
-  const checkedBackend = (name: string | undefined): string | undefined => {
-    if (name !== undefined && !loader.backends.has(name) && !external?.has(name)) throw new BackendNotFoundError(name);
-    return name;
-  };
+  const checkedBackend = (name: string | undefined) => checkBackendName(name, loader, external);
   const servedBy = (backend: string | undefined) => (model: ResolvedModel) =>
     backend === undefined || model.backend === undefined || model.backend === backend;
 
