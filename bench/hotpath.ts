@@ -53,7 +53,7 @@ import { loadAverageText, waitForQuietMachine } from "./support/machine-load.ts"
 import { startMinimalProxy } from "./support/minimal-proxy.ts";
 import { anthropicMessagesBody, configureThreads, defaultPrompt, ollamaChatBody, openAIChatBody, responsesBody, warmUp, type BenchPrompt } from "./support/model-paths.ts";
 import { ensureNginx, nginxVersion, startNginx } from "./support/nginx.ts";
-import { processCpuNs } from "./support/process-cpu.ts";
+import { processCpuNs, processSyscalls } from "./support/process-cpu.ts";
 import type { ProxyProcess } from "./support/proxy-process.ts";
 import { median, quantile, summarize } from "./support/statistics.ts";
 import { closedConnections, drainStreamedRequest, timeStreamedRequest, type StreamTarget } from "./support/streamed-request.ts";
@@ -178,6 +178,7 @@ async function benchCpu(): Promise<CpuCosts> {
   const costs: CpuCosts = new Map();
   const shortStreams = new Map<PathKey, number>();
   const utilisation = new Map<PathKey, number[]>();
+  const syscalls = new Map<PathKey, { reads: number; writes: number; tokens: number }>();
   try {
     const proxied = hot.paths.filter((path) => path.pid !== undefined);
     const batch = async (path: HotPath) => {
@@ -195,11 +196,15 @@ async function benchCpu(): Promise<CpuCosts> {
     for (let repeat = 0; repeat < repeats; repeat++) {
       for (let turn = 0; turn < proxied.length; turn++) {
         const path = proxied[(repeat + turn) % proxied.length]!;
+        const callsBefore = processSyscalls(path.pid!);
         const cpuBefore = processCpuNs(path.pid!);
         const wallBefore = performance.now();
         let received = 0;
         for (let round = 0; round < rounds; round++) received += await batch(path);
         const cpuNs = processCpuNs(path.pid!) - cpuBefore;
+        const calls = processSyscalls(path.pid!);
+        const counted = syscalls.get(path.key) ?? { reads: 0, writes: 0, tokens: 0 };
+        syscalls.set(path.key, { reads: counted.reads + calls.reads - callsBefore.reads, writes: counted.writes + calls.writes - callsBefore.writes, tokens: counted.tokens + received });
         costs.set(path.key, [...(costs.get(path.key) ?? []), cpuNs / 1000 / received]);
         utilisation.set(path.key, [...(utilisation.get(path.key) ?? []), cpuNs / 1e6 / (performance.now() - wallBefore)]);
       }
@@ -208,9 +213,10 @@ async function benchCpu(): Promise<CpuCosts> {
     console.log(`engine: a zero-compute stand-in for llama-server: ${hot.engine}\n`);
     const pipe = median(costs.get("pipe") ?? []);
     printTable(
-      ["path", "µs/token", "spread", "× bare pipe", "tokens/s at 100% of a core", "proxy CPU while streaming", "short or failed streams"],
+      ["path", "µs/token", "spread", "× bare pipe", "tokens/s at 100% of a core", "proxy CPU while streaming", "reads, writes per token", "short or failed streams"],
       proxied.map(({ key }) => {
         const perToken = costs.get(key)!;
+        const calls = syscalls.get(key)!;
         return [
           names[key],
           fixed(median(perToken), 1),
@@ -218,6 +224,7 @@ async function benchCpu(): Promise<CpuCosts> {
           fixed(median(perToken) / pipe, 2),
           fixed(1e6 / median(perToken), 0),
           `${fixed(100 * median(utilisation.get(key)!), 0)}%`,
+          `${fixed(calls.reads / calls.tokens, 2)}, ${fixed(calls.writes / calls.tokens, 2)}`,
           String(shortStreams.get(key) ?? 0),
         ];
       }),
