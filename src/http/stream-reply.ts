@@ -73,7 +73,8 @@ export function streamReply(c: Context, head: ReplyHead, source: Readable, trans
   takenOver.add(outgoing);
   pump(source, outgoing, translation, watchers.get(outgoing));
   // What Hono's middleware sees (the request log reads its status and type); never sent.
-  return new Response(null, head);
+  const contentType = head.headers["content-type"];
+  return new Response(null, { status: head.status, ...(contentType === undefined ? {} : { headers: { "content-type": contentType } }) });
 }
 
 function pump(source: Readable, target: Writable, translation: ReplyTranslation | undefined, watcher?: SentReplyWatcher): void {
