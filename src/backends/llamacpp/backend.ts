@@ -182,12 +182,10 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
       return Math.ceil(Math.min(requested, trainedContext) / contextPadding) * contextPadding;
     },
 
-    async requiredMemoryForModel(_signal, model, config): Promise<RequiredMemory> {
-      // The caller's deadline is for reading the model, not for the first
-      // start's engine build: a request waits for that as for a load (Docker
-      // Model Runner's scheduler waits for its installer too), and leaves when
-      // its client does.
-      const engine = await server(new AbortController().signal);
+    async requiredMemoryForModel(signal, model, config): Promise<RequiredMemory> {
+      // The first estimate waits for the engine's build (the GPU decides the
+      // estimate), as long as its caller lets it.
+      const engine = await server(signal);
       const located = await locateModel(model);
       const draft = config?.speculative ? await shapeOf(await locateModel(config.speculative.draft_model)) : undefined;
       return estimateLlamaServerMemory({
