@@ -34,6 +34,12 @@ interface Engine {
   readonly gpu: boolean;
 }
 
+/** One run of a runner: what it logged about its buffers, its process once spawned. */
+interface Run {
+  readonly report: () => OffloadReport | undefined;
+  pid?: number;
+}
+
 type InstallState =
   | { readonly phase: "not installed" }
   | { readonly phase: "installing"; readonly progress?: InstallProgress }
@@ -48,16 +54,19 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
   const { locateModel, logger } = options;
   const resolveServer = options.resolveServer ?? ensureLlamaServer;
   let state: InstallState = { phase: "not installed" };
-  /** What each running runner logged about its buffers, by socket; the last one's stays for the status. */
-  const reports = new Map<string, () => OffloadReport | undefined>();
+  /**
+   * Each running runner, by socket. Sockets are reused by later runners, so
+   * a run removes only its own entry: an old run ending late leaves the new one's.
+   */
+  const runs = new Map<string, Run>();
+  /** The last runner's buffers, kept for the status once it stopped. */
   let lastReport: OffloadReport | undefined;
   /** The ggml backends a runner mapped, last seen: which CPU variant, whether CUDA or Vulkan loaded. */
   let loadedBackends: string[] | undefined;
-  /** Running runners' processes, by socket. */
-  const runnerPids = new Map<string, number>();
   /** Backends are loaded before the model, so a running runner's mappings say which; the last seen stays. */
   const backendsLoaded = (): string[] | undefined => {
-    for (const pid of runnerPids.values()) {
+    for (const { pid } of runs.values()) {
+      if (pid === undefined) continue;
       const mapped = loadedGgmlBackends(pid);
       if (mapped.length) loadedBackends = mapped;
     }
@@ -125,7 +134,8 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
       });
       const runner: EngineRunner = { model, modelRef, mode, socket };
       const offload = offloadReader();
-      reports.set(socket, offload.report);
+      const current: Run = { report: offload.report };
+      runs.set(socket, current);
 
       try {
         await runSocketEngine(signal, socket, {
@@ -137,7 +147,7 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
           stopGraceMs: options.stopGraceMs,
           diagnosis: diagnoseLlamaServerExit,
           onSpawn: (spawned) => {
-            runnerPids.set(socket, spawned);
+            current.pid = spawned;
             options.onSpawn?.({ ...runner, pid: spawned });
           },
           onStderrLine: (line) => {
@@ -147,19 +157,18 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
         });
       } finally {
         lastReport = offload.report() ?? lastReport;
-        runnerPids.delete(socket);
-        if (reports.get(socket) === offload.report) reports.delete(socket);
+        if (runs.get(socket) === current) runs.delete(socket);
       }
     },
 
     runnerMemory(socket) {
-      return reports.get(socket)?.()?.memory;
+      return runs.get(socket)?.report()?.memory;
     },
 
     status() {
       switch (state.phase) {
         case "installed":
-          return describeEngine(state.engine, backendsLoaded(), [...reports.values()].map((report) => report()).find(Boolean) ?? lastReport);
+          return describeEngine(state.engine, backendsLoaded(), [...runs.values()].map((run) => run.report()).find(Boolean) ?? lastReport);
         case "failed":
           return `installation failed: ${state.error.message}`;
         case "installing": {
