@@ -38,6 +38,8 @@ interface Engine {
 interface Run {
   readonly report: () => OffloadReport | undefined;
   pid?: number;
+  /** Its ggml backends were read from its mappings. */
+  backendsRead?: boolean;
 }
 
 type InstallState =
@@ -63,12 +65,18 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
   let lastReport: OffloadReport | undefined;
   /** The ggml backends a runner mapped, last seen: which CPU variant, whether CUDA or Vulkan loaded. */
   let loadedBackends: string[] | undefined;
-  /** Backends are loaded before the model, so a running runner's mappings say which; the last seen stays. */
-  const backendsLoaded = (): string[] | undefined => {
-    for (const { pid } of runs.values()) {
-      if (pid === undefined) continue;
-      const mapped = loadedGgmlBackends(pid);
-      if (mapped.length) loadedBackends = mapped;
+  /**
+   * Backends are loaded before the model, so a running runner's mappings say
+   * which; the last seen stays. Each runner's are read once they show (its
+   * `/proc/<pid>/maps` is long), and never for a source build, which links
+   * them in.
+   */
+  const backendsLoaded = ({ server }: Engine): string[] | undefined => {
+    if (server.provisioning === "source") return undefined;
+    for (const run of runs.values()) {
+      if (run.pid === undefined || run.backendsRead) continue;
+      const mapped = loadedGgmlBackends(run.pid);
+      if (mapped.length) [loadedBackends, run.backendsRead] = [mapped, true];
     }
     return loadedBackends;
   };
@@ -168,7 +176,7 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
     status() {
       switch (state.phase) {
         case "installed":
-          return describeEngine(state.engine, backendsLoaded(), [...runs.values()].map((run) => run.report()).find(Boolean) ?? lastReport);
+          return describeEngine(state.engine, backendsLoaded(state.engine), [...runs.values()].map((run) => run.report()).find(Boolean) ?? lastReport);
         case "failed":
           return `installation failed: ${state.error.message}`;
         case "installing": {
