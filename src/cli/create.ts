@@ -46,7 +46,7 @@ Options:
       let source: Record<string, unknown> = { from: modelfile?.from };
       if (weights !== undefined && size !== undefined) {
         show({ status: `hashing ${weights}` });
-        const digest = await sha256File(weights);
+        const { digest } = await sha256File(weights);
         await uploadBlob(server, weights, digest, size, show);
         // A blob path (what show prints) has no extension; the server names GGUF files by theirs.
         const fileName = basename(weights).toLowerCase().endsWith(".gguf") ? basename(weights) : "model.gguf";
