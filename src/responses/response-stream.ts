@@ -18,7 +18,7 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { sseEvent } from "../http/sse-event.ts";
 import type { EventStreamTranslator } from "../engines/event-translation.ts";
 import type { EngineChunk, ToolCallDelta } from "../engines/engine-chunk.ts";
-import { readEngineEvent } from "../engines/engine-event.ts";
+import { createEngineEventReader } from "../engines/engine-event.ts";
 import type {
   FunctionCallItem,
   ItemStatus,
@@ -150,9 +150,10 @@ export function createResponseStreamTranslator({ response: started, newId }: Res
     emit(cut ? "response.incomplete" : "response.completed", { response });
   };
 
+  const readEvent = createEngineEventReader();
   const onEvent = (event: EventSourceMessage) => {
     if (ended) return;
-    const read = readEngineEvent(event);
+    const read = readEvent(event);
     if (read === "done") return finishReason === undefined ? fail(incomplete) : complete();
     if ("failure" in read) return fail(read.failure);
     const { chunk } = read;
