@@ -2,7 +2,8 @@
  * An engine's event stream (its reply's bytes) through a dialect's
  * translator, chunk by chunk: each piece the translator completes is
  * handed on as soon as it is whole, with no stream or promise per chunk.
- * Streamed, the pieces are written (`streamReply`); whole, they are collected.
+ * Streamed, the pieces are written (`streamReply`); whole, they are read
+ * as they come (`readPieces`).
  */
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
@@ -56,16 +57,24 @@ export function encodedTranslation<Piece>(pieces: PieceTranslation<Piece>, encod
   };
 }
 
-/** Every piece of a whole reply (`stream: false`); a body that breaks ends it with the translator's last words. */
+/**
+ * A whole reply (`stream: false`) read through the translation: each piece
+ * handed to `take` as it completes, none kept here (a translator that folds
+ * the reply itself needs no `take`); a body that breaks ends it with the
+ * translator's last words.
+ */
+export async function readPieces<Piece>(body: Readable, pieces: PieceTranslation<Piece>, take: (piece: Piece) => void = () => {}): Promise<void> {
+  try {
+    for await (const chunk of body) pieces.push(chunk as Buffer, take);
+  } catch (error) {
+    return pieces.end(take, error instanceof Error ? error : new Error(String(error)));
+  }
+  return pieces.end(take);
+}
+
+/** Every piece of a whole reply, for a caller that reads them all together. */
 export async function collectPieces<Piece>(body: Readable, pieces: PieceTranslation<Piece>): Promise<Piece[]> {
   const all: Piece[] = [];
-  const keep = (piece: Piece) => void all.push(piece);
-  try {
-    for await (const chunk of body) pieces.push(chunk as Buffer, keep);
-  } catch (error) {
-    await pieces.end(keep, error instanceof Error ? error : new Error(String(error)));
-    return all;
-  }
-  await pieces.end(keep);
+  await readPieces(body, pieces, (piece) => void all.push(piece));
   return all;
 }
