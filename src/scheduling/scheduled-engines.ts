@@ -8,7 +8,7 @@
 import * as v from "valibot";
 import type { BackendMode } from "../inference/backend-mode.ts";
 import { EngineRefusal, type EngineCall, type EngineModel, type EnginePath, type EngineReply, type EngineRunner, type Engines } from "../engines/engines.ts";
-import { modelCapabilities } from "../models/capabilities.ts";
+import { resolvedCapabilities } from "../models/capabilities.ts";
 import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type ResolvedModel } from "../models/model-resolver.ts";
 import { fitCompletionContext } from "./completion-context.ts";
 import { fitEmbeddingInput } from "./embedding-input.ts";
@@ -280,14 +280,4 @@ function openAIModel(model: ResolvedModel): EngineModel {
     capabilities: resolvedCapabilities(model),
     template: summary.chatTemplate ?? null,
   };
-}
-
-function resolvedCapabilities({ summary, projectorPath }: ResolvedModel) {
-  return modelCapabilities({
-    architecture: summary.architecture,
-    ...(summary.poolingType === undefined ? {} : { poolingType: summary.poolingType }),
-    ...(summary.chatTemplate === undefined ? {} : { chatTemplate: summary.chatTemplate }),
-    fillInTheMiddle: summary.fillInTheMiddle ?? false,
-    projector: projectorPath !== undefined,
-  });
 }
