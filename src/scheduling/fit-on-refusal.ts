@@ -34,8 +34,8 @@ export interface FitOnRefusal {
 
 /**
  * Sends `body`; refused for its context, sends the fitted body on the same
- * lease. The first attempt's release and what its observer hears wait until
- * it is known whether it stands: a retried attempt is never seen.
+ * lease. A refused attempt's release and what its observer hears wait until
+ * it is known whether it stands: one sent again is never seen.
  *
  * @throws EngineRefusal, or what `fit` throws (ContextLengthExceededError)
  */
@@ -73,21 +73,29 @@ export async function sendFittingOnRefusal(body: Uint8Array, { lease, observer, 
   return send(fitted, lease, observer);
 }
 
-/** A lease and an observer whose calls wait to be passed on, or dropped. */
+/**
+ * A lease and an observer for an attempt that may be taken back: from a
+ * refusal's status (400) on, their calls wait to be passed on, or dropped;
+ * any other answer passes them on at once.
+ */
 function heldBack(lease: Lease, observer: ForwardObserver | undefined) {
-  let state: "holding" | "passing" | "dropped" = "holding";
+  let state: "passing" | "holding" | "dropped" = "passing";
   const held: Array<() => void> = [];
   const later = (call: () => void) => {
     if (state === "passing") call();
     else if (state === "holding") held.push(call);
   };
   return {
-    lease: { ...lease, release: () => later(() => lease.release()) },
-    observer: observer && {
-      responded: (status: number, contentType: string | null) => later(() => observer.responded?.(status, contentType)),
-      chunk: (chunk: Uint8Array) => (state === "passing" ? observer.chunk?.(chunk) : later(() => observer.chunk?.(chunk))),
-      settled: (outcome: "completed" | "failed" | "cancelled") => later(() => observer.settled?.(outcome)),
-    },
+    lease: { ...lease, release: () => (state === "passing" ? lease.release() : later(() => lease.release())) },
+    // Always there: the status it hears is what decides.
+    observer: {
+      responded: (status: number, contentType: string | null) => {
+        if (status === 400) state = "holding";
+        later(() => observer?.responded?.(status, contentType));
+      },
+      chunk: (chunk: Uint8Array) => (state === "passing" ? observer?.chunk?.(chunk) : later(() => observer?.chunk?.(chunk))),
+      settled: (outcome: "completed" | "failed" | "cancelled") => later(() => observer?.settled?.(outcome)),
+    } satisfies ForwardObserver,
     /** What was held happens now, and the rest as it comes. */
     pass() {
       state = "passing";
