@@ -10,6 +10,7 @@ import { estimateLlamaServerMemory, modelShape, type ModelShape } from "./memory
 import { listEngineDevices } from "./engine-devices.ts";
 import { loadedGgmlBackends } from "./loaded-backends.ts";
 import { offloadReader, type OffloadReport } from "./offload-report.ts";
+import { contextPadding } from "./slots.ts";
 import { llamaCppCacheDir } from "./source.ts";
 
 /** The backend's name, in URLs, socket names and logs. */
@@ -200,9 +201,6 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
     },
   };
 }
-
-/** llama.cpp pads a context up to a multiple of this (`GGML_PAD(n_ctx, 256)`). */
-const contextPadding = 256;
 
 async function shapeOf(located: LocatedModel): Promise<ModelShape> {
   return modelShape(located.summary ?? summarizeGGUF(await readGGUF(located.ggufPath)));
