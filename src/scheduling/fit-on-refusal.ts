@@ -1,14 +1,15 @@
 /**
- * A chat fitted to its runner's context only when the engine refuses it for
- * its length. llama-server refuses a prompt of `n_ctx` tokens or more (its
- * slot's context, which `contextSize` is) with a 400 of type
+ * A completion fitted to its runner's context only when the engine refuses
+ * it for its length. llama-server refuses a prompt of `n_ctx` tokens or more
+ * (its slot's context, which `contextSize` is) with a 400 of type
  * `exceed_context_size_error` before it streams anything, context shift or
- * not; so a chat goes as it is, and only a refused one is fitted as before
- * (`fitCompletionContext`: the runner's template and tokenizer, the oldest
- * messages dropped) and sent again. What reaches the model is what fitting
- * first would have sent, and every chat that fits is spared a round trip to
- * the runner before its first token. Where the engine counts otherwise than
- * Ollama (an image of a vision model, 768 tokens to Ollama), the chat is
+ * not; so a chat or a prompt goes as it is, and only a refused one is fitted
+ * as before (`fitCompletionContext`: the runner's template and tokenizer, a
+ * chat's oldest messages dropped, a prompt's middle cut) and sent again. What
+ * reaches the model is what fitting first would have sent, and every request
+ * that fits is spared a round trip to the runner before its first token (a
+ * chat's template; a long prompt's tokens). Where the engine counts otherwise
+ * than Ollama (an image of a vision model, 768 tokens to Ollama), the chat is
  * fitted first.
  */
 import { EngineRefusal } from "../engines/engines.ts";
@@ -20,6 +21,7 @@ import type { ForwardLease, ForwardObserver, RunnerReply } from "./runner-proxy.
 
 /** Whether a request may go unfitted, to be fitted if the engine refuses it for its context. */
 export function fitsOnRefusal(path: string, body: Uint8Array, runner: CompletionRunner): boolean {
+  if (path === "/v1/completions") return true;
   return path === "/v1/chat/completions" && (runner.model.projectorPath === undefined || !hasImages(body));
 }
 

@@ -140,7 +140,7 @@ export function createScheduledEngines(options: ScheduledEnginesOptions): Engine
         throw failure;
       }
     };
-    // A chat goes at once, and is fitted to the context only if the engine refuses it for its length.
+    // A chat or a prompt goes at once, and is fitted to the context only if the engine refuses it for its length.
     const fitLater =
       truncate !== undefined && !backend?.adaptRequest && mode === "completion" && fitsOnRefusal(path, bytes, lease)
         ? () => beforeSending(() => fitCompletionContext(path, bytes, truncate, lease, signal))

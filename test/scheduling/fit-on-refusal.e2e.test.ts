@@ -1,11 +1,11 @@
 /**
- * A chat fitted to the context only when the real llama-server refuses it
- * for its length: what that rests on (the engine's refusal, streamed or not,
- * context shift on, before any byte of a stream), a chat that fits going
+ * A completion fitted to the context only when the real llama-server refuses
+ * it for its length: what that rests on (the engine's refusal, streamed or
+ * not, context shift on, before any byte of a stream), a chat that fits going
  * to the engine without a look at its template, and a long one reaching the
  * model exactly as fitting first cuts it (Ollama's `TestChatPrompt/truncate
  * messages`: the oldest messages dropped, the system prompt and the latest
- * kept). The runner requests are observed as undici sends them
+ * kept; a prompt's middle cut). The runner requests are observed as undici sends them
  * (`undici:request:create`), on the real runner's socket.
  */
 import assert from "node:assert/strict";
@@ -58,15 +58,16 @@ describe("a chat fitted on the engine's refusal", () => {
     await gateway?.close();
   });
 
-  /** A chat through the engines layer, truncating unless told otherwise. */
-  async function chat(fields: Record<string, unknown>) {
-    const response = await fetch(`${gateway.url}/engines/v1/chat/completions`, {
+  /** A request through the engines layer, truncating unless told otherwise. */
+  async function post(path: string, fields: Record<string, unknown>) {
+    const response = await fetch(`${gateway.url}/engines${path}`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ model: "tiny", temperature: 0, truncate: true, runner_options: runnerOptions, ...fields }),
     });
     return { status: response.status, text: await response.text() };
   }
+  const chat = (fields: Record<string, unknown>) => post("/v1/chat/completions", fields);
 
   it("llama-server refuses a prompt longer than its context with exceed_context_size_error, streamed or not, before streaming anything", async () => {
     for (const stream of [false, true]) {
@@ -111,11 +112,36 @@ describe("a chat fitted on the engine's refusal", () => {
     }
   });
 
-  it("truncate: false is refused with the counts, as when fitting first", async () => {
-    const { status, text } = await chat({ messages: longChat, max_tokens: 2, truncate: false });
-    assert.equal(status, 400);
-    const { error } = JSON.parse(text) as { error: { message: string; code: string } };
-    assert.equal(error.code, "context_length_exceeded");
-    assert.match(error.message, /^the prompt takes \d+ tokens and the model's context holds 256$/);
+  it("a prompt longer in bytes than the context, yet fitting, goes at once, without being tokenized first", async () => {
+    sentToRunners.length = 0;
+    const { status, text } = await post("/v1/completions", { prompt: "weather ".repeat(40), max_tokens: 2 });
+    assert.equal(status, 200, text);
+    assert.deepEqual(sentToRunners.map((sent) => sent.path), ["/v1/completions"]);
+  });
+
+  it("TestLlamaServerCompletionContextShiftTruncatesPromptOverContext: a prompt too long is refused by the engine, then sent cut as fitting first cuts it", async () => {
+    sentToRunners.length = 0;
+    const { status, text } = await post("/v1/completions", { prompt: "weather ".repeat(1000), max_tokens: 2 });
+    assert.equal(status, 200, text);
+    const paths = sentToRunners.map((sent) => sent.path);
+    assert.deepEqual([paths[0], paths.at(-1)], ["/v1/completions", "/v1/completions"]);
+    assert.ok(paths.includes("/tokenize"));
+    const sent = JSON.parse(sentToRunners.at(-1)!.body) as { prompt: number[] };
+    const asCame = new TextEncoder().encode(sentToRunners[0]!.body);
+    const fitted = await fitCompletionContext("/v1/completions", asCame, true, { contextSize, dispatcher: runner, model: {} }, AbortSignal.timeout(30_000));
+    assert.deepEqual(sent, JSON.parse(Buffer.from(fitted).toString()), "what fitting first sends");
+    assert.ok(Array.isArray(sent.prompt) && sent.prompt.length < contextSize, "the prompt's middle cut, as token ids");
+  });
+
+  it("truncate: false is refused with the counts, as when fitting first, a chat or a prompt", async () => {
+    for (const { status, text } of [
+      await chat({ messages: longChat, max_tokens: 2, truncate: false }),
+      await post("/v1/completions", { prompt: "weather ".repeat(1000), max_tokens: 2, truncate: false }),
+    ]) {
+      assert.equal(status, 400);
+      const { error } = JSON.parse(text) as { error: { message: string; code: string } };
+      assert.equal(error.code, "context_length_exceeded");
+      assert.match(error.message, /^the prompt takes \d+ tokens and the model's context holds 256$/);
+    }
   });
 });
