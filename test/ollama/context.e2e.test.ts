@@ -51,6 +51,12 @@ function engineArguments(): string[][] {
   return served.gateway.logs.filter((entry) => entry.msg === "starting llama-server").map((entry) => entry.args as string[]);
 }
 
+/** The context each slot of a runner gets: its `--ctx-size` is the total of its `--parallel` slots'. */
+function slotContext(args: readonly string[]): number {
+  const after = (flag: string) => Number(args[args.indexOf(flag) + 1]);
+  return after("--ctx-size") / after("--parallel");
+}
+
 describe("context and truncation, as Ollama", () => {
   test("TestChatPrompt/truncate messages: a 40-turn chat far beyond num_ctx 256 streams an answer from its latest turns", async () => {
     const parts: ChatResponse[] = [];
@@ -105,14 +111,14 @@ describe("context and truncation, as Ollama", () => {
   test("num_ctx is capped at the trained context (Ollama's llm/server.go) and padded as llama-server pads it: 320 and 384 reuse the 512 runner", async () => {
     const generate = (num_ctx: number) => served.ollama.generate({ model: "tiny", prompt: "Hi", stream: false, options: { num_ctx, num_predict: 1 } });
     await generate(512);
-    const sizesStarted = () => engineArguments().map((args) => args[args.indexOf("--ctx-size") + 1]);
+    const sizesStarted = () => engineArguments().map(slotContext);
     const before = sizesStarted().length;
     await generate(320);
     await generate(384);
     assert.deepEqual(sizesStarted().slice(before), [], "no runner started: the idle 512 one served both");
     const huge = await generate(100_000_000);
     assert.equal(huge.done, true);
-    const started = sizesStarted().slice(before).map(Number);
+    const started = sizesStarted().slice(before);
     assert.equal(started.length, 1);
     assert.ok(started[0]! < 100_000_000 && (await runningSizes("tiny:latest")).includes(started[0]!), `capped: ${started[0]}`);
   });
@@ -141,7 +147,7 @@ describe("context and truncation, as Ollama", () => {
     const shifted = await generate({});
     assert.equal(shifted.eval_count, 80, `past the context's end: ${JSON.stringify(shifted)}`);
     assert.ok(shifted.prompt_eval_count + shifted.eval_count > 256);
-    const started = engineArguments().filter((args) => args.includes("256"));
+    const started = engineArguments().filter((args) => args.includes("--ctx-size") && slotContext(args) === 256);
     assert.ok(started.some((args) => args.includes("--no-context-shift")) && started.some((args) => args.includes("--context-shift")), "a runner each");
   });
 

@@ -46,11 +46,10 @@ describe("a client hanging up on a stream: false completion (real engine)", () =
     // A generation that cannot end by itself before the hang-up, however fast the machine: the
     // end-of-sequence token is never sampled (`--ignore-eos`), the runner's own bound of ten contexts
     // is lifted (`--n-predict -1`, the later flag wins) and the context shifts, so only num_predict ends it.
-    // One slot: two generations sharing the unified cache end with "Context size has been exceeded"
-    // once it fills; with one slot the second waits in the engine's queue, still in flight.
+    // Each shifts within its own slot's cache, so neither fills the other's.
     const configured = await fetch(`${gateway.url}/engines/_configure`, {
       method: "POST",
-      body: JSON.stringify({ model: "tiny", "context-size": 4096, "runtime-flags": ["--ignore-eos", "--n-predict", "-1", "--parallel", "1"] }),
+      body: JSON.stringify({ model: "tiny", "context-size": 4096, "runtime-flags": ["--ignore-eos", "--n-predict", "-1"] }),
     });
     assert.equal(configured.status, 200, await configured.text());
     const options = { num_predict: 1_000_000_000 };

@@ -2,6 +2,7 @@ import type { BackendConfiguration, BackendMode } from "../../inference/index.ts
 import { InvalidConfigurationError, validateRuntimeFlags } from "../../inference/index.ts";
 import type { GGUFModelInfo } from "../../models/gguf.ts";
 import { draftGpuLayersFlags, gpuLayersFlags, hasFlag } from "./flag-values.ts";
+import { perSlotContextArguments } from "./slots.ts";
 import { checkLlamaCppTuningFlags } from "./tuning-flags.ts";
 
 /** A model's files on disk, as the model store hands them over. */
@@ -84,7 +85,7 @@ export function llamaServerArguments(input: LlamaServerArgumentsInput): string[]
   if (llamacpp?.["main-gpu"] !== undefined) args.push("--split-mode", "none", "--main-gpu", String(llamacpp["main-gpu"]));
   // With the context fixed (and every layer offloaded on a GPU), --fit has
   // nothing left to adjust, yet probing memory costs a second or more per load.
-  if (contextSize !== undefined) args.push("--ctx-size", String(contextSize), "--fit", "off");
+  if (contextSize !== undefined) args.push(...perSlotContextArguments(contextSize, runtimeFlags), "--fit", "off");
   if (mode === "completion") args.push(...contextShiftArguments(llamacpp?.["context-shift"] ?? true, contextSize ?? trainedContext));
 
   const speculative = config?.speculative;

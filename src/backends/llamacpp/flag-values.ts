@@ -23,3 +23,16 @@ export function lastIntegerFlag(flags: readonly string[], names: readonly string
   const value = Number.parseInt(lastFlagValue(flags, names) ?? "", 10);
   return Number.isSafeInteger(value) ? value : undefined;
 }
+
+/**
+ * The state the last of a switch's names leaves: true for one of `on`
+ * (`-kvu`), false for one of `off` (`--no-kv-unified`), undefined when absent.
+ */
+export function lastSwitch(flags: readonly string[], on: readonly string[], off: readonly string[]): boolean | undefined {
+  let state: boolean | undefined;
+  for (const flag of flags) {
+    if (on.includes(flag)) state = true;
+    else if (off.includes(flag)) state = false;
+  }
+  return state;
+}

@@ -1,6 +1,7 @@
 import type { RequiredMemory } from "../../inference/index.ts";
 import type { GGUFModelInfo } from "../../models/gguf.ts";
-import { draftGpuLayersFlags, gpuLayersFlags, lastFlagValue, lastIntegerFlag } from "./flag-values.ts";
+import { draftGpuLayersFlags, gpuLayersFlags, lastFlagValue } from "./flag-values.ts";
+import { kvCacheLayout } from "./slots.ts";
 
 /** What llama-server's memory use depends on, from a GGUF file's summary. */
 export interface ModelShape {
@@ -43,13 +44,6 @@ export function modelShape(info: GGUFModelInfo): ModelShape {
 
 const MiB = 1024 * 1024;
 const defaultTrainedContext = 4096;
-
-/**
- * This llama-server's defaults (verified in its logs): 4 slots sharing one
- * KV cache (`n_parallel = auto`, `kv_unified`), and without `--ctx-size`
- * each slot gets the model's trained context, so 4× that in all.
- */
-const defaultParallel = 4;
 const defaultMicroBatch = 512;
 
 /**
@@ -63,9 +57,9 @@ const bytesPerVocabularyEntry = 360;
 export interface MemoryEstimateInput {
   readonly model: ModelShape;
   readonly draft?: ModelShape;
-  /** `context-size` from the configuration; absent means the engine's default. */
+  /** `context-size` from the configuration, each slot's; absent means the engine's default. */
   readonly contextSize?: number;
-  /** The user's runtime flags: `--ctx-size` and `--parallel` there win, as on the command line. */
+  /** The user's runtime flags: `--ctx-size`, `--parallel`, `--kv-unified` and `--fit` there win, as on the command line. */
   readonly runtimeFlags?: readonly string[];
   /** A GPU build: every layer offloaded (`-ngl 999`) unless the runtime flags say how many. */
   readonly gpu: boolean;
@@ -73,10 +67,10 @@ export interface MemoryEstimateInput {
 
 /**
  * Memory a llama-server runner will use at most: the weights (mmapped, all
- * touched by the first request), the f16 KV cache of the whole context, the
- * compute buffer (activations of one 512-token micro-batch, plus the flash
- * attention mask, which grows with the context), the output buffer, and
- * the process's own overhead. The output buffer holds one row of logits per
+ * touched by the first request), the f16 KV cache of every slot's context,
+ * the compute buffer (activations of one 512-token micro-batch, plus the
+ * flash attention mask, which grows with the cells a slot attends to), the
+ * output buffer, and the process's own overhead. The output buffer holds one row of logits per
  * slot for a chat model, but one per token of a micro-batch for an
  * embedding model, which outputs every token (measured: 60 MiB for a 30k
  * vocabulary). A draft model adds its own weights, cache,
@@ -86,13 +80,9 @@ export interface MemoryEstimateInput {
  */
 export function estimateLlamaServerMemory(input: MemoryEstimateInput): RequiredMemory {
   const flags = input.runtimeFlags ?? [];
-  const parallel = lastIntegerFlag(flags, ["-np", "--parallel"]) ?? defaultParallel;
-  const slots = parallel > 0 ? parallel : defaultParallel; // -1 means auto
-  const defaultContext = slots * input.model.trainedContext;
-  const contextFlag = lastIntegerFlag(flags, ["-c", "--ctx-size"]); // 0 asks for the default
   // The draft model runs with the target's context.
-  const context = contextFlag !== undefined ? contextFlag || defaultContext : (input.contextSize ?? defaultContext);
-  const microBatch = Math.min(defaultMicroBatch, context);
+  const { slots, cells, streamCells } = kvCacheLayout(input.contextSize, flags, input.model.trainedContext);
+  const microBatch = Math.min(defaultMicroBatch, cells);
 
   const shapes = input.draft
     ? [[input.model, gpuLayersFlags], [input.draft, draftGpuLayersFlags]] as const
@@ -101,8 +91,8 @@ export function estimateLlamaServerMemory(input: MemoryEstimateInput): RequiredM
   let host = processOverheadBytes + outputRows * (input.model.vocabularySize + input.model.embeddingLength) * 4;
   let device = 0;
   for (const [shape, layerFlags] of shapes) {
-    const kvCache = shape.layers * context * shape.kvHeads * (shape.keyLength + shape.valueLength) * 2;
-    const compute = microBatch * 4 * (3 * shape.feedForwardLength + 4 * shape.embeddingLength) + context * microBatch * 2;
+    const kvCache = shape.layers * cells * shape.kvHeads * (shape.keyLength + shape.valueLength) * 2;
+    const compute = microBatch * 4 * (3 * shape.feedForwardLength + 4 * shape.embeddingLength) + streamCells * microBatch * 2;
     const offloadable = shape.weightBytes - shape.tokenEmbeddingBytes + kvCache + compute;
     host += shape.vocabularySize * bytesPerVocabularyEntry + shape.tokenEmbeddingBytes;
     const onDevice = input.gpu ? offloadable * offloadedShare(lastFlagValue(flags, layerFlags), shape.layers) : 0;

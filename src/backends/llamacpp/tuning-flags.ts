@@ -11,7 +11,7 @@ const tuningFlags = new Set([
   // context, batching, attention, RoPE
   "-c", "--ctx-size", "-n", "--predict", "--n-predict", "-b", "--batch-size", "-ub", "--ubatch-size", "--keep", "--swa-full",
   "-fa", "--flash-attn", "--perf", "--no-perf", "-np", "--parallel", "-cb", "--cont-batching", "-nocb", "--no-cont-batching",
-  "-kvu", "--kv-unified", "--context-shift", "--no-context-shift", "--rope-scaling", "--rope-scale", "--rope-freq-base",
+  "-kvu", "--kv-unified", "-no-kvu", "--no-kv-unified", "--context-shift", "--no-context-shift", "--rope-scaling", "--rope-scale", "--rope-freq-base",
   "--rope-freq-scale", "--yarn-orig-ctx", "--yarn-ext-factor", "--yarn-attn-factor", "--yarn-beta-slow", "--yarn-beta-fast",
   // KV cache and memory placement
   "-kvo", "--kv-offload", "-nkvo", "--no-kv-offload", "-ctk", "--cache-type-k", "-ctv", "--cache-type-v", "-dt", "--defrag-thold",

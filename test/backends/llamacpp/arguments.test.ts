@@ -58,13 +58,13 @@ describe("llamaServerArguments", () => {
     assert.deepEqual(llamaServerArguments({ ...base, mode: "reranking" }).slice(7), ["--embeddings", "--reranking", "--jinja"]);
   });
 
-  it("places reasoning budget, context size (no memory fitting then), then the user's flags", () => {
+  it("places reasoning budget, every slot's context (no memory fitting then), then the user's flags", () => {
     const args = llamaServerArguments({
       ...base,
       config: { "context-size": 4096, llamacpp: { "reasoning-budget": 0 }, "runtime-flags": ["--threads", "2", "--temp=0.2"] },
     });
     assert.deepEqual(args.slice(7), [
-      "--reasoning-budget", "0", "--ctx-size", "4096", "--fit", "off", "--context-shift", "--n-predict", "40960", "--threads", "2", "--temp=0.2", "--jinja",
+      "--reasoning-budget", "0", "--parallel", "4", "--ctx-size", "16384", "--fit", "off", "--context-shift", "--n-predict", "40960", "--threads", "2", "--temp=0.2", "--jinja",
     ]);
   });
 
@@ -74,8 +74,22 @@ describe("llamaServerArguments", () => {
     assert.deepEqual(args, [
       "--metrics", "-lv", "4", "--n-gpu-layers", "0", "--model", "/models/tiny.gguf", "--host", "/run/mg/tiny.sock",
       "--batch-size", "64", "--ubatch-size", "64", "--threads", "3", "--load-mode", "none", "--split-mode", "none", "--main-gpu", "1",
-      "--ctx-size", "512", "--fit", "off", "--no-context-shift", "--jinja",
+      "--parallel", "4", "--ctx-size", "2048", "--fit", "off", "--no-context-shift", "--jinja",
     ]);
+  });
+
+  it("gives each slot a cache of its own with the context size, as Ollama's num_ctx × parallel; the user's --parallel sets how many", () => {
+    const slotFlags = (config: LlamaServerArgumentsInput["config"]) => {
+      const args = llamaServerArguments({ ...base, config });
+      return args.slice(args.indexOf("--parallel"), args.indexOf("--parallel") + 4);
+    };
+    assert.deepEqual(slotFlags({ "context-size": 1024 }), ["--parallel", "4", "--ctx-size", "4096"], "llama-server's 4 slots, no longer unified");
+    assert.deepEqual(slotFlags({ "context-size": 1024, "runtime-flags": ["-np", "2"] }), ["--parallel", "2", "--ctx-size", "2048"]);
+    assert.deepEqual(slotFlags({ "context-size": 1024, "runtime-flags": ["--parallel=1"] }), ["--parallel", "1", "--ctx-size", "1024"]);
+    const user = ["--parallel", "-1", "--ctx-size", "3000", "-kvu"];
+    const args = llamaServerArguments({ ...base, config: { "context-size": 1024, "runtime-flags": user } });
+    assert.deepEqual(args.slice(-user.length - 1, -1), user, "the user's own, after modelgate's, win");
+    assert.ok(!llamaServerArguments({ ...base, trainedContext: 2048 }).includes("--parallel"), "without a context size llama-server's auto slots share 4 trained contexts");
   });
 
   it("shifts the context by default, with ten contexts' worth of tokens as the default limit (the trained context when none is set)", () => {

@@ -23,26 +23,47 @@ const model: ModelShape = {
 const kvBytes = (cells: number) => 32 * cells * 8 * 256 * 2;
 
 describe("estimateLlamaServerMemory", () => {
-  it("grows by the KV cache and the attention mask as the context grows", () => {
+  it("grows by every slot's KV cache and one slot's attention mask as the context grows", () => {
     const small = estimateLlamaServerMemory({ model, contextSize: 4096, gpu: false });
     const large = estimateLlamaServerMemory({ model, contextSize: 8192, gpu: false });
-    assert.equal(large.ram - small.ram, kvBytes(4096) + 4096 * 512 * 2);
-    assert.ok(small.ram > model.weightBytes + kvBytes(4096));
+    assert.equal(large.ram - small.ram, kvBytes(4 * 4096) + 4096 * 512 * 2);
+    assert.ok(small.ram > model.weightBytes + kvBytes(4 * 4096));
     assert.equal(small.vram, 0);
   });
 
-  it("uses 4 slots of the trained context when none is configured, as llama-server does", () => {
+  it("gives each of the 4 slots its own cache of the context size, as Ollama's num_ctx × parallel", () => {
+    const perSlot = estimateLlamaServerMemory({ model, contextSize: 2048, gpu: false });
+    const oneSlot = estimateLlamaServerMemory({ model, contextSize: 2048, runtimeFlags: ["-np", "1"], gpu: false });
+    assert.equal(perSlot.ram - oneSlot.ram, kvBytes(3 * 2048) + 3 * (128256 + 4096) * 4, "three more caches and rows of logits, the same mask");
+    const shared = estimateLlamaServerMemory({ model, contextSize: 2048, runtimeFlags: ["--kv-unified"], gpu: false });
+    assert.equal(shared.ram - perSlot.ram, (4 - 1) * 2048 * 512 * 2, "-kvu: the same cells, but each slot's attention spans them all");
+    assert.deepEqual(estimateLlamaServerMemory({ model, contextSize: 2048, runtimeFlags: ["-kvu", "-no-kvu"], gpu: false }), perSlot, "the last switch wins");
+  });
+
+  it("pads as llama-server pads: the total to 256 cells, then each slot's", () => {
+    const estimate = (contextSize: number, runtimeFlags: string[] = []) => estimateLlamaServerMemory({ model, contextSize, runtimeFlags, gpu: false });
+    // 4 × 300 = 1200 → 1280 cells, 320 a slot → 512: 2048 in all (`n_ctx is not divisible by n_seq_max`).
+    assert.deepEqual(estimate(300), estimate(512));
+    assert.deepEqual(estimate(1000, ["-np", "3"]), estimate(1024, ["-np", "3"]));
+  });
+
+  it("uses a unified cache of 4 trained contexts when none is configured, as llama-server's auto slots and --fit do", () => {
     const unset = estimateLlamaServerMemory({ model, gpu: false });
-    const explicit = estimateLlamaServerMemory({ model, contextSize: 4 * 8192, gpu: false });
-    assert.equal(unset.ram, explicit.ram);
+    assert.deepEqual(unset, estimateLlamaServerMemory({ model, contextSize: 8192, runtimeFlags: ["-kvu"], gpu: false }));
+    const perSlot = estimateLlamaServerMemory({ model, contextSize: 8192, gpu: false });
+    assert.equal(unset.ram - perSlot.ram, 3 * 8192 * 512 * 2, "the same cells; a slot's mask spans them all");
+    const unfitted = estimateLlamaServerMemory({ model, runtimeFlags: ["--fit", "off"], gpu: false });
+    assert.equal(unset.ram - unfitted.ram, kvBytes(3 * 8192) + 3 * 8192 * 512 * 2, "without --fit the trained context is the total");
   });
 
   it("lets the runtime flags' --ctx-size and --parallel win, as on the command line", () => {
     const configured = estimateLlamaServerMemory({ model, contextSize: 4096, gpu: false });
     const overridden = estimateLlamaServerMemory({ model, contextSize: 4096, runtimeFlags: ["--ctx-size=2048"], gpu: false });
-    assert.equal(configured.ram - overridden.ram, kvBytes(2048) + 2048 * 512 * 2);
-    const oneSlot = estimateLlamaServerMemory({ model, runtimeFlags: ["-np", "1"], gpu: false });
-    assert.equal(estimateLlamaServerMemory({ model, contextSize: 8192, gpu: false }).ram - oneSlot.ram, 3 * (128256 + 4096) * 4);
+    assert.equal(configured.ram - overridden.ram, kvBytes(4 * 4096 - 2048) + (4096 - 512) * 512 * 2, "--ctx-size is the total, split among 4 slots");
+    const auto = estimateLlamaServerMemory({ model, contextSize: 4096, runtimeFlags: ["--parallel", "-1"], gpu: false });
+    assert.equal(auto.ram - configured.ram, 3 * 4096 * 512 * 2, "--parallel auto unifies the 4 slots' caches");
+    const twoSlots = estimateLlamaServerMemory({ model, runtimeFlags: ["-np", "2"], gpu: false });
+    assert.equal(estimateLlamaServerMemory({ model, contextSize: 8192, gpu: false }).ram - twoSlots.ram, kvBytes(2 * 8192) + 2 * (128256 + 4096) * 4);
   });
 
   it("puts all but the process, the token embeddings and the output buffer in VRAM on a GPU build", () => {
