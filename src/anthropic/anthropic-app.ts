@@ -14,7 +14,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "pino";
 import * as v from "valibot";
 import { streamEventText } from "../engines/event-text.ts";
-import { collectPieces, pieceTranslation } from "../engines/event-translation.ts";
+import { pieceTranslation, readPieces } from "../engines/event-translation.ts";
 import type { EnginePath, EngineReply, Engines } from "../engines/engines.ts";
 import { readRequestBody } from "../http/request-body.ts";
 import { OriginAnthropicMessages } from "../inference/origin.ts";
@@ -69,7 +69,7 @@ export function createAnthropicApp(options: AnthropicAppOptions): Hono {
     if (reply.loadDurationMs > 0) probe.runnerLoaded(request.model);
     const translator = createChatStreamTranslator({ model: request.model, stopSequences: request.stop_sequences ?? [], newId: newAnthropicId });
     if (request.stream) return streamEventText(c, reply.body, pieceTranslation(translator));
-    await collectPieces(reply.body, pieceTranslation(translator));
+    await readPieces(reply.body, pieceTranslation(translator));
     const failure = translator.failure();
     if (failure !== undefined) throw new Error(failure);
     return c.json(translator.message());

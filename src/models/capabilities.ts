@@ -1,8 +1,9 @@
 /**
  * What a model can do, in Ollama's words (`/api/show`'s `capabilities`),
  * derived from its GGUF header and chat template alone, so it is known before
- * any runner loads. Pure.
+ * any runner loads.
  */
+import type { ResolvedModel } from "./model-resolver.ts";
 
 export const capabilityNames = ["completion", "embedding", "tools", "thinking", "insert", "vision"] as const;
 export type Capability = (typeof capabilityNames)[number];
@@ -47,6 +48,27 @@ export function modelCapabilities(facts: CapabilityFacts): Capability[] {
   if (facts.projector) capabilities.push("vision");
   return capabilities;
 }
+
+/** What a resolved model can do; worked out once per resolution (the store keeps one while its index is the same). */
+export function resolvedCapabilities(model: ResolvedModel): readonly Capability[] {
+  let capabilities = resolvedModels.get(model);
+  if (!capabilities) {
+    const { summary, projectorPath } = model;
+    capabilities = Object.freeze(
+      modelCapabilities({
+        architecture: summary.architecture,
+        ...(summary.poolingType === undefined ? {} : { poolingType: summary.poolingType }),
+        ...(summary.chatTemplate === undefined ? {} : { chatTemplate: summary.chatTemplate }),
+        fillInTheMiddle: summary.fillInTheMiddle ?? false,
+        projector: projectorPath !== undefined,
+      }),
+    );
+    resolvedModels.set(model, capabilities);
+  }
+  return capabilities;
+}
+
+const resolvedModels = new WeakMap<ResolvedModel, readonly Capability[]>();
 
 /** GGUF keys of the fill-in-the-middle tokens: current names, then the older ones. */
 const fimTokenKeys = [

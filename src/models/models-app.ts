@@ -26,14 +26,14 @@ import { HubError } from "./huggingface/hub-client.ts";
 import { QuantizationNotFoundError } from "./huggingface/quant-selection.ts";
 import { ModelNotFoundError } from "./model-resolver.ts";
 import { SafetensorsParseError } from "./safetensors.ts";
+import { layerText, storedLayers } from "./stored-models.ts";
 import { InvalidReferenceError, parseModelReference, parseNamedReference, parseNewModelName, withTag, type NamedReference } from "./reference.ts";
 import { RegistryAuthError } from "./registry/registry-auth.ts";
 import { RegistryError } from "./registry/registry-client.ts";
 import { RemoteRefusedError } from "./remote-policy.ts";
 import { BlobSizeMismatchError, type StoredBlob } from "./store/blob-writer.ts";
 import { DigestMismatchError, InvalidDigestError, parseDigest } from "./store/digest.ts";
-import { InvalidManifestError, type Descriptor } from "./store/manifest.ts";
-import { templateSyntax } from "./store/media-types.ts";
+import { InvalidManifestError } from "./store/manifest.ts";
 import { buildModel, buildSafetensorsModel, type ModelExtras } from "./store/model-builder.ts";
 import { createModelDistribution, type ModelDistribution } from "./store/model-distribution.ts";
 import { NoWeightsError } from "./store/model-parts.ts";
@@ -297,25 +297,6 @@ function modelSummary(model: StoredModel) {
   };
 }
 
-/** Text layers are content-addressed: each is read once (a request's model defaults come from here). */
-const textLayers = new Map<string, Promise<string>>();
-const maxKeptTextLayers = 256;
-
-function layerText(store: ModelStore, layer: Descriptor): Promise<string> {
-  let text = textLayers.get(layer.digest);
-  if (!text) {
-    if (textLayers.size >= maxKeptTextLayers) textLayers.clear();
-    text = store.readBlob(layer).then((bytes) => new TextDecoder().decode(bytes));
-    text.catch(() => textLayers.delete(layer.digest));
-    textLayers.set(layer.digest, text);
-  }
-  return text;
-}
-
-async function json<T>(text: Promise<string> | undefined): Promise<T | undefined> {
-  return text && (JSON.parse(await text) as T);
-}
-
 interface DetailsOptions {
   /** The GGUF's key/values (and with `verbose` its tensors), read from the file. */
   readonly metadata?: boolean;
@@ -324,34 +305,23 @@ interface DetailsOptions {
 
 /** The summary, what the text layers say, and the Modelfile that builds it again. */
 async function modelDetails(store: ModelStore, model: StoredModel, options: DetailsOptions = {}) {
-  const text = (layer: Descriptor | undefined) => (layer ? layerText(store, layer) : undefined);
   const { parts } = model;
-  const [template, system, parameters, messages, licenses] = await Promise.all([
-    text(parts.template),
-    text(parts.system),
-    json<Record<string, unknown>>(text(parts.params)),
-    json<{ role: string; content: string }[]>(text(parts.messages)),
+  const [{ id: _id, ...layers }, licenses] = await Promise.all([
+    storedLayers(store, model),
     Promise.all(parts.licenses.map((layer) => layerText(store, layer))),
   ]);
-  const gguf = parts.format === "gguf";
-  const summary = gguf ? await store.summary(parts.weights[0].digest) : undefined;
+  const { template, system, parameters, messages } = layers;
   const paths = parts.weights.map((layer) => store.blobPath(layer.digest));
   const modelfile = formatModelfile({ from: paths[0]!, template, system, parameters, messages, licenses });
   return {
     ...modelSummary(model),
     manifest: model.manifest.manifest,
-    template,
-    template_format: parts.template ? templateSyntax(parts.template.mediaType) : undefined,
-    /** The GGUF carries a chat template of its own (the engine can apply it). */
-    chat_template: summary?.chatTemplate !== undefined,
-    system,
-    parameters,
-    messages,
+    ...layers,
     license: licenses,
     modelfile,
     paths,
     projector: parts.projector ? store.blobPath(parts.projector.digest) : undefined,
-    ...(options.metadata && gguf ? await ggufModelInfo(paths[0]!, options.verbose ?? false) : {}),
+    ...(options.metadata && parts.format === "gguf" ? await ggufModelInfo(paths[0]!, options.verbose ?? false) : {}),
   };
 }
 

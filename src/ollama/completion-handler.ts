@@ -28,7 +28,7 @@ export interface CompletionHandlerOptions {
   readonly engines: OllamaEngines;
   readonly logger: Logger;
   /** The model's Modelfile layers, applied to the translated request. */
-  readonly applyModelfile: (call: CompletionCall, signal: AbortSignal) => Promise<CompletionCall>;
+  readonly applyModelfile: (call: CompletionCall) => Promise<CompletionCall>;
 }
 
 export function createCompletionHandler({ engines, logger, applyModelfile }: CompletionHandlerOptions) {
@@ -37,7 +37,7 @@ export function createCompletionHandler({ engines, logger, applyModelfile }: Com
     async (c: Context): Promise<Response> => {
       const startedAt = performance.now();
       const signal = c.req.raw.signal;
-      const call = await applyModelfile(translate(await readRequestBody(c.req, schema)), signal);
+      const call = await applyModelfile(translate(await readRequestBody(c.req, schema)));
       if (call.renderOnly) return c.json(await renderedOnly(conversations, call, signal));
       if (call.ignoredOptions.length) logger.debug({ model: call.model, options: call.ignoredOptions }, "options ignored");
       // As Ollama: an unload asks nothing of the model; everything else is refused before it loads.

@@ -8,29 +8,13 @@
  * rendered here into a raw completion, as Ollama renders it; the engine's
  * own Jinja template is kept where the model has one and the request needs
  * the engine to parse the reply (tools, thinking). The layers come from the
- * model manager's `GET /models/{name}`, called in-process.
+ * models contract.
  */
-import * as v from "valibot";
+import type { ModelLayers, Models } from "../models/models.ts";
 import { parseGoTemplate, TemplateError, type GoTemplate } from "../templates/go-template.ts";
 import type { CompletionCall } from "./completion-call.ts";
-import type { ModelsFetch } from "./model-management/model-management-app.ts";
 import { badRequest } from "./request-body.ts";
 import { readRequestOptions, runnerOptionsField } from "./request-options.ts";
-
-const LayersSchema = v.object({
-  id: v.string(),
-  system: v.nullish(v.string()),
-  parameters: v.nullish(v.record(v.string(), v.unknown())),
-  messages: v.nullish(v.array(v.object({ role: v.string(), content: v.string() }))),
-  template: v.nullish(v.string()),
-  template_format: v.nullish(v.string()),
-  chat_template: v.nullish(v.boolean()),
-});
-
-export type ModelLayers = v.InferOutput<typeof LayersSchema>;
-
-// Never sent anywhere: the models app reads only the path.
-const origin = "http://models.internal";
 
 /** Parsed templates, by their text: a model's is parsed once. */
 const parsedTemplates = new Map<string, GoTemplate>();
@@ -38,24 +22,11 @@ const maxParsedTemplates = 64;
 
 /**
  * @example
- * const applyModelfile = createModelfileLayers(modelsApp.fetch);
- * const call = await applyModelfile(translateChatRequest(body), signal);
+ * const applyModelfile = createModelfileLayers(createStoredModels(store));
+ * const call = await applyModelfile(translateChatRequest(body));
  */
-export function createModelfileLayers(models: ModelsFetch | undefined) {
-  const layersOf = createLayersReader(models);
-  return async (call: CompletionCall, signal: AbortSignal): Promise<CompletionCall> => applyModelLayers(call, await layersOf(call.model, signal));
-}
-
-/** A model's layers from the model manager; none for a model outside the store. */
-export function createLayersReader(models: ModelsFetch | undefined) {
-  return async (model: string, signal: AbortSignal): Promise<ModelLayers | undefined> => {
-    if (!models) return undefined;
-    const response = await models(new Request(`${origin}/${encodeURIComponent(model)}`, { signal }));
-    // Not in the store (an external engine's model, or none): the engines layer has its say.
-    if (!response.ok) return undefined;
-    const parsed = v.safeParse(LayersSchema, await response.json());
-    return parsed.success ? parsed.output : undefined;
-  };
+export function createModelfileLayers(models: Models | undefined) {
+  return async (call: CompletionCall): Promise<CompletionCall> => applyModelLayers(call, await models?.layers(call.model));
 }
 
 /**

@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "pino";
 import type { Engines } from "../engines/engines.ts";
+import type { Models } from "../models/models.ts";
 import { ChatRequestSchema, translateChatRequest } from "./chat-request.ts";
 import { createCompletionHandler } from "./completion-handler.ts";
 import { createEmbedHandlers } from "./embed-handlers.ts";
@@ -18,7 +19,9 @@ export interface OllamaAppOptions {
   /** The engines contract, which runs every request. */
   readonly engines: Engines;
   readonly logger: Logger;
-  /** The model manager's `fetch` (`/models` routes): Modelfile layers and `/api/show`'s details. */
+  /** The models contract: each model's Modelfile layers, applied to its requests. */
+  readonly layers?: Models;
+  /** The model manager's `fetch` (`/models` routes): `/api/show`'s details. */
   readonly models?: ModelsFetch;
   /** What `/api/version` says: a dotted number clients compare (VS Code wants ≥ 0.6.4). */
   readonly version?: string;
@@ -36,7 +39,7 @@ export function createOllamaApp(options: OllamaAppOptions): Hono {
   const logger = options.logger.child({ component: "ollama" });
   const engines = ollamaEngines(options.engines);
   const version = options.version ?? defaultOllamaVersion;
-  const completion = createCompletionHandler({ engines, logger, applyModelfile: createModelfileLayers(options.models) });
+  const completion = createCompletionHandler({ engines, logger, applyModelfile: createModelfileLayers(options.layers) });
   const embeddings = createEmbedHandlers(engines);
   const views = createModelViews(engines, options.models);
 

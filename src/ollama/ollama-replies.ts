@@ -111,21 +111,25 @@ export const zeroMetrics: DoneMetrics = {
  * @example replyFormatter("chat", "tiny:latest").chunk({ content: "Hi" })
  * // { model: "tiny:latest", created_at: "…", message: { role: "assistant", content: "Hi" }, done: false }
  */
-export function replyFormatter(shape: ReplyShape, model: string, now: () => Date = () => new Date()): ReplyFormatter {
+export function replyFormatter(shape: ReplyShape, model: string, now: () => number = Date.now): ReplyFormatter {
   // Formatting a date costs as much as the rest of a chunk; tokens often share a millisecond.
   let lastTime = NaN;
   let lastText = "";
   const createdAt = () => {
-    const date = now();
-    if (date.getTime() !== lastTime) {
-      lastTime = date.getTime();
-      lastText = date.toISOString();
+    const time = now();
+    if (time !== lastTime) {
+      lastTime = time;
+      lastText = new Date(time).toISOString();
     }
     return lastText;
   };
   if (shape === "chat") {
     return {
-      chunk: (output) => ({ model, created_at: createdAt(), message: assistantMessage(output), ...logprobsOf(output), done: false }),
+      chunk: (output) =>
+        // Nearly every chunk is text alone: built without spreading what it lacks.
+        output.logprobs?.length
+          ? { model, created_at: createdAt(), message: assistantMessage(output), logprobs: output.logprobs, done: false }
+          : { model, created_at: createdAt(), message: assistantMessage(output), done: false },
       done: (reason, metrics) => ({
         model,
         created_at: createdAt(),
@@ -137,14 +141,17 @@ export function replyFormatter(shape: ReplyShape, model: string, now: () => Date
     };
   }
   return {
-    chunk: (output) => ({
-      model,
-      created_at: createdAt(),
-      response: output.content,
-      ...(output.thinking ? { thinking: output.thinking } : {}),
-      ...logprobsOf(output),
-      done: false,
-    }),
+    chunk: (output) =>
+      output.thinking || output.logprobs?.length
+        ? {
+            model,
+            created_at: createdAt(),
+            response: output.content,
+            ...(output.thinking ? { thinking: output.thinking } : {}),
+            ...logprobsOf(output),
+            done: false,
+          }
+        : { model, created_at: createdAt(), response: output.content, done: false },
     done: (reason, metrics) => ({
       model,
       created_at: createdAt(),
@@ -162,6 +169,7 @@ function logprobsOf({ logprobs }: Output): { logprobs?: readonly Logprob[] } {
 }
 
 function assistantMessage({ content, thinking, toolCalls }: Output): AssistantMessage {
+  if (!thinking && !toolCalls?.length) return { role: "assistant", content };
   return {
     role: "assistant",
     content,

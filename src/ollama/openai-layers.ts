@@ -15,8 +15,8 @@
 import { HTTPException } from "hono/http-exception";
 import type { RunnerOptions } from "../inference/runner-options.ts";
 import { chatFromCompletion, parseObject } from "./completion-as-chat.ts";
-import type { ModelsFetch } from "./model-management/model-management-app.ts";
-import { createLayersReader, renderPrompt, template, withModelMessages, type ModelLayers } from "./modelfile-layers.ts";
+import type { ModelLayers, Models } from "../models/models.ts";
+import { renderPrompt, template, withModelMessages } from "./modelfile-layers.ts";
 import { InvalidOptionError, readRequestOptions, runnerOptionsField } from "./request-options.ts";
 
 type Body = Record<string, unknown>;
@@ -40,16 +40,15 @@ export type OpenAILayered =
 
 /**
  * @example
- * const layered = createOpenAILayers(models.fetch);
- * const { path, body, reply } = await layered("/v1/chat/completions", bytes, signal);
+ * const layered = createOpenAILayers(createStoredModels(store));
+ * const { path, body, reply } = await layered("/v1/chat/completions", bytes);
  */
-export function createOpenAILayers(models: ModelsFetch | undefined) {
-  const layersOf = createLayersReader(models);
-  return async (path: string, bytes: ArrayBuffer, signal: AbortSignal): Promise<OpenAILayered> => {
+export function createOpenAILayers(models: Models | undefined) {
+  return async (path: string, bytes: ArrayBuffer): Promise<OpenAILayered> => {
     const body = layeredPaths.has(path) ? faithfulObject(new TextDecoder().decode(bytes)) : undefined;
     // Anything unreadable is the engines layer's to refuse, in its words.
     if (!body || typeof body.model !== "string" || loneSurrogate.test(body.model)) return { path, body: bytes };
-    const layers = await layersOf(body.model, signal);
+    const layers = await models?.layers(body.model);
     try {
       const layered = withOllamaLayers(path, body, layers);
       const rendered = path === "/v1/chat/completions" ? templatedChat(layered, layers) : undefined;

@@ -12,7 +12,7 @@
  * `{error}` object instead.
  */
 import { createParser, type EventSourceMessage, type ParseError } from "eventsource-parser";
-import type { Choice, EngineChunk, EngineLogprob, Timings, Usage } from "../engines/engine-chunk.ts";
+import type { Choice, EngineChunk, EngineLogprob, Timings, ToolCallDelta, Usage } from "../engines/engine-chunk.ts";
 import { engineErrorMessage, parseEventJson, readEngineEvent } from "../engines/engine-event.ts";
 import {
   nanoseconds,
@@ -129,9 +129,9 @@ export function createStreamTranslator(options: StreamTranslatorOptions): Stream
     // A piece of a tool call shows no text, but its tokens' probabilities go out as they come, as in Ollama.
     if (content || thinking || logprobs) {
       if (content || thinking) noteOutput();
-      out.push(formatter.chunk({ content, ...(thinking ? { thinking } : {}), ...(logprobs ? { logprobs } : {}) }));
+      out.push(formatter.chunk(thinking || logprobs ? { content, ...(thinking ? { thinking } : {}), ...(logprobs ? { logprobs } : {}) } : { content }));
     }
-    for (const delta of choice.delta?.tool_calls ?? []) {
+    for (const delta of choice.delta?.tool_calls ?? noToolCalls) {
       noteOutput();
       const index = delta.index ?? 0;
       const call = toolCalls.get(index) ?? { id: undefined, name: "", arguments: "" };
@@ -172,6 +172,8 @@ export function createStreamTranslator(options: StreamTranslatorOptions): Stream
 }
 
 const incomplete = "the engine's stream ended before the reply was complete";
+
+const noToolCalls: readonly ToolCallDelta[] = [];
 
 /** llama-server's native chunk (`/infill`) read as a choice: its text, and `stop` with why. */
 function nativeChoice(chunk: EngineChunk): Choice | undefined {

@@ -116,6 +116,15 @@ const ollamaNumKeep = 4;
 /** What Ollama counts for an image of a vision model (a CLIP image's embeddings). */
 const ollamaImageTokens = 768;
 
+/** A chat with an image in it (one unreadable counts as one: fitting it refuses it in its words). */
+export function hasImages(body: Uint8Array): boolean {
+  try {
+    return imageCount(parseJsonBody(ChatBodySchema, body).messages) > 0;
+  } catch {
+    return true;
+  }
+}
+
 function imageCount(messages: readonly Message[]): number {
   return messages.reduce((sum, { content }) => sum + (Array.isArray(content) ? content.filter(isImagePart).length : 0), 0);
 }

@@ -73,6 +73,8 @@ export interface RunnerEvent {
 export interface LoadTarget {
   /** A model reference, resolved through the resolver. */
   readonly model: string;
+  /** `model` as the caller resolved it already for this request: not resolved (its store index checked) a second time. */
+  readonly resolved?: ResolvedModel;
   /** A backend name; default: the model's hint, then the first backend serving its format. */
   readonly backend?: string;
   readonly mode: BackendMode;
@@ -401,7 +403,7 @@ export function createLoader(options: LoaderOptions): Loader {
   };
 
   const prepare = async (target: LoadTarget): Promise<{ prepared: Prepared; key: RunnerKey; keepAliveMs: number | null }> => {
-    const model = await options.resolver.resolve(target.model);
+    const model = target.resolved ?? (await options.resolver.resolve(target.model));
     const backend = pickBackend(target.backend, model);
     const configuration = configurations.get(configurationKey(backend.name, model.id, target.mode));
     const draftReference = configuration?.config.speculative?.draft_model;

@@ -8,7 +8,7 @@
 import * as v from "valibot";
 import type { BackendMode } from "../inference/backend-mode.ts";
 import { EngineRefusal, type EngineCall, type EngineModel, type EnginePath, type EngineReply, type EngineRunner, type Engines } from "../engines/engines.ts";
-import { modelCapabilities } from "../models/capabilities.ts";
+import { resolvedCapabilities } from "../models/capabilities.ts";
 import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type ResolvedModel } from "../models/model-resolver.ts";
 import { fitCompletionContext } from "./completion-context.ts";
 import { fitEmbeddingInput } from "./embedding-input.ts";
@@ -22,7 +22,8 @@ import { BackendNotFoundError, type Lease, type Loader } from "./loader.ts";
 import { modelEcho } from "./model-echo.ts";
 import { BadRequestError, toOpenAIError } from "./openai-error.ts";
 import { createRunnerMetrics } from "./runner-metrics.ts";
-import { forwardToRunner, stopIfUnreachable, type RunnerReply } from "./runner-proxy.ts";
+import { fitsOnRefusal, sendFittingOnRefusal } from "./fit-on-refusal.ts";
+import { forwardToRunner, stopIfUnreachable, type ForwardLease, type ForwardObserver, type RunnerReply } from "./runner-proxy.ts";
 
 export interface ScheduledEnginesOptions {
   readonly loader: Loader;
@@ -83,10 +84,11 @@ export function createScheduledEngines(options: ScheduledEnginesOptions): Engine
   const { loader, resolver, external } = options;
   const runnerMetrics = options.metrics && createRunnerMetrics(options.metrics.registry, () => loader.runners());
 
-  /** An unknown or malformed reference is left to the loader, which answers it in its own words. */
+  /** The model, resolved; an unknown or malformed reference is left to the loader, which answers it in its own words. */
   const refuseWithoutCompletion = async (reference: string, word: string) => {
     const known = await resolver.resolve(reference).catch(() => undefined);
     if (known && !resolvedCapabilities(known).includes("completion")) throw new BadRequestError(`${JSON.stringify(reference)} does not support ${word}`);
+    return known;
   };
 
   const knownLocally = (reference: string) =>
@@ -113,10 +115,10 @@ export function createScheduledEngines(options: ScheduledEnginesOptions): Engine
       return answered(await remote.forward({ ...forward, body: bytes, ...(observer ? { observer } : {}) }), 0);
     }
     const word = completionWords[path];
-    if (word) await refuseWithoutCompletion(model, word);
+    const resolved = word ? await refuseWithoutCompletion(model, word) : undefined;
     let lease: Lease;
     try {
-      lease = await loader.acquire({ model, backend: call.backend, mode, keepAliveMs, options: runnerOptions }, signal);
+      lease = await loader.acquire({ model, ...(resolved ? { resolved } : {}), backend: call.backend, mode, keepAliveMs, options: runnerOptions }, signal);
     } catch (error) {
       // Only models that exist become labels, lest clients mint series at will.
       if (metrics) {
@@ -128,29 +130,41 @@ export function createScheduledEngines(options: ScheduledEnginesOptions): Engine
     void runnerMetrics?.learn(lease); // the first request to a runner makes its own metrics part of ours
     const observer = metrics?.request({ origin, model: lease.requested.name, mode });
     const backend = loader.backends.get(lease.backend);
-    let body: Uint8Array = bytes;
-    try {
+    /** Work on the request before the runner has it: a failure gives the lease back. */
+    const beforeSending = async (work: () => Uint8Array | Promise<Uint8Array>): Promise<Uint8Array> => {
+      try {
+        return await work();
+      } catch (error) {
+        const failure = signal.aborted ? error : (stopIfUnreachable(lease, error) ?? error); // asking its tokenizer may be the first to find the runner gone
+        lease.release();
+        observer?.settled?.(signal.aborted ? "cancelled" : "failed");
+        throw failure;
+      }
+    };
+    // A chat or a prompt goes at once, and is fitted to the context only if the engine refuses it for its length.
+    const fitLater =
+      truncate !== undefined && !backend?.adaptRequest && mode === "completion" && fitsOnRefusal(path, bytes, lease)
+        ? () => beforeSending(() => fitCompletionContext(path, bytes, truncate, lease, signal))
+        : undefined;
+    const body = await beforeSending(() => {
       if (backend?.adaptRequest) {
         const adapted = backend.adaptRequest({ path, model: lease.model.id, contextSize: lease.contextSize }, parseJsonBody(JsonObjectSchema, bytes));
-        body = Buffer.from(JSON.stringify(adapted));
-      } else if (truncate !== undefined && mode !== "reranking") {
-        body = mode === "embedding" ? await fitEmbeddingInput(bytes, truncate, lease, signal) : await fitCompletionContext(path, bytes, truncate, lease, signal);
+        return Buffer.from(JSON.stringify(adapted));
       }
-    } catch (error) {
-      const failure = signal.aborted ? error : (stopIfUnreachable(lease, error) ?? error); // asking its tokenizer may be the first to find the runner gone
-      lease.release();
-      observer?.settled?.(signal.aborted ? "cancelled" : "failed");
-      throw failure;
-    }
+      if (truncate === undefined || mode === "reranking" || fitLater) return bytes;
+      return mode === "embedding" ? fitEmbeddingInput(bytes, truncate, lease, signal) : fitCompletionContext(path, bytes, truncate, lease, signal);
+    });
     const checksModelName = backend?.checksModelName ?? false;
     const echoes = model !== lease.model.name;
-    const reply = await forwardToRunner(lease, {
-      ...forward,
-      body: bodyForEngine(body, model, lease, checksModelName),
-      reuseConnections: true,
-      ...(observer ? { observer } : {}),
-      ...(echoes ? { rewrite: modelEcho(lease.model.name, model) } : {}),
-    });
+    const sendBody = (sent: Uint8Array, on: ForwardLease, heard: ForwardObserver | undefined) =>
+      forwardToRunner(on, {
+        ...forward,
+        body: bodyForEngine(sent, model, lease, checksModelName),
+        reuseConnections: true,
+        ...(heard ? { observer: heard } : {}),
+        ...(echoes ? { rewrite: modelEcho(lease.model.name, model) } : {}),
+      });
+    const reply = fitLater ? await sendFittingOnRefusal(body, { lease, observer, send: sendBody, fit: fitLater }) : await sendBody(body, lease, observer);
     // The name as the client wrote it changes the length.
     if (echoes) reply.headers.delete("content-length");
     return answered(reply, lease.loadDurationMs);
@@ -267,14 +281,4 @@ function openAIModel(model: ResolvedModel): EngineModel {
     capabilities: resolvedCapabilities(model),
     template: summary.chatTemplate ?? null,
   };
-}
-
-function resolvedCapabilities({ summary, projectorPath }: ResolvedModel) {
-  return modelCapabilities({
-    architecture: summary.architecture,
-    ...(summary.poolingType === undefined ? {} : { poolingType: summary.poolingType }),
-    ...(summary.chatTemplate === undefined ? {} : { chatTemplate: summary.chatTemplate }),
-    fillInTheMiddle: summary.fillInTheMiddle ?? false,
-    projector: projectorPath !== undefined,
-  });
 }

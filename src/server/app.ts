@@ -34,7 +34,7 @@ export interface AppParts {
   /** Where each request's log line goes. */
   readonly logger: Logger;
   /** Ollama's OpenAI-compatible API: a `/v1` request with the model's Modelfile layers applied (`/engines/v1` stays raw). */
-  readonly openAILayers?: (path: string, body: ArrayBuffer, signal: AbortSignal) => Promise<OpenAILayered>;
+  readonly openAILayers?: (path: string, body: ArrayBuffer) => Promise<OpenAILayered>;
   /** Directories whose absolute paths error replies must not show, and the name shown instead. */
   readonly privateDirectories?: ReadonlyArray<readonly [directory: string, shownAs: string]>;
 }
@@ -157,7 +157,7 @@ export function createApp(parts: AppParts): Hono {
     const door = { ...(c.env as object), ...ollamaDoor };
     if (c.req.method === "GET" || c.req.method === "HEAD") return engines.fetch(c.req.raw, door);
     const read = await c.req.arrayBuffer();
-    const layered: OpenAILayered = parts.openAILayers ? await parts.openAILayers(c.req.path, read, c.req.raw.signal) : { path: c.req.path, body: read };
+    const layered: OpenAILayered = parts.openAILayers ? await parts.openAILayers(c.req.path, read) : { path: c.req.path, body: read };
     if ("refused" in layered) return errorReply(c.req.path, 400, layered.refused, "invalid_request");
     const { path, body, reply } = layered;
     const headers = new Headers(c.req.raw.headers);

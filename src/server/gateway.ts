@@ -12,6 +12,7 @@ import { engineCacheDir } from "../backends/cache-dir.ts";
 import type { ModelResolver } from "../models/model-resolver.ts";
 import { createModelsApp } from "../models/models-app.ts";
 import { createRemotePolicy } from "../models/remote-policy.ts";
+import { createStoredModels } from "../models/stored-models.ts";
 import { createModelDistribution } from "../models/store/model-distribution.ts";
 import { registerDemoModels } from "../models/store/demo-models.ts";
 import { createModelConfigurations } from "../models/store/model-configurations.ts";
@@ -125,7 +126,9 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
     distribution: createModelDistribution({ store, policy: createRemotePolicy({ allowedHosts: config.allowedRegistries }) }),
     unload: async (model) => void (await loader.unload({ models: [model.id] })),
   });
-  const ollama = createOllamaApp({ engines: contract, models: models.fetch, logger });
+  // The models contract, which the Ollama layer reads each request's Modelfile layers from; /models is its HTTP face.
+  const layers = createStoredModels(store);
+  const ollama = createOllamaApp({ engines: contract, layers, models: models.fetch, logger });
   const anthropic = createAnthropicApp({ engines: contract, logger });
   const responses = createResponsesApp({
     engines: contract,
@@ -147,7 +150,7 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
       engines,
       models,
       ollama: [ollamaModelManagement, ollama],
-      openAILayers: createOpenAILayers(models.fetch),
+      openAILayers: createOpenAILayers(layers),
       anthropic,
       responses,
       metrics: registry,

@@ -8,7 +8,8 @@ import { describe, it } from "node:test";
 import { formatModelfile, ModelfileSyntaxError, parseModelfile, type ModelfileContent } from "../../src/models/modelfile.ts";
 import { translateChatRequest } from "../../src/ollama/chat-request.ts";
 import { translateGenerateRequest } from "../../src/ollama/generate-request.ts";
-import { applyModelLayers, type ModelLayers } from "../../src/ollama/modelfile-layers.ts";
+import type { ModelLayers } from "../../src/models/models.ts";
+import { applyModelLayers } from "../../src/ollama/modelfile-layers.ts";
 
 describe("Modelfile text", () => {
   const content: ModelfileContent = {

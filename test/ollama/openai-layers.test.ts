@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { chatFromCompletion } from "../../src/ollama/completion-as-chat.ts";
 import { createOpenAILayers, templatedChat, withOllamaLayers } from "../../src/ollama/openai-layers.ts";
-import type { ModelLayers } from "../../src/ollama/modelfile-layers.ts";
+import type { ModelLayers } from "../../src/models/models.ts";
 
 const hello = [{ role: "user", content: "Hello" }];
 const terse: ModelLayers = {
@@ -46,7 +46,7 @@ describe("Ollama's /v1 bodies", () => {
       top_p: 6.0,
       response_format: { type: "json_object" },
     };
-    for (const layers of [undefined, { ...terse, system: null, messages: null }]) {
+    for (const layers of [undefined, { ...terse, system: undefined, messages: undefined }]) {
       const sent = withOllamaLayers("/v1/chat/completions", body, layers);
       for (const [field, value] of Object.entries(body)) assert.deepEqual(sent[field], value, field);
     }
@@ -161,14 +161,13 @@ describe("Ollama's /v1 bodies", () => {
   });
 
   it("a body that writing again would change goes as it came, for the engines layer to refuse in its words", async () => {
-    const layered = createOpenAILayers(() => Response.json({ id: "sha256:x" }));
-    const signal = AbortSignal.timeout(10_000);
+    const layered = createOpenAILayers({ layers: async () => ({ id: "sha256:x" }) });
     for (const text of ['{"model":"tiny","prompt":"hi","stream":-1e400}', '{"model":"\\ud800"}', "[1]", "{"]) {
       const bytes = new TextEncoder().encode(text).buffer as ArrayBuffer;
-      const sent = await layered("/v1/completions", bytes, signal);
+      const sent = await layered("/v1/completions", bytes);
       assert.ok("body" in sent && sent.body === bytes, text);
     }
-    const sent = await layered("/v1/completions", new TextEncoder().encode('{"model":"tiny","prompt":"hi"}').buffer as ArrayBuffer, signal);
+    const sent = await layered("/v1/completions", new TextEncoder().encode('{"model":"tiny","prompt":"hi"}').buffer as ArrayBuffer);
     assert.ok("body" in sent);
     assert.equal(JSON.parse(new TextDecoder().decode(sent.body)).temperature, 1);
   });

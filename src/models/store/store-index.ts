@@ -50,18 +50,28 @@ export interface IndexChange<T> {
 export function createStoreIndex(layout: StoreLayout): StoreIndex {
   let queue: Promise<unknown> = Promise.resolve();
 
-  // Every request resolves its model here: the parsed file is kept while a
-  // stat says it is the same file (each write renames a new one into place,
-  // from this process or another). The stat is synchronous: a few
+  // Every request resolves its model here, several times: the parsed file is
+  // kept while a stat says it is the same file (each write renames a new one
+  // into place, from this process or another). The stat is synchronous: a few
   // microseconds, where a trip through libuv's thread pool costs every
-  // request a fraction of a millisecond before its first token.
+  // request a fraction of a millisecond before its first token. It is taken
+  // once per event handled (the callback and the promise reactions it sets
+  // off, up to the next tick): a request resolves its model several times in
+  // one, and no change made outside this process can be seen within it.
   let cached: { readonly version: string; readonly entries: readonly IndexEntry[] } | undefined;
+  let statedThisTick = false;
+  const nextTick = () => void (statedThisTick = false);
 
   const read = async (): Promise<readonly IndexEntry[]> => {
+    if (statedThisTick && cached) return cached.entries;
     let version: string;
     let text: string;
     try {
       version = fileVersion(statSync(layout.index, { bigint: true }));
+      if (!statedThisTick) {
+        statedThisTick = true;
+        process.nextTick(nextTick);
+      }
       if (cached?.version === version) return cached.entries;
       text = await readFile(layout.index, "utf8");
     } catch (error) {
@@ -82,6 +92,7 @@ export function createStoreIndex(layout: StoreLayout): StoreIndex {
         withFileLock(`${layout.index}.lock`, async () => {
           const { entries, result, after } = await change(await read());
           await writeFileAtomic(layout.index, `${JSON.stringify({ version: 1, models: entries }, null, 1)}\n`, layout.tmpDir);
+          statedThisTick = false; // its own write is seen at once
           await after?.();
           return result;
         }),

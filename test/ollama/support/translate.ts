@@ -21,7 +21,7 @@ export function steppingClock(): () => number {
 export function translate(sse: string, options: TranslateOptions = {}): OllamaStreamLine[] {
   let ids = 0;
   const translator = createStreamTranslator({
-    formatter: replyFormatter(options.shape ?? "chat", "tiny:latest", () => new Date("2026-01-01T00:00:00.000Z")),
+    formatter: replyFormatter(options.shape ?? "chat", "tiny:latest", () => Date.parse("2026-01-01T00:00:00.000Z")),
     startedAt: 1000,
     now: steppingClock(),
     newToolCallId: () => `call_${String(++ids).padStart(8, "0")}`,
