@@ -6,16 +6,26 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const installRoot = fileURLToPath(new URL("..", import.meta.url));
-export const distDirectory = join(installRoot, "dist");
-/** Written last by the build, dated when the build started. */
-export const buildStamp = join(distDirectory, ".built");
+
+/** Where the build writes, under an install's root; the one place these paths are spelled. */
+export function distPaths(root = installRoot) {
+  const directory = join(root, "dist");
+  return {
+    directory,
+    /** Written last by the build, dated when the build started. */
+    stamp: join(directory, ".built"),
+    /** The compiled src/cli/main.ts. */
+    entry: join(directory, "src", "cli", "main.js"),
+  };
+}
 
 /**
  * The URL of dist/'s entry point when dist/ was built after the last change to
  * the sources (src/, fixtures/'s modules, the tsconfig files), else undefined.
  */
 export function compiledEntry(root = installRoot) {
-  const built = modified(join(root, "dist", ".built"));
+  const dist = distPaths(root);
+  const built = modified(dist.stamp);
   if (built === undefined) return undefined;
   const newest = Math.max(
     newestUnder(join(root, "src")),
@@ -23,7 +33,7 @@ export function compiledEntry(root = installRoot) {
     newestModule(join(root, "fixtures")),
     ...["tsconfig.json", "tsconfig.build.json"].map((file) => modified(join(root, file)) ?? 0),
   );
-  return newest <= built ? pathToFileURL(join(root, "dist/src/cli/main.js")).href : undefined;
+  return newest <= built ? pathToFileURL(dist.entry).href : undefined;
 }
 
 function modified(path) {

@@ -4,7 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { rmSync, utimesSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { buildStamp, distDirectory, installRoot } from "../bin/compiled-entry.mjs";
+import { distPaths, installRoot } from "../bin/compiled-entry.mjs";
 
 let tsc;
 try {
@@ -14,9 +14,10 @@ try {
   console.error("modelgate: typescript is not installed, so dist/ is not built; the sources will run through tsx");
   process.exit(0);
 }
+const dist = distPaths();
 const started = new Date();
-rmSync(distDirectory, { recursive: true, force: true });
+rmSync(dist.directory, { recursive: true, force: true });
 const { status } = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { cwd: installRoot, stdio: "inherit" });
 if (status !== 0) process.exit(status ?? 1);
-writeFileSync(buildStamp, "");
-utimesSync(buildStamp, started, started);
+writeFileSync(dist.stamp, "");
+utimesSync(dist.stamp, started, started);

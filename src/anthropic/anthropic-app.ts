@@ -14,11 +14,11 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "pino";
 import * as v from "valibot";
 import { streamEventText } from "../engines/event-text.ts";
-import { collectPieces, pieceTranslation } from "../engines/event-translation.ts";
+import { pieceTranslation, readPieces } from "../engines/event-translation.ts";
 import type { EnginePath, EngineReply, Engines } from "../engines/engines.ts";
 import { readRequestBody } from "../http/request-body.ts";
 import { OriginAnthropicMessages } from "../inference/origin.ts";
-import { describeAnthropicError } from "./anthropic-error.ts";
+import { anthropicRefusal, describeAnthropicError } from "./anthropic-error.ts";
 import { newAnthropicId } from "./anthropic-id.ts";
 import { chatPrompt, chatRequestBody } from "./chat-request.ts";
 import { createChatStreamTranslator } from "./chat-stream.ts";
@@ -32,6 +32,11 @@ export interface AnthropicAppOptions {
 }
 
 const CountTokensReplySchema = v.object({ input_tokens: v.number() });
+
+function refusal(status: number, message: string, headers?: Record<string, string>): Response {
+  const { body, status: answered } = anthropicRefusal(status, message);
+  return Response.json(body, { status: answered, ...(headers ? { headers } : {}) });
+}
 const TokenizeReplySchema = v.object({ count: v.number() });
 
 export function createAnthropicApp(options: AnthropicAppOptions): Hono {
@@ -64,7 +69,7 @@ export function createAnthropicApp(options: AnthropicAppOptions): Hono {
     if (reply.loadDurationMs > 0) probe.runnerLoaded(request.model);
     const translator = createChatStreamTranslator({ model: request.model, stopSequences: request.stop_sequences ?? [], newId: newAnthropicId });
     if (request.stream) return streamEventText(c, reply.body, pieceTranslation(translator));
-    await collectPieces(reply.body, pieceTranslation(translator));
+    await readPieces(reply.body, pieceTranslation(translator));
     const failure = translator.failure();
     if (failure !== undefined) throw new Error(failure);
     return c.json(translator.message());
@@ -91,6 +96,14 @@ export function createAnthropicApp(options: AnthropicAppOptions): Hono {
     const tokenized = await send("/tokenize", { ...chatPrompt(request), add_generation_prompt: true }, signal);
     return c.json({ input_tokens: v.parse(TokenizeReplySchema, await json(tokenized.body)).count });
   });
+
+  // As Anthropic answers them, rather than letting the gateway's `/v1` alias
+  // hand them to the engines (OpenAI's shape): a wrong method (api.anthropic.com
+  // answers a GET of /v1/messages with this 405) and a path the API lacks.
+  for (const path of ["/v1/messages", "/v1/messages/count_tokens"]) {
+    app.all(path, () => refusal(405, "Method Not Allowed", { Allow: "POST" }));
+  }
+  app.all("/v1/messages/*", (c) => refusal(404, `${c.req.method} ${c.req.path} not found`));
 
   return app;
 }

@@ -1,10 +1,10 @@
 /** Anthropic's id forms: `msg_…` for messages, `toolu_…` for tool calls. */
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../utilities/random-hex.ts";
 
 export type AnthropicIdPrefix = "msg_" | "toolu_";
 
 export function newAnthropicId(prefix: AnthropicIdPrefix): string {
-  return prefix + randomBytes(12).toString("hex");
+  return prefix + randomHex(12);
 }
 
 /** `id` with Anthropic's prefix (an engine's own id kept after it), or a new id when there is none. */

@@ -17,7 +17,7 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { sseEvent } from "../http/sse-event.ts";
 import type { EventStreamTranslator } from "../engines/event-translation.ts";
 import type { Choice, ToolCallDelta } from "../engines/engine-chunk.ts";
-import { readEngineEvent } from "../engines/engine-event.ts";
+import { createEngineEventReader } from "../engines/engine-event.ts";
 import { anthropicError } from "./anthropic-error.ts";
 import { anthropicId, type AnthropicIdPrefix } from "./anthropic-id.ts";
 import { errorEvent, ping } from "./native-messages.ts";
@@ -138,7 +138,7 @@ export function createChatStreamTranslator({ model, stopSequences = [], newId }:
     if (current === call) emit("content_block_delta", `"index":${call.index},"delta":{"type":"input_json_delta","partial_json":${JSON.stringify(piece)}}`);
   };
 
-  const onChoice = (choice: Choice & { readonly stop_reason?: unknown }) => {
+  const onChoice = (choice: Choice) => {
     const reasoning = choice.delta?.reasoning_content ?? choice.delta?.reasoning ?? "";
     if (reasoning) textDelta("thinking", reasoning);
     const text = choice.delta?.content ?? "";
@@ -168,9 +168,10 @@ export function createChatStreamTranslator({ model, stopSequences = [], newId }:
     out.push(messageStop);
   };
 
+  const readEvent = createEngineEventReader();
   const onEvent = (event: EventSourceMessage) => {
     if (ended) return;
-    const read = readEngineEvent(event);
+    const read = readEvent(event);
     if (read === "done") return complete();
     if ("failure" in read) return fail(read.failure);
     const { chunk } = read;

@@ -13,10 +13,9 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { HTTPException } from "hono/http-exception";
 import type { EventStreamTranslator } from "../engines/event-translation.ts";
 import { sseEvent } from "../http/sse-event.ts";
+import { isJsonObject, parseJsonObject, type JsonObject } from "../utilities/json-object.ts";
 import { anthropicError, type AnthropicError } from "./anthropic-error.ts";
 import { anthropicId } from "./anthropic-id.ts";
-
-type JsonObject = Record<string, unknown>;
 
 const incomplete = "the engine's stream ended before the message was complete";
 
@@ -26,7 +25,7 @@ const incomplete = "the engine's stream ended before the message was complete";
  * @throws HTTPException 502 when the engine's answer is no message
  */
 export function normalizeMessage(message: unknown, model: string): JsonObject {
-  if (!isObject(message)) throw new HTTPException(502, { message: "the engine answered with no message" });
+  if (!isJsonObject(message)) throw new HTTPException(502, { message: "the engine answered with no message" });
   const content = Array.isArray(message.content) ? message.content.map(normalizeBlock) : [];
   return { ...message, id: messageId(message.id), model, content };
 }
@@ -45,7 +44,7 @@ export function createMessageStreamNormalizer(model: string): EventStreamTransla
   const onEvent = ({ event, data }: EventSourceMessage) => {
     if (closed) return;
     if (event === "content_block_delta") return void out.push(sseEvent(event, data));
-    const json = parseObject(data);
+    const json = parseJsonObject(data);
     if (!json) return fail(`the engine sent an unreadable event: ${data.slice(0, 200)}`);
     // llama-server's `event: error` and the proxy's OpenAI-shaped `data: {"error": …}`.
     if (event === "error" || json.type === "error" || (event === undefined && json.error !== undefined)) {
@@ -53,11 +52,11 @@ export function createMessageStreamNormalizer(model: string): EventStreamTransla
     }
     const type = typeof json.type === "string" ? json.type : event;
     if (type === undefined) return fail(`the engine sent an event without a type: ${data.slice(0, 200)}`);
-    if (type === "message_start" && isObject(json.message)) {
+    if (type === "message_start" && isJsonObject(json.message)) {
       emit(type, { ...json, message: normalizeMessage(json.message, model) });
       return void out.push(ping);
     }
-    if (type === "content_block_start" && isObject(json.content_block)) {
+    if (type === "content_block_start" && isJsonObject(json.content_block)) {
       return emit(type, { ...json, content_block: normalizeBlock(json.content_block) });
     }
     if (type === "message_stop") closed = true;
@@ -83,8 +82,8 @@ export function errorEvent(error: AnthropicError): string {
 export const ping = sseEvent("ping", '{"type":"ping"}');
 
 function normalizeBlock(block: unknown): unknown {
-  if (!isObject(block) || block.type !== "tool_use") return block;
-  return { ...block, id: anthropicId("toolu_", block.id), input: isObject(block.input) ? block.input : {} };
+  if (!isJsonObject(block) || block.type !== "tool_use") return block;
+  return { ...block, id: anthropicId("toolu_", block.id), input: isJsonObject(block.input) ? block.input : {} };
 }
 
 /** llama-server names messages after its chat completions (`chatcmpl-…`). */
@@ -94,21 +93,8 @@ function messageId(id: unknown): string {
 
 /** `{message}` (llama-server), `{error: {message}}` (OpenAI, the proxy), Anthropic's own, or the JSON itself. */
 function errorMessage(json: JsonObject): string {
-  const inner = isObject(json.error) ? json.error : json;
+  const inner = isJsonObject(json.error) ? json.error : json;
   if (typeof inner.message === "string" && inner.message) return inner.message;
   if (typeof json.error === "string" && json.error) return json.error;
   return `the engine failed: ${JSON.stringify(json)}`;
-}
-
-function parseObject(text: string): JsonObject | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return isObject(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

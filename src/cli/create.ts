@@ -6,8 +6,7 @@
  * FROM is a GGUF file (uploaded likewise) or a model's name.
  */
 import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { parseModelfile } from "../models/modelfile.ts";
 import { Readable, Transform } from "node:stream";
@@ -36,17 +35,14 @@ Options:
 
     const modelfile = file.toLowerCase().endsWith(".gguf") ? undefined : parseModelfile(await readText(file));
     const weights = modelfile ? localWeights(modelfile.from, dirname(file)) : file;
-    const size = weights === undefined ? undefined : await stat(weights).then(
-      (info) => info.size,
-      (error: Error) => Promise.reject(new Error(`cannot read ${weights}: ${error.message}`)),
-    );
+    const size = weights === undefined ? undefined : (await stat(weights).catch(cannotRead(weights))).size;
     const server = serverClient();
     await server.call("/api/version"); // no server: say so before hashing a large file
     await withProgressView(async ({ show }) => {
       let source: Record<string, unknown> = { from: modelfile?.from };
       if (weights !== undefined && size !== undefined) {
         show({ status: `hashing ${weights}` });
-        const digest = await sha256File(weights);
+        const { digest } = await sha256File(weights);
         await uploadBlob(server, weights, digest, size, show);
         // A blob path (what show prints) has no extension; the server names GGUF files by theirs.
         const fileName = basename(weights).toLowerCase().endsWith(".gguf") ? basename(weights) : "model.gguf";
@@ -66,7 +62,14 @@ Options:
 };
 
 async function readText(file: string): Promise<string> {
-  return readFile(file, "utf8").catch((error: Error) => Promise.reject(new Error(`cannot read ${file}: ${error.message}`)));
+  return readFile(file, "utf8").catch(cannotRead(file));
+}
+
+/** Rejects with the CLI's sentence for a file the user named that cannot be read. */
+function cannotRead(file: string): (error: Error) => never {
+  return (error) => {
+    throw new Error(`cannot read ${file}: ${error.message}`);
+  };
 }
 
 /** A Modelfile's FROM names a file when it is a path (`./x.gguf`, `/blobs/…`), else a model. */

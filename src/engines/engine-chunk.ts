@@ -47,6 +47,8 @@ export interface Choice {
   /** Plain completions. */
   readonly text?: string | null;
   readonly finish_reason?: string | null;
+  /** vLLM's: the stop string (or token id) the engine met, when `finish_reason` is `stop`. */
+  readonly stop_reason?: unknown;
   readonly logprobs?: { readonly content?: readonly EngineLogprob[] | null } | null;
 }
 

@@ -54,8 +54,10 @@ export function nodeResponse(c: Context): ServerResponse | undefined {
 /**
  * Streams `source` (through `translation`) as the reply. A client that stops
  * reading pauses the source; one that leaves destroys it (which, for an
- * engine's body, cancels the engine's work). Writes made in one tick go out
- * in one packet; a lone one is not held back.
+ * engine's body, cancels the engine's work). The headers go out with the
+ * first bytes, or alone once the source has none ready. Writes made while
+ * the event loop handles one round of I/O, the end included, go out in one
+ * system call; a lone one waits for nothing else.
  */
 export function streamReply(c: Context, head: ReplyHead, source: Readable, translation?: ReplyTranslation): Response {
   const outgoing = nodeResponse(c);
@@ -68,7 +70,6 @@ export function streamReply(c: Context, head: ReplyHead, source: Readable, trans
   const headers: Record<string, string> = {};
   c.res.headers.forEach((value, name) => void (headers[name] = value));
   outgoing.writeHead(head.status, { ...headers, ...head.headers });
-  outgoing.flushHeaders();
   takenOver.add(outgoing);
   pump(source, outgoing, translation, watchers.get(outgoing));
   // What Hono's middleware sees (the request log reads its status and type); never sent.
@@ -77,16 +78,19 @@ export function streamReply(c: Context, head: ReplyHead, source: Readable, trans
 
 function pump(source: Readable, target: Writable, translation: ReplyTranslation | undefined, watcher?: SentReplyWatcher): void {
   let corked = false;
+  let wrote = false;
   let over = false;
+  // Uncorked in the check phase, after this round's I/O callbacks and the ticks they queued (a stream's end is one).
   const uncork = () => {
     corked = false;
     target.uncork();
   };
   const write = (bytes: Uint8Array) => {
+    wrote = true;
     if (!corked) {
       corked = true;
       target.cork();
-      process.nextTick(uncork);
+      setImmediate(uncork);
     }
     watcher?.chunk(bytes);
     if (!target.write(bytes) && !source.isPaused()) {
@@ -94,6 +98,8 @@ function pump(source: Readable, target: Writable, translation: ReplyTranslation 
       target.once("drain", () => source.resume());
     }
   };
+  // A source with nothing to say yet (an engine still reading a long prompt) does not hold the headers back.
+  if (target instanceof ServerResponse) setImmediate(() => wrote || over || target.flushHeaders());
   const finish = (outcome: "ended" | "failed", failure?: Error) => {
     if (over) return;
     over = true;

@@ -8,6 +8,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import * as v from "valibot";
 import { jsonRecord } from "../inference/untrusted-json.ts";
+import { optionalField } from "../utilities/optional-field.ts";
 import type { OllamaEngines } from "./ollama-engines.ts";
 import { nanoseconds } from "./ollama-replies.ts";
 import { ModelEntries, readRequestBody, requiredModel } from "./request-body.ts";
@@ -20,6 +21,11 @@ const CommonEntries = {
   // Sampling options mean nothing to an embedding; the load-time ones (num_ctx…) choose its runner, as in Ollama.
   options: v.nullish(jsonRecord(v.unknown())),
 };
+
+/** What both endpoints pass on to the engines layer from the entries they share: how long to keep the runner, which runner. */
+function runnerFields(request: v.InferOutput<v.ObjectSchema<typeof CommonEntries, undefined>>) {
+  return { ...optionalField("keep_alive", request.keep_alive), ...runnerOptionsField(readRequestOptions(request.options ?? undefined).runner) };
+}
 
 const EmbedRequestSchema = v.object({
   ...CommonEntries,
@@ -61,11 +67,7 @@ export function createEmbedHandlers(engines: OllamaEngines) {
       const model = requiredModel(request);
       const input = typeof request.input === "string" ? [request.input] : (request.input ?? []);
       // The engines layer cuts (or, told not to, refuses) inputs longer than the context, as Ollama does.
-      const extra = {
-        truncate: request.truncate ?? true,
-        ...(request.keep_alive == null ? {} : { keep_alive: request.keep_alive }),
-        ...runnerOptionsField(readRequestOptions(request.options ?? undefined).runner),
-      };
+      const extra = { truncate: request.truncate ?? true, ...runnerFields(request) };
       const { vectors, promptTokens, loadMs } =
         input.length === 0 ? await nothing(model, request.keep_alive) : await embed(model, input, extra, c.req.raw.signal);
       const dimensions = request.dimensions ?? undefined;
@@ -82,9 +84,8 @@ export function createEmbedHandlers(engines: OllamaEngines) {
       const request = await readRequestBody(c.req, EmbeddingsRequestSchema);
       const model = requiredModel(request);
       if (!request.prompt) return c.json({ embedding: (await nothing(model, request.keep_alive)).vectors });
-      const keepAlive = { ...(request.keep_alive == null ? {} : { keep_alive: request.keep_alive }), ...runnerOptionsField(readRequestOptions(request.options ?? undefined).runner) };
       // llama-server normalises unless told not to; the legacy endpoint answers the model's raw vector.
-      const { vectors } = await embed(model, [request.prompt], { ...keepAlive, truncate: true, embd_normalize: -1 }, c.req.raw.signal);
+      const { vectors } = await embed(model, [request.prompt], { ...runnerFields(request), truncate: true, embd_normalize: -1 }, c.req.raw.signal);
       return c.json({ embedding: vectors[0] ?? [] });
     },
   };

@@ -3,7 +3,7 @@
  * returns them (`GET /v1/responses/{id}`, and inside the stream's lifecycle
  * events), and the one place that starts one from its request.
  */
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../utilities/random-hex.ts";
 import type { ResponsesRequest } from "./responses-request.ts";
 
 export type ItemStatus = "in_progress" | "completed" | "incomplete";
@@ -94,7 +94,7 @@ export interface ResponseObject {
 
 /** OpenAI's id forms: `resp_…`, `msg_…`, `fc_…`, `rs_…`, `call_…`, each with 48 hex digits. */
 export function newId(prefix: "resp" | "msg" | "fc" | "rs" | "call"): string {
-  return `${prefix}_${randomBytes(24).toString("hex")}`;
+  return `${prefix}_${randomHex(24)}`;
 }
 
 /** A new response to `request`, in progress, with nothing output yet. */

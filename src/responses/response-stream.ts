@@ -18,7 +18,7 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { sseEvent } from "../http/sse-event.ts";
 import type { EventStreamTranslator } from "../engines/event-translation.ts";
 import type { EngineChunk, ToolCallDelta } from "../engines/engine-chunk.ts";
-import { readEngineEvent } from "../engines/engine-event.ts";
+import { createEngineEventReader } from "../engines/engine-event.ts";
 import type {
   FunctionCallItem,
   ItemStatus,
@@ -44,7 +44,7 @@ export interface ResponseStreamOptions {
   readonly newId: (prefix: "msg" | "fc" | "rs" | "call") => string;
 }
 
-/** An output item being produced, with what it has gathered so far; `fields` are its deltas' `item_id`, `output_index` (and `content_index`), as JSON. */
+/** An output item being produced, with what it has gathered so far; `fields` are its events' `item_id`, `output_index` (and `content_index`), as JSON. */
 type OpenItem =
   | { readonly kind: "message"; readonly index: number; readonly id: string; readonly fields: string; text: string }
   | { readonly kind: "reasoning"; readonly index: number; readonly id: string; readonly fields: string; text: string }
@@ -66,10 +66,11 @@ export function createResponseStreamTranslator({ response: started, newId }: Res
   const calls = new Map<number, Extract<OpenItem, { kind: "function_call" }>>();
   const out: string[] = [];
 
-  const emit = (type: string, fields: Record<string, unknown>) => out.push(sseEvent(type, JSON.stringify({ type, sequence_number: sequence++, ...fields })));
-  /** A token's event: the same fields as `emit` writes, without an object per token. */
-  const emitDelta = (type: string, item: OpenItem, delta: string, tail = "") =>
-    out.push(sseEvent(type, `{"type":"${type}","sequence_number":${sequence++},${item.fields},"delta":${JSON.stringify(delta)}${tail}}`));
+  /** An event: its type and number, then `fields`, the rest of its JSON object's members, already written. */
+  const emit = (type: string, fields: string) => out.push(sseEvent(type, `{"type":"${type}","sequence_number":${sequence++},${fields}}`));
+  const emitDelta = (type: string, item: OpenItem, delta: string, tail = "") => emit(type, `${item.fields},"delta":${JSON.stringify(delta)}${tail}`);
+  const emitItem = (type: string, index: number, item: OutputItem) => emit(type, `"output_index":${index},"item":${JSON.stringify(item)}`);
+  const emitResponse = (type: string) => emit(type, `"response":${JSON.stringify(response)}`);
   const snapshot = (status: ResponseObject["status"], extra: Partial<ResponseObject> = {}): ResponseObject => ({
     ...response,
     status,
@@ -87,8 +88,8 @@ export function createResponseStreamTranslator({ response: started, newId }: Res
     const added = itemOf(item, "in_progress");
     output.push(added);
     open.push(item);
-    emit("response.output_item.added", { output_index: index, item: added });
-    emit("response.content_part.added", { item_id: item.id, output_index: index, content_index: 0, part: partOf(item) });
+    emitItem("response.output_item.added", index, added);
+    emit("response.content_part.added", `${item.fields},"part":${JSON.stringify(partOf(item))}`);
     return item;
   };
 
@@ -104,7 +105,7 @@ export function createResponseStreamTranslator({ response: started, newId }: Res
       calls.set(toolIndex, call);
       output.push(added);
       open.push(call);
-      emit("response.output_item.added", { output_index: index, item: added });
+      emitItem("response.output_item.added", index, added);
     }
     call.name ||= delta.function?.name ?? "";
     const piece = delta.function?.arguments ?? "";
@@ -120,15 +121,14 @@ export function createResponseStreamTranslator({ response: started, newId }: Res
       const done = itemOf(item, status);
       output[item.index] = done;
       if (item.kind === "function_call") {
-        emit("response.function_call_arguments.done", { item_id: item.id, output_index: item.index, arguments: item.arguments, name: item.name });
+        emit("response.function_call_arguments.done", `${item.fields},"arguments":${JSON.stringify(item.arguments)},"name":${JSON.stringify(item.name)}`);
       } else {
-        const part = partOf(item);
-        const textFields = { item_id: item.id, output_index: item.index, content_index: 0 };
-        if (item.kind === "message") emit("response.output_text.done", { ...textFields, text: item.text, logprobs: [] });
-        else emit("response.reasoning_text.done", { ...textFields, text: item.text });
-        emit("response.content_part.done", { ...textFields, part });
+        const text = `${item.fields},"text":${JSON.stringify(item.text)}`;
+        if (item.kind === "message") emit("response.output_text.done", `${text},"logprobs":[]`);
+        else emit("response.reasoning_text.done", text);
+        emit("response.content_part.done", `${item.fields},"part":${JSON.stringify(partOf(item))}`);
       }
-      emit("response.output_item.done", { output_index: item.index, item: done });
+      emitItem("response.output_item.done", item.index, done);
     }
   };
 
@@ -136,7 +136,7 @@ export function createResponseStreamTranslator({ response: started, newId }: Res
     if (ended) return;
     ended = true;
     response = snapshot("failed", { error: { code: "server_error", message }, ...(usage ? { usage } : {}) });
-    emit("response.failed", { response });
+    emitResponse("response.failed");
   };
 
   const complete = () => {
@@ -147,12 +147,13 @@ export function createResponseStreamTranslator({ response: started, newId }: Res
       ...(usage ? { usage } : {}),
       ...(cut ? { incomplete_details: { reason: "max_output_tokens" } } : {}),
     });
-    emit(cut ? "response.incomplete" : "response.completed", { response });
+    emitResponse(cut ? "response.incomplete" : "response.completed");
   };
 
+  const readEvent = createEngineEventReader();
   const onEvent = (event: EventSourceMessage) => {
     if (ended) return;
-    const read = readEngineEvent(event);
+    const read = readEvent(event);
     if (read === "done") return finishReason === undefined ? fail(incomplete) : complete();
     if ("failure" in read) return fail(read.failure);
     const { chunk } = read;
@@ -181,8 +182,10 @@ export function createResponseStreamTranslator({ response: started, newId }: Res
   const parser = createParser({ onEvent });
   return {
     start() {
-      emit("response.created", { response });
-      emit("response.in_progress", { response });
+      // The same response twice: written once.
+      const json = JSON.stringify(response);
+      emit("response.created", `"response":${json}`);
+      emit("response.in_progress", `"response":${json}`);
       return out.splice(0);
     },
     push: (text) => (parser.feed(text), out.splice(0)),

@@ -12,7 +12,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "pino";
 import * as v from "valibot";
 import { streamEventText } from "../engines/event-text.ts";
-import { collectPieces, pieceTranslation, type PieceTranslation } from "../engines/event-translation.ts";
+import { pieceTranslation, readPieces, type PieceTranslation } from "../engines/event-translation.ts";
 import type { Engines } from "../engines/engines.ts";
 import { badRequest, readRequestBody } from "../http/request-body.ts";
 import { OriginOpenAIResponses } from "../inference/origin.ts";
@@ -72,7 +72,7 @@ export function createResponsesApp(options: ResponsesAppOptions): Hono {
     });
 
     if (!request.stream) {
-      await collectPieces(engine.body, events);
+      await readPieces(engine.body, events);
       const response = translator.result();
       if (response.error) throw new Error(response.error.message);
       return c.json(response);

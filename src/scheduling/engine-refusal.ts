@@ -10,6 +10,7 @@
  * and a string code (or null), never the engine's JSON inside a string.
  */
 import type { Readable } from "node:stream";
+import { isJsonObject, parseJsonObject } from "../utilities/json-object.ts";
 import type { OpenAIError } from "./openai-error.ts";
 
 /** The engine's own error types that say more than a status does, as OpenAI's codes. */
@@ -32,8 +33,8 @@ export async function engineRefusal(reply: { readonly status: number; readonly b
  * // { status: 400, message: "too long", type: "invalid_request_error", code: "context_length_exceeded" }
  */
 export function describeEngineRefusal(status: number, text: string): OpenAIError {
-  const body = parseObject(text);
-  const error = body && isObject(body.error) ? body.error : body;
+  const body = parseJsonObject(text);
+  const error = body && isJsonObject(body.error) ? body.error : body;
   const message = stringField(error, "message") ?? stringField(body, "error") ?? fastApiMessage(body, status) ?? plainText(text, status);
   const engineType = stringField(error, "type");
   const engineCode = stringField(error, "code");
@@ -55,7 +56,7 @@ function fastApiMessage(body: Record<string, unknown> | undefined, status: numbe
   if (!Array.isArray(detail)) return undefined;
   const issues = detail.flatMap((issue) => {
     const msg = stringField(issue, "msg");
-    const loc = isObject(issue) && Array.isArray(issue.loc) ? `${issue.loc.join(".")}: ` : "";
+    const loc = isJsonObject(issue) && Array.isArray(issue.loc) ? `${issue.loc.join(".")}: ` : "";
     return msg === undefined ? [] : [loc + msg];
   });
   return issues.length ? `the engine refused the request: ${issues.join("; ")}`.slice(0, 1000) : undefined;
@@ -83,21 +84,8 @@ async function boundedText(body: Readable): Promise<string> {
   return Buffer.concat(chunks).subarray(0, maxRefusalBytes).toString("utf8");
 }
 
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return isObject(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function stringField(object: unknown, key: string): string | undefined {
-  if (!isObject(object)) return undefined;
+  if (!isJsonObject(object)) return undefined;
   const value = object[key];
   return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

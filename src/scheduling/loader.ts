@@ -8,7 +8,7 @@ import { withRunnerOptions, type RunnerOptions } from "../inference/runner-optio
 import type { ModelResolver, ResolvedModel } from "../models/model-resolver.ts";
 import type { StoredConfiguration } from "../models/store/model-configurations.ts";
 import { systemClock, type Clock } from "./clock.ts";
-import { RunnerBusyError, UnsupportedModelFormatError } from "./loader-errors.ts";
+import { LoaderClosedError, RunnerBusyError, UnsupportedModelFormatError } from "./loader-errors.ts";
 import {
   initialLoaderState,
   transition,
@@ -73,6 +73,8 @@ export interface RunnerEvent {
 export interface LoadTarget {
   /** A model reference, resolved through the resolver. */
   readonly model: string;
+  /** `model` as the caller resolved it already for this request: not resolved (its store index checked) a second time. */
+  readonly resolved?: ResolvedModel;
   /** A backend name; default: the model's hint, then the first backend serving its format. */
   readonly backend?: string;
   readonly mode: BackendMode;
@@ -257,6 +259,12 @@ export function createLoader(options: LoaderOptions): Loader {
   // Saves run one at a time, so the file ends as the last change left memory.
   let saving: Promise<unknown> = Promise.resolve();
   const memoryEstimates = new Map<string, Promise<RequiredMemory>>();
+  /**
+   * Bounds the estimates, which requests share: no deadline (the first one
+   * may wait for the engine's build), only the loader's life. Each request
+   * stops waiting when its own client leaves (`untilAborted`).
+   */
+  const closing = new AbortController();
 
   // Effects may lead to events (a rejected demand's caller releasing…): queue them, never nest transitions.
   const inbox: LoaderEvent[] = [];
@@ -387,7 +395,7 @@ export function createLoader(options: LoaderOptions): Loader {
     const key = JSON.stringify([prepared.backend.name, prepared.model.id, prepared.config ?? null]);
     let estimate = memoryEstimates.get(key);
     if (!estimate) {
-      estimate = prepared.backend.requiredMemoryForModel(AbortSignal.timeout(minute), prepared.model.id, prepared.config);
+      estimate = prepared.backend.requiredMemoryForModel(closing.signal, prepared.model.id, prepared.config);
       estimate.catch(() => memoryEstimates.delete(key));
       memoryEstimates.set(key, estimate);
     }
@@ -395,7 +403,7 @@ export function createLoader(options: LoaderOptions): Loader {
   };
 
   const prepare = async (target: LoadTarget): Promise<{ prepared: Prepared; key: RunnerKey; keepAliveMs: number | null }> => {
-    const model = await options.resolver.resolve(target.model);
+    const model = target.resolved ?? (await options.resolver.resolve(target.model));
     const backend = pickBackend(target.backend, model);
     const configuration = configurations.get(configurationKey(backend.name, model.id, target.mode));
     const draftReference = configuration?.config.speculative?.draft_model;
@@ -556,6 +564,7 @@ export function createLoader(options: LoaderOptions): Loader {
     async close() {
       const all = [...live.values()].map((runner) => runner.process.exited);
       dispatch({ type: "closeRequested" });
+      closing.abort(new LoaderClosedError());
       await Promise.all(all);
       for (const timer of [...timers.keys()]) clearTimer(timer);
     },
@@ -580,7 +589,7 @@ function positive(name: string, value: number): number {
   return value;
 }
 
-/** `promise`, or `signal`'s reason as soon as it aborts: an estimate may wait for the engine's first build. */
+/** `promise`, or `signal`'s reason as soon as it aborts: a shared estimate may wait for the engine's first build. */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
   signal.throwIfAborted();

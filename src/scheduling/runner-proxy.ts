@@ -1,8 +1,8 @@
 import { Readable } from "node:stream";
-import { request } from "undici";
+import { errors, type Dispatcher } from "undici";
 import type { ResolvedModel } from "../models/model-resolver.ts";
 import { endsWithBlankLine } from "./event-boundary.ts";
-import { isClosedConnection } from "./closed-connection.ts";
+import { sendResending } from "./closed-connection.ts";
 import { RunnerCrashedError } from "./loader-errors.ts";
 import type { ChunkRewrite } from "./model-echo.ts";
 import type { Lease } from "./loader.ts";
@@ -51,13 +51,6 @@ export class MisdirectedRequestError extends Error {
 /** How long a broken connection waits for the runner's exit, whose error says why. */
 const crashExplanationGraceMs = 2_000;
 
-/**
- * llama-server closes some connections right after a reply without saying
- * so (one served by its short-lived extra HTTP threads); a request sent on
- * one as it closes fails before the engine has read it, and goes again.
- */
-const maxSends = 3;
-
 export const forwardedRequestHeaders = ["content-type", "accept"];
 const hopByHop = new Set(["connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade", "te", "trailer"]);
 
@@ -69,6 +62,8 @@ export interface RunnerReply {
   /** The body as it arrives, read no further ahead than its reader; see `forwardToRunner`. */
   readonly body: Readable;
 }
+
+type Outcome = "completed" | "failed" | "cancelled";
 
 /**
  * Sends a request to the runner behind `lease` and streams its response back
@@ -83,7 +78,7 @@ export interface RunnerReply {
  */
 export async function forwardToRunner(lease: ForwardLease, forward: ForwardRequest): Promise<RunnerReply> {
   let released = false;
-  const release = (outcome: "completed" | "failed" | "cancelled") => {
+  const release = (outcome: Outcome) => {
     if (released) return;
     released = true;
     lease.release();
@@ -102,109 +97,130 @@ export async function forwardToRunner(lease: ForwardLease, forward: ForwardReque
     if (value !== undefined) headers[name] = value;
   }
 
-  const send = () =>
-    request(`http://runner${forward.path}`, {
-      method: forward.method as "POST",
-      headers,
-      body: forward.body,
-      dispatcher: lease.dispatcher,
-      signal: forward.signal,
-      headersTimeout: 0, // a long prompt may take its time before the first byte
-      bodyTimeout: 0,
-      reset: !forward.reuseConnections,
-    });
-  let upstream: Awaited<ReturnType<typeof request>>;
-  for (let sends = 1; ; sends++) {
-    try {
-      upstream = await send();
-      break;
-    } catch (error) {
-      const closedUnderIt = forward.reuseConnections && sends < maxSends && isClosedConnection(error);
-      if (closedUnderIt && !forward.signal.aborted && !lease.signal.aborted) continue;
-      // Still holding the lease while waiting: only requests in flight hear why their runner died.
-      const failure: unknown = forward.signal.aborted ? forward.signal.reason : await explainFailure(lease, error);
-      const unreachable = forward.signal.aborted ? undefined : stopIfUnreachable(lease, error);
-      if (unreachable) {
-        release("failed");
-        throw unreachable;
-      }
-      release(forward.signal.aborted ? "cancelled" : "failed");
-      throw failure;
+  try {
+    return await sendResending(
+      () => relayed(lease, forward, headers, release),
+      () => (forward.reuseConnections ?? false) && !forward.signal.aborted && !lease.signal.aborted,
+    );
+  } catch (error) {
+    // Still holding the lease while waiting: only requests in flight hear why their runner died.
+    const failure: unknown = forward.signal.aborted ? forward.signal.reason : await explainFailure(lease, error);
+    const unreachable = forward.signal.aborted ? undefined : stopIfUnreachable(lease, error);
+    if (unreachable) {
+      release("failed");
+      throw unreachable;
     }
+    release(forward.signal.aborted ? "cancelled" : "failed");
+    throw failure;
   }
-
-  const responseHeaders = new Headers();
-  for (const [name, value] of Object.entries(upstream.headers)) {
-    if (value === undefined || hopByHop.has(name)) continue;
-    for (const item of Array.isArray(value) ? value : [value]) responseHeaders.append(name, item);
-  }
-  const contentType = responseHeaders.get("content-type");
-  forward.observer?.responded?.(upstream.statusCode, contentType);
-  const body = relayed(upstream.body, lease, forward, release, contentType?.startsWith("text/event-stream") ?? false);
-  return { status: upstream.statusCode, headers: responseHeaders, body };
 }
 
 /**
- * The runner's body as a stream of its own, which sees each chunk pass (the
- * observer), releases the lease at its end, and turns a broken event stream
- * into an error event. Node streams only: one push per chunk.
+ * One send of the request, answered once the runner's status and headers
+ * are in; rejected when it fails before them. The body is a stream of its
+ * own, fed straight by undici's handler (no body stream in between): each
+ * chunk passes the observer and the rewrite, the lease is released at its
+ * end, and a broken event stream ends with an error event.
  */
-function relayed(
-  upstream: Readable,
-  lease: ForwardLease,
-  forward: ForwardRequest,
-  release: (outcome: "completed" | "failed" | "cancelled") => void,
-  isEventStream: boolean,
-): Readable {
-  let atEventBoundary = true;
-  let over = false;
-  const observer = forward.observer;
-  const body = new Readable({
-    highWaterMark: 0,
-    read: () => void upstream.resume(),
-    destroy(error, callback) {
-      if (!over) {
-        over = true;
-        release("cancelled");
-        upstream.destroy(); // closes the engine's request
-      }
-      callback(error);
-    },
-  });
-  const rewrite = forward.rewrite;
-  upstream.on("data", (chunk: Buffer) => {
-    observer?.chunk?.(chunk);
-    if (isEventStream) atEventBoundary = endsWithBlankLine(chunk);
-    const passed = rewrite ? rewrite.push(chunk) : chunk;
-    if (passed && !body.push(passed)) upstream.pause();
-  });
-  upstream.once("end", () => {
-    if (over) return;
-    over = true;
-    release("completed");
-    const held = rewrite?.end();
-    if (held) body.push(held);
-    body.push(null);
-  });
-  upstream.once("error", (error) => {
-    if (over) return;
-    over = true;
-    if (forward.signal.aborted) {
-      release("cancelled");
-      body.destroy(forward.signal.reason as Error);
-      return;
-    }
-    void explainFailure(lease, error).then((failure) => {
-      release("failed");
-      if (isEventStream && atEventBoundary) {
-        body.push(sseError(failure));
+function relayed(lease: ForwardLease, forward: ForwardRequest, headers: Record<string, string>, release: (outcome: Outcome) => void): Promise<RunnerReply> {
+  const { signal, observer, rewrite } = forward;
+  return new Promise((resolve, reject) => {
+    let controller: Dispatcher.DispatchController | undefined;
+    let body: Readable | undefined;
+    let isEventStream = false;
+    let atEventBoundary = true;
+    let over = false;
+    const onAbort = () => controller?.abort(signal.reason as Error);
+    signal.addEventListener("abort", onAbort, { once: true });
+    const finish = () => {
+      over = true;
+      signal.removeEventListener("abort", onAbort);
+    };
+
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(started) {
+        controller = started;
+        if (signal.aborted) started.abort(signal.reason as Error);
+      },
+      onResponseStart(_, status, received) {
+        if (status < 200) return; // informational: the answer follows
+        const replyHeaders = new Headers();
+        for (const name in received) {
+          const value = received[name];
+          if (value === undefined || hopByHop.has(name)) continue;
+          if (Array.isArray(value)) for (const item of value) replyHeaders.append(name, item);
+          else replyHeaders.append(name, value);
+        }
+        const contentType = replyHeaders.get("content-type");
+        isEventStream = contentType?.startsWith("text/event-stream") ?? false;
+        observer?.responded?.(status, contentType);
+        body = new Readable({
+          highWaterMark: 0,
+          read: () => controller?.resume(),
+          destroy(error, callback) {
+            if (!over) {
+              finish();
+              release("cancelled");
+              controller?.abort(error ?? new errors.RequestAbortedError()); // closes the engine's request
+            }
+            callback(error);
+          },
+        });
+        resolve({ status, headers: replyHeaders, body });
+      },
+      onResponseData(_, chunk) {
+        if (over || !body) return;
+        observer?.chunk?.(chunk);
+        if (isEventStream) atEventBoundary = endsWithBlankLine(chunk);
+        const passed = rewrite ? rewrite.push(chunk) : chunk;
+        if (passed && !body.push(passed)) controller?.pause();
+      },
+      onResponseEnd() {
+        if (over || !body) return;
+        finish();
+        release("completed");
+        const held = rewrite?.end();
+        if (held) body.push(held);
         body.push(null);
-      } else {
-        body.destroy(failure);
-      }
-    });
+      },
+      onResponseError(_, error) {
+        if (over) return;
+        if (!body) {
+          signal.removeEventListener("abort", onAbort);
+          return reject(error);
+        }
+        finish();
+        const failed = body;
+        if (signal.aborted) {
+          release("cancelled");
+          failed.destroy(signal.reason as Error);
+          return;
+        }
+        void explainFailure(lease, error).then((failure) => {
+          release("failed");
+          if (isEventStream && atEventBoundary) {
+            failed.push(sseError(failure));
+            failed.push(null);
+          } else {
+            failed.destroy(failure);
+          }
+        });
+      },
+    };
+    lease.dispatcher.dispatch(
+      {
+        origin: "http://runner",
+        path: forward.path,
+        method: forward.method as Dispatcher.HttpMethod,
+        headers,
+        body: forward.body,
+        headersTimeout: 0, // a long prompt may take its time before the first byte
+        bodyTimeout: 0,
+        reset: !forward.reuseConnections,
+      },
+      handler,
+    );
   });
-  return body;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { request, type Dispatcher } from "undici";
 import * as v from "valibot";
-import { isClosedConnection } from "./closed-connection.ts";
+import { sendResending } from "./closed-connection.ts";
 
 /**
  * The most tokens a text can take: every token covers at least a byte, bar
@@ -53,20 +53,16 @@ export async function applyChatTemplate(dispatcher: Dispatcher, chat: Readonly<R
 
 /** Sent again on a fresh connection when the engine closed the kept-alive one under it (the request changes nothing). */
 async function postJson(dispatcher: Dispatcher, path: string, payload: unknown, signal: AbortSignal): Promise<{ status: number; body: unknown }> {
-  for (let sends = 1; ; sends++) {
-    try {
-      const { statusCode, body } = await request(`http://runner${path}`, {
+  const { statusCode, body } = await sendResending(
+    () =>
+      request(`http://runner${path}`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(payload),
         dispatcher,
         signal,
-      });
-      return { status: statusCode, body: await body.json().catch(() => undefined) };
-    } catch (error) {
-      if (sends >= maxSends || signal.aborted || !isClosedConnection(error)) throw error;
-    }
-  }
+      }),
+    () => !signal.aborted,
+  );
+  return { status: statusCode, body: await body.json().catch(() => undefined) };
 }
-
-const maxSends = 3;

@@ -84,10 +84,11 @@ export function createScheduledEngines(options: ScheduledEnginesOptions): Engine
   const { loader, resolver, external } = options;
   const runnerMetrics = options.metrics && createRunnerMetrics(options.metrics.registry, () => loader.runners());
 
-  /** An unknown or malformed reference is left to the loader, which answers it in its own words. */
+  /** The model, resolved; an unknown or malformed reference is left to the loader, which answers it in its own words. */
   const refuseWithoutCompletion = async (reference: string, word: string) => {
     const known = await resolver.resolve(reference).catch(() => undefined);
     if (known && !resolvedCapabilities(known).includes("completion")) throw new BadRequestError(`${JSON.stringify(reference)} does not support ${word}`);
+    return known;
   };
 
   const knownLocally = (reference: string) =>
@@ -114,10 +115,10 @@ export function createScheduledEngines(options: ScheduledEnginesOptions): Engine
       return answered(await remote.forward({ ...forward, body: bytes, ...(observer ? { observer } : {}) }), 0);
     }
     const word = completionWords[path];
-    if (word) await refuseWithoutCompletion(model, word);
+    const resolved = word ? await refuseWithoutCompletion(model, word) : undefined;
     let lease: Lease;
     try {
-      lease = await loader.acquire({ model, backend: call.backend, mode, keepAliveMs, options: runnerOptions }, signal);
+      lease = await loader.acquire({ model, ...(resolved ? { resolved } : {}), backend: call.backend, mode, keepAliveMs, options: runnerOptions }, signal);
     } catch (error) {
       // Only models that exist become labels, lest clients mint series at will.
       if (metrics) {

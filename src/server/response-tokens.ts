@@ -49,22 +49,28 @@ export function bodyTail(): { push(chunk: Uint8Array): void; bytes(): { tail: Ui
 
 export function reportedTokens(contentType: string | null, tail: Uint8Array, whole: boolean): TokenUsage | undefined {
   const type = contentType ?? "";
-  const text = Buffer.from(tail).toString("utf8");
-  if (type.startsWith("application/x-ndjson")) return ollamaCounts(parseJson(text.trimEnd().split("\n").at(-1) ?? ""));
+  const bytes = Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength);
+  if (type.startsWith("application/x-ndjson")) return ollamaCounts(parseJson(bytes.toString("utf8").trimEnd().split("\n").at(-1) ?? ""));
   if (type.startsWith("application/json")) {
     if (!whole) return undefined;
     const tap = createUsageTap(type);
     tap.push(tail);
-    return ollamaCounts(parseJson(text)) ?? tap.usage();
+    return ollamaCounts(parseJson(bytes.toString("utf8"))) ?? tap.usage();
   }
   if (type.startsWith("text/event-stream")) {
     const tap = createUsageTap(type);
-    // From the first event boundary on: the tail may start inside an event.
-    tap.push(Buffer.from(whole ? text : text.slice(text.indexOf("\n\n") + 2)));
+    // From the first event boundary on (the tail may start inside an event), one event at a time: the tap decodes only those that mention counts.
+    let from = whole ? 0 : bytes.indexOf(eventEnd) + eventEnd.byteLength;
+    for (let end = bytes.indexOf(eventEnd, from); end >= 0; from = end + eventEnd.byteLength, end = bytes.indexOf(eventEnd, from)) {
+      tap.push(bytes.subarray(from, end + eventEnd.byteLength));
+    }
+    if (from < bytes.byteLength) tap.push(bytes.subarray(from));
     return tap.usage();
   }
   return undefined;
 }
+
+const eventEnd = Buffer.from("\n\n");
 
 function ollamaCounts(value: unknown): TokenUsage | undefined {
   const prompt = field(value, "prompt_eval_count");

@@ -86,6 +86,29 @@ describe("@anthropic-ai/sdk against the gateway", () => {
     assert.equal(ok.type, "message");
   });
 
+  test("a wrong method on a Messages route is Anthropic's 405 (Allow: POST), a path it lacks its 404, both in its error shape, under / and /anthropic", async () => {
+    for (const prefix of ["", "/anthropic"]) {
+      for (const [method, path] of [["GET", "/v1/messages"], ["PUT", "/v1/messages"], ["DELETE", "/v1/messages"], ["GET", "/v1/messages/count_tokens"]] as const) {
+        const reply = await fetch(`${served.gateway.url}${prefix}${path}`, { method });
+        assert.equal(reply.status, 405, `${method} ${prefix}${path}`);
+        assert.equal(reply.headers.get("allow"), "POST");
+        // What api.anthropic.com answers to a GET of /v1/messages.
+        assert.deepEqual(await reply.json(), { type: "error", error: { type: "invalid_request_error", message: "Method Not Allowed" } });
+      }
+      const head = await fetch(`${served.gateway.url}${prefix}/v1/messages`, { method: "HEAD" });
+      assert.equal(head.status, 405);
+      for (const [method, path] of [["GET", "/v1/messages/batches"], ["POST", "/v1/messages/nope"], ["GET", "/v1/messages/count_tokens/x"]] as const) {
+        const reply = await fetch(`${served.gateway.url}${prefix}${path}`, { method, ...(method === "POST" ? { body: "{}" } : {}) });
+        assert.equal(reply.status, 404, `${method} ${prefix}${path}`);
+        assert.deepEqual(await reply.json(), { type: "error", error: { type: "not_found_error", message: `${method} ${prefix}${path} not found` } });
+      }
+    }
+    // The SDK reads the shape: a 404 is its NotFoundError.
+    const failure = await client().get("/v1/messages/batches").catch((error: unknown) => error);
+    assert.ok(failure instanceof Anthropic.NotFoundError, String(failure));
+    assert.equal((failure.error as Anthropic.ErrorResponse).error.type, "not_found_error");
+  });
+
   test("a tool round trip: tool_use, streamed and whole, then the tool's result", async () => {
     const first = await client().messages.create({ model: "tiny-tools", max_tokens: 64, tools: [weatherTool], messages: question });
     assert.equal(first.stop_reason, "tool_use");

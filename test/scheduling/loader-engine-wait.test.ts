@@ -30,8 +30,15 @@ it("a request waiting for the engine's first build leaves when its client does; 
   const fake = createFakeBackend();
   let built = (_memory: RequiredMemory) => {};
   const building = new Promise<RequiredMemory>((resolve) => (built = resolve));
+  const estimateSignals: AbortSignal[] = [];
   // The estimate needs the engine: it stands for the whole build here.
-  const backend = { ...fake.backend, requiredMemoryForModel: () => building };
+  const backend = {
+    ...fake.backend,
+    requiredMemoryForModel: (signal: AbortSignal) => {
+      estimateSignals.push(signal);
+      return building;
+    },
+  };
   const loader = createLoader({ backends: [backend], resolver, runnersDir: await prepareRunnersDir(home, logger), logger });
   try {
     const client = new AbortController();
@@ -45,7 +52,10 @@ it("a request waiting for the engine's first build leaves when its client does; 
     const lease = await next;
     assert.equal(fake.starts, 1);
     lease.release();
+    assert.equal(estimateSignals.length, 1, "one estimate, shared");
+    assert.equal(estimateSignals[0]!.aborted, false, "the estimate outlived the client that left; the loader gives it no deadline");
   } finally {
     await loader.close();
   }
+  assert.equal(estimateSignals[0]!.aborted, true, "the loader's life bounds the estimate");
 });

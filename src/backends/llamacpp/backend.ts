@@ -35,6 +35,14 @@ interface Engine {
   readonly gpu: boolean;
 }
 
+/** One run of a runner: what it logged about its buffers, its process once spawned. */
+interface Run {
+  readonly report: () => OffloadReport | undefined;
+  pid?: number;
+  /** Its ggml backends were read from its mappings. */
+  backendsRead?: boolean;
+}
+
 type InstallState =
   | { readonly phase: "not installed" }
   | { readonly phase: "installing"; readonly progress?: InstallProgress }
@@ -49,18 +57,27 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
   const { locateModel, logger } = options;
   const resolveServer = options.resolveServer ?? ensureLlamaServer;
   let state: InstallState = { phase: "not installed" };
-  /** What each running runner logged about its buffers, by socket; the last one's stays for the status. */
-  const reports = new Map<string, () => OffloadReport | undefined>();
+  /**
+   * Each running runner, by socket. Sockets are reused by later runners, so
+   * a run removes only its own entry: an old run ending late leaves the new one's.
+   */
+  const runs = new Map<string, Run>();
+  /** The last runner's buffers, kept for the status once it stopped. */
   let lastReport: OffloadReport | undefined;
   /** The ggml backends a runner mapped, last seen: which CPU variant, whether CUDA or Vulkan loaded. */
   let loadedBackends: string[] | undefined;
-  /** Running runners' processes, by socket. */
-  const runnerPids = new Map<string, number>();
-  /** Backends are loaded before the model, so a running runner's mappings say which; the last seen stays. */
-  const backendsLoaded = (): string[] | undefined => {
-    for (const pid of runnerPids.values()) {
-      const mapped = loadedGgmlBackends(pid);
-      if (mapped.length) loadedBackends = mapped;
+  /**
+   * Backends are loaded before the model, so a running runner's mappings say
+   * which; the last seen stays. Each runner's are read once they show (its
+   * `/proc/<pid>/maps` is long), and never for a source build, which links
+   * them in.
+   */
+  const backendsLoaded = ({ server }: Engine): string[] | undefined => {
+    if (server.provisioning === "source") return undefined;
+    for (const run of runs.values()) {
+      if (run.pid === undefined || run.backendsRead) continue;
+      const mapped = loadedGgmlBackends(run.pid);
+      if (mapped.length) [loadedBackends, run.backendsRead] = [mapped, true];
     }
     return loadedBackends;
   };
@@ -126,7 +143,8 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
       });
       const runner: EngineRunner = { model, modelRef, mode, socket };
       const offload = offloadReader();
-      reports.set(socket, offload.report);
+      const current: Run = { report: offload.report };
+      runs.set(socket, current);
 
       try {
         await runSocketEngine(signal, socket, {
@@ -138,7 +156,7 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
           stopGraceMs: options.stopGraceMs,
           diagnosis: diagnoseLlamaServerExit,
           onSpawn: (spawned) => {
-            runnerPids.set(socket, spawned);
+            current.pid = spawned;
             options.onSpawn?.({ ...runner, pid: spawned });
           },
           onStderrLine: (line) => {
@@ -148,19 +166,18 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
         });
       } finally {
         lastReport = offload.report() ?? lastReport;
-        runnerPids.delete(socket);
-        if (reports.get(socket) === offload.report) reports.delete(socket);
+        if (runs.get(socket) === current) runs.delete(socket);
       }
     },
 
     runnerMemory(socket) {
-      return reports.get(socket)?.()?.memory;
+      return runs.get(socket)?.report()?.memory;
     },
 
     status() {
       switch (state.phase) {
         case "installed":
-          return describeEngine(state.engine, backendsLoaded(), [...reports.values()].map((report) => report()).find(Boolean) ?? lastReport);
+          return describeEngine(state.engine, backendsLoaded(state.engine), [...runs.values()].map((run) => run.report()).find(Boolean) ?? lastReport);
         case "failed":
           return `installation failed: ${state.error.message}`;
         case "installing": {
@@ -183,12 +200,10 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
       return Math.ceil(Math.min(requested, trainedContext) / contextPadding) * contextPadding;
     },
 
-    async requiredMemoryForModel(_signal, model, config): Promise<RequiredMemory> {
-      // The caller's deadline is for reading the model, not for the first
-      // start's engine build: a request waits for that as for a load (Docker
-      // Model Runner's scheduler waits for its installer too), and leaves when
-      // its client does.
-      const engine = await server(new AbortController().signal);
+    async requiredMemoryForModel(signal, model, config): Promise<RequiredMemory> {
+      // The first estimate waits for the engine's build (the GPU decides the
+      // estimate), as long as its caller lets it.
+      const engine = await server(signal);
       const located = await locateModel(model);
       const draft = config?.speculative ? await shapeOf(await locateModel(config.speculative.draft_model)) : undefined;
       return estimateLlamaServerMemory({

@@ -33,6 +33,8 @@ export interface VllmBackendOptions extends EngineBackendOptions {
    * Infinity when unknown. Each runner claims `gpu-memory-utilization` of it.
    */
   readonly gpuMemory?: number;
+  /** How long finding vLLM and reading its release may take; 60 s by default. */
+  readonly probeTimeoutMs?: number;
 }
 
 type InstallState =
@@ -51,22 +53,31 @@ export function createVllmBackend(options: VllmBackendOptions): Backend {
   const locate = options.locate ?? ((signal: AbortSignal) => locateVllm(process.env, signal));
   const readVersion = options.readVersion ?? readVllmVersion;
   const gpuMemory = Number.isFinite(options.gpuMemory) ? (options.gpuMemory ?? 0) : 0;
+  const probeTimeoutMs = options.probeTimeoutMs ?? 60_000;
   let state: InstallState = { phase: "not looked for" };
   /** By model id: what the latest completion runner started with, for `adaptRequest`. */
   const runners = new Map<string, VllmRunnerFacts>();
 
-  /** Looked for again while absent: it may have been installed since. */
+  /**
+   * Looked for again while absent: it may have been installed since. The
+   * probe has a deadline of its own, since its callers (the loader's memory
+   * estimate) have none: a Python that hangs importing must not hold requests.
+   */
   async function vllm(signal: AbortSignal): Promise<InstalledVllm> {
     if (state.phase === "installed") return state.vllm;
+    const deadline = AbortSignal.timeout(probeTimeoutMs);
+    const probe = AbortSignal.any([signal, deadline]);
     try {
-      const found = await locate(signal);
-      const version = await readVersion(found, signal);
+      const found = await locate(probe);
+      const version = await readVersion(found, probe);
       logger.info({ command: found.command, prefix: found.prefix, source: found.source, version: formatVllmVersion(version) }, "vLLM found");
       state = { phase: "installed", vllm: { ...found, version } };
       return state.vllm;
     } catch (error) {
-      if (!signal.aborted) state = { phase: "not installed", error: error as Error };
-      throw error;
+      if (signal.aborted) throw error;
+      const failure = deadline.aborted ? new Error(`vLLM did not answer within ${probeTimeoutMs / 1000} s (finding it, then vllm --version)`) : (error as Error);
+      state = { phase: "not installed", error: failure };
+      throw failure;
     }
   }
 

@@ -7,13 +7,13 @@
  */
 import { createHash, randomUUID, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { link, open, rm, stat } from "node:fs/promises";
+import { link, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Transform, Writable, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { moveIntoPlace } from "../../utilities/atomic-file.ts";
 import { flushingFileWriter } from "./flushing-file-writer.ts";
-import { DigestMismatchError, type Sha256Digest } from "./digest.ts";
+import { DigestMismatchError, sha256File, type Sha256Digest } from "./digest.ts";
 import type { StoreLayout } from "./store-layout.ts";
 
 /** A blob's bytes from some offset on. */
@@ -155,27 +155,9 @@ async function download(partial: string, openSource: OpenBlob, resumable: boolea
   return { digest: `sha256:${hash.digest("hex")}`, size: completed };
 }
 
-/** Read into one buffer, reused: a fresh 1 MiB buffer per read left ~30 MB of RSS behind after hashing the demo models. */
-const hashChunkBytes = 1024 * 1024;
-
-async function hashFile(path: string, options: ReceiveBlobOptions): Promise<StoredBlob> {
-  const hash = createHash("sha256");
-  const buffer = Buffer.allocUnsafe(hashChunkBytes);
-  let size = 0;
-  const file = await open(path, "r");
-  try {
-    for (;;) {
-      options.signal?.throwIfAborted();
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, size);
-      if (bytesRead === 0) break;
-      size += bytesRead;
-      hash.update(buffer.subarray(0, bytesRead));
-      options.onProgress?.(size, options.expected?.size);
-    }
-  } finally {
-    await file.close();
-  }
-  return { digest: `sha256:${hash.digest("hex")}`, size };
+/** Hashes a file already in the store's directory, reporting progress against the blob's announced size. */
+function hashFile(path: string, options: ReceiveBlobOptions): Promise<StoredBlob> {
+  return sha256File(path, { signal: options.signal, onProgress: (hashed) => options.onProgress?.(hashed, options.expected?.size) });
 }
 
 function hashInto(hash: Hash): Writable {

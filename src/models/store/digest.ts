@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { pipeline } from "node:stream/promises";
+import { open } from "node:fs/promises";
 import { isSha256Digest, type Sha256Digest } from "../reference.ts";
 
 export type { Sha256Digest };
@@ -49,9 +48,32 @@ export function shortDigest(digest: Sha256Digest): string {
   return digestHex(digest).slice(0, 12);
 }
 
-/** A file's digest, streamed: the file is never held in memory. */
-export async function sha256File(path: string): Promise<Sha256Digest> {
+export interface HashFileOptions {
+  readonly signal?: AbortSignal;
+  /** Bytes hashed so far, after each read. */
+  readonly onProgress?: (hashed: number) => void;
+}
+
+/** Read into one buffer, reused: a fresh 1 MiB buffer per read left ~30 MB of RSS behind after hashing the demo models. */
+const hashChunkBytes = 1024 * 1024;
+
+/** A file's digest and size, read a chunk at a time: the file is never held in memory. */
+export async function sha256File(path: string, options: HashFileOptions = {}): Promise<{ readonly digest: Sha256Digest; readonly size: number }> {
   const hash = createHash("sha256");
-  await pipeline(createReadStream(path), hash);
-  return `sha256:${hash.digest("hex")}`;
+  const buffer = Buffer.allocUnsafe(hashChunkBytes);
+  let size = 0;
+  const file = await open(path, "r");
+  try {
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, size);
+      if (bytesRead === 0) break;
+      size += bytesRead;
+      hash.update(buffer.subarray(0, bytesRead));
+      options.onProgress?.(size);
+    }
+  } finally {
+    await file.close();
+  }
+  return { digest: `sha256:${hash.digest("hex")}`, size };
 }

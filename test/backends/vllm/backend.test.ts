@@ -6,6 +6,7 @@ import { after, describe, it } from "node:test";
 import { pino } from "pino";
 import { createVllmBackend } from "../../../src/backends/vllm/backend.ts";
 import { locateVllm, VllmNotInstalledError } from "../../../src/backends/vllm/locate.ts";
+import { runCommand } from "../../../src/backends/run-command.ts";
 import { InvalidConfigurationError } from "../../../src/inference/index.ts";
 
 const logger = pino({ level: "silent" });
@@ -55,5 +56,22 @@ describe("createVllmBackend", () => {
     await assert.rejects(backend.requiredMemoryForModel(signal, "gguf"), /vllm serves safetensors models; model tiny:latest is GGUF/);
     await assert.rejects(backend.requiredMemoryForModel(signal, "st", { "runtime-flags": ["--trust-remote-code"] }), InvalidConfigurationError);
     await assert.rejects(backend.requiredMemoryForModel(signal, "st"), VllmNotInstalledError);
+  });
+
+  it("bounds its own probe: a vLLM that never answers fails the estimate, whose caller gives no deadline", async () => {
+    const hanging = createVllmBackend({
+      logger,
+      probeTimeoutMs: 50,
+      locate: async () => ({ command: "vllm", prefix: [], source: "path" }),
+      // Like a Python stuck importing: answers only when stopped.
+      readVersion: (_vllm, signal) => runCommand("sleep", ["600"], { signal }).then(() => assert.fail("sleep was stopped")),
+      locateModel: async () => ({ name: "st:latest", format: "safetensors", path: "/m", size: 42 }),
+    });
+    await assert.rejects(hanging.requiredMemoryForModel(new AbortController().signal, "st"), /vLLM did not answer within 0.05 s/);
+    assert.match(hanging.status(), /^not installed: vLLM did not answer/);
+    const caller = new AbortController();
+    const leaving = hanging.requiredMemoryForModel(caller.signal, "st");
+    caller.abort(new Error("the client hung up"));
+    await assert.rejects(leaving, /the client hung up/);
   });
 });
