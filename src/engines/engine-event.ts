@@ -99,13 +99,16 @@ function shapeOf(data: string, chunk: EngineChunk): RepeatedShape | undefined {
   if (at === undefined) return undefined;
   const close = closingQuote(data, at);
   if (close === undefined || jsonString(data.slice(at, close + 1)) !== fields[0]) return undefined;
+  // A key spelled with a \u escape elsewhere may be the delta's own, the one found another object's.
+  if (data.lastIndexOf("\\u", at) !== -1 || data.indexOf("\\u", close) !== -1) return undefined;
   return { before: data.slice(0, at + 1), after: data.slice(close), field };
 }
 
 /**
  * Where the string value of `"field":` opens in `data`, when the key occurs
- * once: a key found once in JSON that parsed is the delta's own (an escaped
- * quote before it would put it inside another string).
+ * once: a key found once in JSON that parsed, and spelled without escapes
+ * anywhere (see `shapeOf`), is the delta's own (an escaped quote before it
+ * would put it inside another string).
  */
 function uniqueKey(data: string, field: TextField): number | undefined {
   const key = `"${field}":`;

@@ -111,3 +111,102 @@ describe("a stream's engine event reader", () => {
     assert.deepEqual(fast.slice(2), [{ failure: "the slot died" }, { failure: "out of memory" }]);
   });
 });
+
+/** A small seeded generator (mulberry32), so a failure names the seed that shows it again. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Text pieces a token may hold, escapes and JSON's own punctuation among them. */
+const pieces = ["a", " the", '"', "\\", "\n", "\r\n", "\t", "\u0000", "\u001f", '","', '"content":"', "\\u0041", "}", "]}", "😀", "\ud83d", "\ude00", "é", "\u2028", "data: ", "[DONE]", " "];
+/** Raw text put where a token's string goes, JSON or not: what an engine gone wrong might write. */
+const rawInsides = ['"', '\\', '\\"', '\\\\', '","content":"x', '\\u00', '\\ud83d', '\\ud83d\\ude00', '","reasoning_content":"', "\n", "\\n"];
+
+describe("the engine event reader against a full parse, fuzzed", () => {
+  test("every event of random streams (text with escapes, fields that change, reasoning, tool calls, logprobs, usage, raw text that is not JSON) reads as a full parse reads it", () => {
+    let shortcuts = 0;
+    for (let seed = 1; seed <= 400; seed++) {
+      const next = random(seed);
+      const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+      const text = () => Array.from({ length: 1 + Math.floor(next() * 4) }, () => pick(pieces)).join("");
+      const spaced = next() < 0.3;
+      const sep = spaced ? ": " : ":";
+      let created = 1795610237;
+      let id = "chatcmpl-1";
+      const lines: string[] = [];
+      for (let index = 0; index < 30; index++) {
+        const roll = next();
+        if (roll < 0.05) created += 1;
+        else if (roll < 0.07) id = `chatcmpl-${index}`;
+        const field = next() < 0.8 ? "content" : pick(["reasoning_content", "reasoning"]);
+        const kind = next();
+        const value =
+          kind < 0.75 ? JSON.stringify(text()) : kind < 0.85 ? `"${pick(rawInsides)}"` : kind < 0.9 ? "null" : JSON.stringify("");
+        const extra =
+          kind >= 0.9
+            ? pick([
+                `,"tool_calls"${sep}[{"index":0,"function":{"arguments":${JSON.stringify(text())}}}]`,
+                `,"content"${sep}${JSON.stringify(text())}`,
+                `,"role"${sep}"assistant"`,
+              ])
+            : "";
+        const choiceTail = pick([
+          `,"finish_reason"${sep}null`,
+          `,"finish_reason"${sep}null`,
+          `,"finish_reason"${sep}"stop"`,
+          `,"logprobs"${sep}{"content":[{"token":"t","logprob":-0.5}]}`,
+        ]);
+        const chunkTail = pick([
+          `,"created"${sep}${created},"id"${sep}"${id}","model"${sep}"m","system_fingerprint"${sep}"b1","object"${sep}"chat.completion.chunk"`,
+          `,"created"${sep}${created},"id"${sep}"${id}","model"${sep}"m","system_fingerprint"${sep}"b1","object"${sep}"chat.completion.chunk"`,
+          `,"usage"${sep}{"prompt_tokens":3,"completion_tokens":${index}}`,
+          `,"timings"${sep}{"prompt_n":3,"prompt_ms":1,"predicted_n":${index},"predicted_ms":2}`,
+        ]);
+        const data = `{"choices"${sep}[{"index"${sep}0,"delta"${sep}{"${field}"${sep}${value}${extra}}${choiceTail}}]${chunkTail}}`;
+        lines.push(next() < 0.05 ? `event: error\ndata: ${data}\n\n` : `data: ${data}\n\n`);
+      }
+      lines.push("data: [DONE]\n\n");
+      const sse = lines.join("");
+      const { fast, full } = readBoth(sse);
+      assert.deepEqual(fast, full, `seed ${seed}`);
+      const read = createEngineEventReader();
+      shortcuts += events(sse).filter((event) => {
+        const result = read(event);
+        return typeof result === "object" && "chunk" in result && !("id" in result.chunk);
+      }).length;
+    }
+    assert.ok(shortcuts > 1000, `the shortcut was taken (${shortcuts} times)`);
+  });
+
+  test("a stream split anywhere, with CRLF line ends, 'data:' without its space and keep-alive comments, reads as a full parse reads it", () => {
+    const texts = ["Hi", ' "a"', "\\", "b\r\n", "😀", '","', "x"];
+    const sse = texts.map((text) => token(JSON.stringify(text))).join("").replaceAll("data: ", "data:").replaceAll("\n\n", "\r\n: keep-alive\r\n\r\n");
+    const expected = readBoth(token(JSON.stringify(texts[0])) + texts.slice(1).map((text) => token(JSON.stringify(text))).join("")).full;
+    const next = random(7);
+    for (let trial = 0; trial < 50; trial++) {
+      const read = createEngineEventReader();
+      const fast: unknown[] = [];
+      const parser = createParser({ onEvent: (event) => fast.push(declared(read(event))) });
+      for (let at = 0; at < sse.length; ) {
+        const size = 1 + Math.floor(next() * 40);
+        parser.feed(sse.slice(at, at + size));
+        at += size;
+      }
+      assert.deepEqual(fast, expected, `trial ${trial}`);
+    }
+  });
+
+  test("a key written with an escape (\\u0065) is the same key to JSON: the text is read where the delta's own key is", () => {
+    const chunk = (delta: string, other: string) =>
+      `data: {"choices":[{"index":0,"delta":{"cont\\u0065nt":${JSON.stringify(delta)}}}],"x":{"content":${JSON.stringify(other)}}}\n\n`;
+    const { fast, full } = readBoth(chunk("same", "same") + chunk("same", "other"));
+    assert.deepEqual(fast, full);
+  });
+});

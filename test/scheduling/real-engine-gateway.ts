@@ -9,7 +9,7 @@ import { ensureFixtureModels } from "../../fixtures/generate.ts";
 import { createLlamaCppBackend } from "../../src/backends/llamacpp/backend.ts";
 import type { Backend } from "../../src/inference/index.ts";
 import { createFixtureModelResolver } from "../../src/models/model-resolver.ts";
-import { createEngineMetrics } from "../../src/scheduling/engine-metrics.ts";
+import { createEngineMetrics, type EngineMetrics } from "../../src/scheduling/engine-metrics.ts";
 import { createEnginesApp } from "../../src/scheduling/engines-app.ts";
 import { createLoader, type Loader, type LoaderOptions } from "../../src/scheduling/loader.ts";
 import { prepareRunnersDir, runnerSocketPath } from "../../src/scheduling/runners-dir.ts";
@@ -21,6 +21,8 @@ export interface RealEngineGateway {
   readonly url: string;
   readonly openai: OpenAI;
   readonly loader: Loader;
+  /** The engines layer's metrics, as `/metrics` would show them. */
+  readonly metrics: EngineMetrics;
   readonly runnersDir: string;
   /** pids of every llama-server started, by socket. */
   readonly pids: Map<string, number>;
@@ -70,6 +72,7 @@ export async function startRealEngineGateway(options: RealEngineGatewayOptions =
     url: server.url,
     openai: new OpenAI({ baseURL: `${server.url}/engines/v1`, apiKey: "unused", maxRetries: 0, timeout: 60_000 }),
     loader: openLoader,
+    metrics,
     runnersDir,
     pids,
     async runnerGet(slot, path) {

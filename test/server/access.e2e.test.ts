@@ -108,7 +108,7 @@ describe("access control, through the real gateway", () => {
   });
 
   it("answers CORS preflights on every front door, before the key is asked for, for allowed origins only", async () => {
-    for (const path of ["/api/chat", "/v1/chat/completions", "/engines/v1/chat/completions", "/models", "/api/tags"]) {
+    for (const path of ["/api/chat", "/v1/chat/completions", "/engines/v1/chat/completions", "/v1/messages", "/models", "/api/tags"]) {
       for (const [origin, allowed] of [
         [allowedOrigin, true],
         ["http://localhost:3000", true],
