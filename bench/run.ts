@@ -25,6 +25,11 @@ const benches: Record<string, Bench> = {
     fast: true,
     about: "the Ollama stream translator's cost per engine event (recorded streams)",
   },
+  dialects: {
+    file: "dialect-translators.ts",
+    fast: true,
+    about: "the Anthropic and Responses translations' CPU per request and per engine event, as their routes wire them (no sockets)",
+  },
   engines: { file: "engines-overhead.ts", about: "gateway /engines vs llama-server on its socket: TTFT, total, throughput at 1/16/64, cold start" },
   ollama: { file: "ollama-overhead.ts", about: "the translator, then /api/chat vs /engines vs llama-server, interleaved" },
   hotpath: {

@@ -143,7 +143,7 @@ export function createChatStreamTranslator({ model, stopSequences = [], newId }:
     if (reasoning) textDelta("thinking", reasoning);
     const text = choice.delta?.content ?? "";
     if (text) textDelta("text", text);
-    for (const call of choice.delta?.tool_calls ?? []) toolCallDelta(call);
+    if (choice.delta?.tool_calls) for (const call of choice.delta.tool_calls) toolCallDelta(call);
     if (!choice.finish_reason) return;
     finish = choice.finish_reason;
     const matched = choice.stop_reason;

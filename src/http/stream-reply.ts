@@ -73,14 +73,26 @@ export function streamReply(c: Context, head: ReplyHead, source: Readable, trans
   takenOver.add(outgoing);
   pump(source, outgoing, translation, watchers.get(outgoing));
   // What Hono's middleware sees (the request log reads its status and type); never sent.
-  return new Response(null, head);
+  const contentType = head.headers["content-type"];
+  return new Response(null, { status: head.status, ...(contentType === undefined ? {} : { headers: { "content-type": contentType } }) });
+}
+
+/** Replies corked during this round of I/O: uncorked together in its check phase, after its callbacks and the ticks they queued (a stream's end is one). */
+let dueUncorks: Array<() => void> = [];
+
+function uncorkInCheckPhase(uncork: () => void): void {
+  if (dueUncorks.push(uncork) > 1) return;
+  setImmediate(() => {
+    const due = dueUncorks;
+    dueUncorks = [];
+    for (const each of due) each();
+  });
 }
 
 function pump(source: Readable, target: Writable, translation: ReplyTranslation | undefined, watcher?: SentReplyWatcher): void {
   let corked = false;
   let wrote = false;
   let over = false;
-  // Uncorked in the check phase, after this round's I/O callbacks and the ticks they queued (a stream's end is one).
   const uncork = () => {
     corked = false;
     target.uncork();
@@ -90,7 +102,7 @@ function pump(source: Readable, target: Writable, translation: ReplyTranslation 
     if (!corked) {
       corked = true;
       target.cork();
-      setImmediate(uncork);
+      uncorkInCheckPhase(uncork);
     }
     watcher?.chunk(bytes);
     if (!target.write(bytes) && !source.isPaused()) {

@@ -7,8 +7,7 @@
  * Usage, timings, ids and logprobs go along; refusals pass as they are.
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-
-type Json = Record<string, unknown>;
+import { parseJsonObject, type JsonObject } from "../utilities/json-object.ts";
 
 /** @example return chatFromCompletion(await engines.fetch(completionRequest)) */
 export function chatFromCompletion(response: Response): Response {
@@ -27,8 +26,8 @@ function chatEvents(): TransformStream<Uint8Array, Uint8Array> {
   let emit: (text: string) => void = () => {};
   const parser = createParser({
     onEvent(event: EventSourceMessage) {
-      const chunk = event.data === "[DONE]" ? undefined : parseObject(event.data);
-      const choices = chunk && Array.isArray(chunk.choices) ? (chunk.choices as Json[]) : undefined;
+      const chunk = event.data === "[DONE]" ? undefined : parseJsonObject(event.data);
+      const choices = chunk && Array.isArray(chunk.choices) ? (chunk.choices as JsonObject[]) : undefined;
       // Anything else (`[DONE]`, an error event) goes as it came.
       const data = chunk && choices ? JSON.stringify(chatChunk(chunk, choices, first)) : event.data;
       if (choices?.length) first = false;
@@ -49,7 +48,7 @@ function chatEvents(): TransformStream<Uint8Array, Uint8Array> {
 }
 
 /** A completion chunk as a chat chunk: the text in the delta, the role on the first. */
-function chatChunk(chunk: Json, choices: readonly Json[], first: boolean): Json {
+function chatChunk(chunk: JsonObject, choices: readonly JsonObject[], first: boolean): JsonObject {
   const deltas = choices.map(({ text, ...choice }) => ({
     ...choice,
     delta: { ...(first ? { role: "assistant" } : {}), ...(typeof text === "string" && text !== "" ? { content: text } : {}) },
@@ -65,20 +64,11 @@ function wholeChat(): TransformStream<Uint8Array, Uint8Array> {
     },
     flush(controller) {
       const text = Buffer.concat(parts).toString("utf8");
-      const reply = parseObject(text);
+      const reply = parseJsonObject(text);
       if (!reply || !Array.isArray(reply.choices)) return controller.enqueue(new TextEncoder().encode(text));
-      const choices = (reply.choices as Json[]).map(({ text: content, ...choice }) => ({ ...choice, message: { role: "assistant", content: content ?? "" } }));
+      const choices = (reply.choices as JsonObject[]).map(({ text: content, ...choice }) => ({ ...choice, message: { role: "assistant", content: content ?? "" } }));
       controller.enqueue(new TextEncoder().encode(JSON.stringify({ ...reply, object: "chat.completion", choices })));
     },
   });
 }
 
-/** A JSON object, or undefined for anything else. */
-export function parseObject(text: string, reviver?: (key: string, value: unknown) => unknown): Json | undefined {
-  try {
-    const value: unknown = JSON.parse(text, reviver);
-    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Json) : undefined;
-  } catch {
-    return undefined;
-  }
-}

@@ -112,17 +112,7 @@ export const zeroMetrics: DoneMetrics = {
  * // { model: "tiny:latest", created_at: "…", message: { role: "assistant", content: "Hi" }, done: false }
  */
 export function replyFormatter(shape: ReplyShape, model: string, now: () => number = Date.now): ReplyFormatter {
-  // Formatting a date costs as much as the rest of a chunk; tokens often share a millisecond.
-  let lastTime = NaN;
-  let lastText = "";
-  const createdAt = () => {
-    const time = now();
-    if (time !== lastTime) {
-      lastTime = time;
-      lastText = new Date(time).toISOString();
-    }
-    return lastText;
-  };
+  const createdAt = () => isoTime(now());
   if (shape === "chat") {
     return {
       chunk: (output) =>
@@ -163,6 +153,17 @@ export function replyFormatter(shape: ReplyShape, model: string, now: () => numb
     }),
   };
 }
+
+/**
+ * Formatting a date costs as much as the rest of a chunk; the tokens of every
+ * stream in one millisecond share its text.
+ */
+function isoTime(time: number): string {
+  if (time !== lastIso.time) lastIso = { time, text: new Date(time).toISOString() };
+  return lastIso.text;
+}
+
+let lastIso = { time: NaN, text: "" };
 
 function logprobsOf({ logprobs }: Output): { logprobs?: readonly Logprob[] } {
   return logprobs?.length ? { logprobs } : {};

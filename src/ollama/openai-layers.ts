@@ -14,7 +14,8 @@
  */
 import { HTTPException } from "hono/http-exception";
 import type { RunnerOptions } from "../inference/runner-options.ts";
-import { chatFromCompletion, parseObject } from "./completion-as-chat.ts";
+import { parseJsonObject } from "../utilities/json-object.ts";
+import { chatFromCompletion } from "./completion-as-chat.ts";
 import type { ModelLayers, Models } from "../models/models.ts";
 import { renderPrompt, template, withModelMessages } from "./modelfile-layers.ts";
 import { InvalidOptionError, readRequestOptions, runnerOptionsField } from "./request-options.ts";
@@ -132,7 +133,7 @@ function encode(body: Body): ArrayBuffer {
 /** The body as a JSON object, unless writing it again would change it (a number past float64, `1e400`, would become `null`). */
 function faithfulObject(text: string): Body | undefined {
   let faithful = true;
-  const value = parseObject(text, (_key, item: unknown) => {
+  const value = parseJsonObject(text, (_key, item: unknown) => {
     if (typeof item === "number" && !Number.isFinite(item)) faithful = false;
     return item;
   });

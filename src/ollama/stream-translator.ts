@@ -13,7 +13,7 @@
  */
 import { createParser, type EventSourceMessage, type ParseError } from "eventsource-parser";
 import type { Choice, EngineChunk, EngineLogprob, Timings, ToolCallDelta, Usage } from "../engines/engine-chunk.ts";
-import { engineErrorMessage, parseEventJson, readEngineEvent } from "../engines/engine-event.ts";
+import { createEngineEventReader, engineErrorMessage, parseEventJson } from "../engines/engine-event.ts";
 import {
   nanoseconds,
   type DoneMetrics,
@@ -61,6 +61,7 @@ type Phase = "streaming" | "finished" | "closed";
 export function createStreamTranslator(options: StreamTranslatorOptions): StreamTranslator {
   const { formatter, startedAt, loadDurationMs = 0, now = () => performance.now(), topLogprobs } = options;
   const makeId = options.newToolCallId ?? newToolCallId;
+  const readEvent = createEngineEventReader();
 
   let phase: Phase = "streaming";
   let doneReason: DoneReason = "stop";
@@ -114,7 +115,7 @@ export function createStreamTranslator(options: StreamTranslatorOptions): Stream
 
   const onEvent = (event: EventSourceMessage) => {
     if (phase === "closed") return;
-    const read = readEngineEvent(event);
+    const read = readEvent(event);
     if (read === "done") return phase === "finished" ? close() : fail(incomplete);
     if ("failure" in read) return fail(read.failure);
     const { chunk } = read;

@@ -172,7 +172,7 @@ export function createResponseStreamTranslator({ response: started, newId }: Res
       item.text += content;
       emitDelta("response.output_text.delta", item, content, ',"logprobs":[]');
     }
-    for (const delta of choice.delta?.tool_calls ?? []) onToolCallDelta(delta);
+    if (choice.delta?.tool_calls) for (const delta of choice.delta.tool_calls) onToolCallDelta(delta);
     if (choice.finish_reason) {
       finishReason = choice.finish_reason;
       closeAll(finishReason === "length" ? "incomplete" : "completed");

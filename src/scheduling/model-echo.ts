@@ -19,15 +19,18 @@ export interface ChunkRewrite {
 export function modelEcho(served: string, requested: string): ChunkRewrite {
   const pattern = Buffer.from(`"model":${JSON.stringify(served)}`);
   const replacement = Buffer.from(`"model":${JSON.stringify(requested)}`);
+  // A chunk can end inside the pattern only on one of its bytes: an SSE chunk's last newline never is.
+  const ofPattern = new Uint8Array(256);
+  for (const byte of pattern) ofPattern[byte] = 1;
   let carried: Buffer | undefined;
   return {
     push(chunk) {
       const joined = carried ? Buffer.concat([carried, chunk]) : chunk;
       const text = replaceAll(joined, pattern, replacement);
       // A pattern cut between two chunks waits for the next one; SSE events end in a blank line, so nothing else waits.
-      const held = partialMatchAtEnd(text, pattern);
+      const held = text.length > 0 && ofPattern[text[text.length - 1]!] ? partialMatchAtEnd(text, pattern) : 0;
       carried = held ? text.subarray(text.length - held) : undefined;
-      return text.length > held ? text.subarray(0, text.length - held) : undefined;
+      return text.length > held ? (held ? text.subarray(0, text.length - held) : text) : undefined;
     },
     end() {
       const rest = carried;
@@ -37,18 +40,22 @@ export function modelEcho(served: string, requested: string): ChunkRewrite {
   };
 }
 
+/** `text` with every `pattern` replaced, copied once into a buffer of its own; `text` itself when it has none. */
 function replaceAll(text: Buffer, pattern: Buffer, replacement: Buffer): Buffer {
   let at = text.indexOf(pattern);
   if (at < 0) return text;
-  const parts: Buffer[] = [];
+  const found: number[] = [];
+  for (; at >= 0; at = text.indexOf(pattern, at + pattern.length)) found.push(at);
+  const replaced = Buffer.allocUnsafe(text.length + found.length * (replacement.length - pattern.length));
   let from = 0;
-  while (at >= 0) {
-    parts.push(text.subarray(from, at), replacement);
-    from = at + pattern.length;
-    at = text.indexOf(pattern, from);
+  let to = 0;
+  for (const start of found) {
+    to += text.copy(replaced, to, from, start);
+    to += replacement.copy(replaced, to);
+    from = start + pattern.length;
   }
-  parts.push(text.subarray(from));
-  return Buffer.concat(parts);
+  text.copy(replaced, to, from);
+  return replaced;
 }
 
 /** The length of the longest end of `text` that begins `pattern`, tried only where its first byte (a quote) is. */

@@ -35,8 +35,12 @@ export function bodyTail(): { push(chunk: Uint8Array): void; bytes(): { tail: Ui
       }
       if (used + bytes.byteLength > kept.byteLength) dropped = true;
       const first = Math.min(bytes.byteLength, kept.byteLength - next);
-      kept.set(bytes.subarray(0, first), next);
-      kept.set(bytes.subarray(first), 0);
+      if (first === bytes.byteLength) {
+        kept.set(bytes, next); // the common case: no wrap, no views made
+      } else {
+        kept.set(bytes.subarray(0, first), next);
+        kept.set(bytes.subarray(first), 0);
+      }
       next = (next + bytes.byteLength) % kept.byteLength;
       used = Math.min(kept.byteLength, used + bytes.byteLength);
     },

@@ -77,6 +77,23 @@ describe("context and truncation, as Ollama", () => {
     assert.ok((await runningSizes("tiny:latest")).includes(256), "the runner has the context the request asked for");
   });
 
+  test("a chat too long goes to the engine, is refused there and goes again cut: one request in /metrics, completed", async () => {
+    const requests = async () => {
+      const text = await (await fetch(`${served.gateway.url}/metrics`)).text();
+      const counts: Record<string, number> = {};
+      for (const [, outcome, value] of text.matchAll(/^modelgate_engine_requests_total\{[^}]*model="tiny:latest"[^}]*outcome="(\w+)"[^}]*\} (\d+)$/gm)) {
+        counts[outcome!] = (counts[outcome!] ?? 0) + Number(value);
+      }
+      return counts;
+    };
+    const before = await requests();
+    const reply = await served.ollama.chat({ model: "tiny", messages: longConversation(), stream: false, options: { num_ctx: 256, num_predict: 2 } });
+    assert.equal(reply.done, true);
+    const after = await requests();
+    const added = Object.fromEntries(Object.entries(after).map(([outcome, value]) => [outcome, value - (before[outcome] ?? 0)]).filter(([, value]) => value !== 0));
+    assert.deepEqual(added, { completed: 1 });
+  });
+
   test("the same chat with truncate: false is a plain 400 in Ollama's words, streamed or not", async () => {
     for (const stream of [true, false]) {
       const response = await fetch(`${served.gateway.url}/api/chat`, {

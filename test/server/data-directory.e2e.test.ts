@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { lstat, mkdir, mkdtemp, readdir, rm, stat, symlink, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { setTimeout } from "node:timers/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { startGateway, type GatewayProcess } from "../support/gateway.ts";
@@ -91,6 +92,9 @@ describe("the data directory", () => {
         await chatDone(gateway);
         const [engine] = await engines(gateway);
         await unlink(socketOf(home, 0));
+        // A connection kept alive from the last request still reaches the runner (an unlinked socket keeps its
+        // connections); once the runner proxy lets it go (2 s idle), the next request must connect, and cannot.
+        await setTimeout(2_500);
         const failed = await chat(gateway);
         assert.equal(failed.status, 500);
         assert.match(((await failed.json()) as { error: string }).error, /runner could not be reached/);
