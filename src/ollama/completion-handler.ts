@@ -38,10 +38,10 @@ export function createCompletionHandler({ engines, logger, applyModelfile }: Com
       const startedAt = performance.now();
       const signal = c.req.raw.signal;
       const call = await applyModelfile(translate(await readRequestBody(c.req, schema)));
-      if (call.renderOnly) return c.json(await renderedOnly(conversations, call, signal));
       if (call.ignoredOptions.length) logger.debug({ model: call.model, options: call.ignoredOptions }, "options ignored");
-      // As Ollama: an unload asks nothing of the model; everything else is refused before it loads.
+      // As Ollama: an unload asks nothing of the model; everything else is refused before it loads, a render too.
       if (call.engine || !asksToUnload(call.keepAlive)) await checkCapabilities(engines, call);
+      if (call.renderOnly) return c.json(await renderedOnly(conversations, call, signal));
       const keepAlive = call.keepAlive === undefined ? {} : { keep_alive: call.keepAlive };
       const formatter = replyFormatter(call.shape, call.model);
 
