@@ -54,6 +54,11 @@ export interface EngineReply {
    * A runner that dies mid event stream ends it with an OpenAI `error` event.
    */
   readonly body: Readable;
+  /**
+   * The tokens the engine's reply states, as the metrics read them while it
+   * passed (final once `body` has ended); absent where nothing reads them.
+   */
+  readonly usage?: () => { readonly promptTokens: number; readonly completionTokens: number } | undefined;
 }
 
 /** A request the engines refuse, or an engine's refusal, in OpenAI's terms; each dialect words it. */

@@ -14,6 +14,8 @@ import type { Context } from "hono";
 export interface ReplyHead {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
+  /** The tokens the source states, as its own reader finds them (final once it has ended): the bytes sent need no second reading for them. */
+  readonly tokens?: () => { readonly promptTokens: number; readonly completionTokens: number } | undefined;
 }
 
 /** What turns the source's chunks into the bytes sent; absent, they go as they are. */
@@ -26,6 +28,8 @@ export interface ReplyTranslation {
 
 /** Hears the bytes of a reply written straight to Node's response, and how it ended (the request log). */
 export interface SentReplyWatcher {
+  /** The reply's head, before any byte. */
+  head(head: ReplyHead): void;
   chunk(bytes: Uint8Array): void;
   settled(outcome: "ended" | "failed" | "cancelled"): void;
 }
@@ -71,7 +75,9 @@ export function streamReply(c: Context, head: ReplyHead, source: Readable, trans
   c.res.headers.forEach((value, name) => void (headers[name] = value));
   outgoing.writeHead(head.status, { ...headers, ...head.headers });
   takenOver.add(outgoing);
-  pump(source, outgoing, translation, watchers.get(outgoing));
+  const watcher = watchers.get(outgoing);
+  watcher?.head(head);
+  pump(source, outgoing, translation, watcher);
   // What Hono's middleware sees (the request log reads its status and type); never sent.
   const contentType = head.headers["content-type"];
   return new Response(null, { status: head.status, ...(contentType === undefined ? {} : { headers: { "content-type": contentType } }) });

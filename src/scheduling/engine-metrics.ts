@@ -2,7 +2,7 @@ import { Counter, Histogram, Registry } from "prom-client";
 import type { BackendMode } from "../inference/backend-mode.ts";
 import type { RunnerEvent } from "./loader.ts";
 import type { ForwardObserver } from "./runner-proxy.ts";
-import { createUsageTap, type UsageTap } from "./usage-tap.ts";
+import { createUsageTap, type TokenUsage, type UsageTap } from "./usage-tap.ts";
 
 export interface RequestLabels {
   /** The `X-Request-Origin` header, or `direct`. */
@@ -11,10 +11,16 @@ export interface RequestLabels {
   readonly mode: BackendMode;
 }
 
+/** Hears a request's response pass and end. */
+export interface RequestObserver extends ForwardObserver {
+  /** The tokens its (2xx) response stated, as read while it passed: final once it has ended. */
+  usage(): TokenUsage | undefined;
+}
+
 export interface EngineMetrics {
   readonly registry: Registry;
-  /** Counts a request, times it and counts its tokens; the observer hears its response pass and end. */
-  request(labels: RequestLabels): ForwardObserver;
+  /** Counts a request, times it and counts its tokens. */
+  request(labels: RequestLabels): RequestObserver;
   runnerEvent(event: RunnerEvent): void;
 }
 
@@ -93,6 +99,7 @@ export function createEngineMetrics(registry = new Registry()): EngineMetrics {
             completionTokens.inc(plain, usage.completionTokens);
           }
         },
+        usage: () => tap?.usage(),
       };
     },
     runnerEvent: ({ type, backend, model, mode }) => runnerEvents.inc({ backend, model, mode, event: type }),

@@ -112,7 +112,7 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
     });
     const head: Record<string, string> = { [LoadDurationHeader]: reply.loadDurationMs.toFixed(3) };
     reply.headers.forEach((value, name) => void (head[name] = value));
-    return streamReply(c, { status: reply.status, headers: head }, reply.body);
+    return streamReply(c, { status: reply.status, headers: head, ...(reply.usage ? { tokens: reply.usage } : {}) }, reply.body);
   };
 
   const inferencePaths = Object.keys(engineModes) as EnginePath[];

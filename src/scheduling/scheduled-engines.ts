@@ -12,7 +12,7 @@ import { resolvedCapabilities } from "../models/capabilities.ts";
 import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type ResolvedModel } from "../models/model-resolver.ts";
 import { fitCompletionContext } from "./completion-context.ts";
 import { fitEmbeddingInput } from "./embedding-input.ts";
-import type { EngineMetrics } from "./engine-metrics.ts";
+import type { EngineMetrics, RequestObserver } from "./engine-metrics.ts";
 import { bodyForEngine } from "./engine-model-name.ts";
 import { engineRefusal } from "./engine-refusal.ts";
 import { parseEngineRequest } from "./engine-request.ts";
@@ -112,7 +112,7 @@ export function createScheduledEngines(options: ScheduledEnginesOptions): Engine
     const remote = await external?.route(model, call.backend, () => knownLocally(model));
     if (remote) {
       const observer = metrics?.request({ origin, model: remote.model, mode });
-      return answered(await remote.forward({ ...forward, body: bytes, ...(observer ? { observer } : {}) }), 0);
+      return answered(await remote.forward({ ...forward, body: bytes, ...(observer ? { observer } : {}) }), 0, observer);
     }
     const word = completionWords[path];
     const resolved = word ? await refuseWithoutCompletion(model, word) : undefined;
@@ -167,7 +167,7 @@ export function createScheduledEngines(options: ScheduledEnginesOptions): Engine
     const reply = fitLater ? await sendFittingOnRefusal(body, { lease, observer, send: sendBody, fit: fitLater }) : await sendBody(body, lease, observer);
     // The name as the client wrote it changes the length.
     if (echoes) reply.headers.delete("content-length");
-    return answered(reply, lease.loadDurationMs);
+    return answered(reply, lease.loadDurationMs, observer);
   };
 
   return {
@@ -251,12 +251,12 @@ function asRefusal(error: unknown, signal?: AbortSignal): EngineRefusal {
  *
  * @throws EngineRefusal for the engine's refusal, in OpenAI's terms
  */
-async function answered(reply: RunnerReply, loadDurationMs: number): Promise<EngineReply> {
+async function answered(reply: RunnerReply, loadDurationMs: number, observer: RequestObserver | undefined): Promise<EngineReply> {
   if (reply.status < 200 || reply.status >= 300) {
     const { status, message, type, code } = await engineRefusal(reply);
     throw new EngineRefusal(status, message, type, code);
   }
-  return { ...reply, loadDurationMs };
+  return { ...reply, loadDurationMs, ...(observer ? { usage: observer.usage } : {}) };
 }
 
 /**

@@ -11,8 +11,9 @@
  */
 import type { HonoRequest, MiddlewareHandler } from "hono";
 import type { Logger } from "pino";
-import { isTakenOver, nodeResponse, watchSentReply } from "../http/stream-reply.ts";
+import { isTakenOver, nodeResponse, watchSentReply, type ReplyHead } from "../http/stream-reply.ts";
 import { RequestOriginHeader } from "../inference/origin.ts";
+import type { TokenUsage } from "../scheduling/usage-tap.ts";
 import { bodyTail, reportedTokens } from "./response-tokens.ts";
 
 export interface RequestLogOptions {
@@ -50,15 +51,15 @@ export function requestLog(options: RequestLogOptions): MiddlewareHandler {
       });
     };
     const contentType = response.headers.get("content-type");
-    const tokens = (tail: Uint8Array, whole: boolean) => {
-      const usage = reportedTokens(contentType, tail, whole);
-      return usage ? { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens } : {};
-    };
+    const tokens = (tail: Uint8Array, whole: boolean) => tokenFields(reportedTokens(contentType, tail, whole));
 
     if (outgoing && sent && isTakenOver(outgoing)) {
       sent.settled((outcome) => {
+        if (outcome !== "ended") return log({ outcome });
+        const stated = sent.stated();
+        if (stated) return log(tokenFields(stated()));
         const { tail: bytes, whole } = sent.tail.bytes();
-        log(outcome === "ended" ? tokens(bytes, whole) : { outcome });
+        log(tokens(bytes, whole));
       });
     } else if (response.body && streamTypes.test(contentType ?? "")) {
       const tail = bodyTail();
@@ -80,13 +81,28 @@ export function requestLog(options: RequestLogOptions): MiddlewareHandler {
   };
 }
 
-/** What a reply written straight to Node's response sent (its last bytes), and how it ended, once it has. */
+function tokenFields(usage: TokenUsage | undefined) {
+  return usage ? { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens } : {};
+}
+
+/**
+ * What a reply written straight to Node's response sent (its last bytes), and
+ * how it ended, once it has. An event stream whose source reads its own
+ * counts (an engine's bytes, which the metrics read) is not kept: the same
+ * events would be found and parsed twice.
+ */
 function watchedReply(outgoing: object) {
   const tail = bodyTail();
+  let stated: ReplyHead["tokens"];
   let outcome: "ended" | "failed" | "cancelled" | undefined;
   let hear: ((outcome: "ended" | "failed" | "cancelled") => void) | undefined;
   watchSentReply(outgoing, {
-    chunk: tail.push,
+    head(head) {
+      if (head.tokens && head.headers["content-type"]?.startsWith("text/event-stream")) stated = head.tokens;
+    },
+    chunk(bytes) {
+      if (!stated) tail.push(bytes);
+    },
     settled(settledAs) {
       outcome = settledAs;
       hear?.(settledAs);
@@ -94,6 +110,7 @@ function watchedReply(outgoing: object) {
   });
   return {
     tail,
+    stated: () => stated,
     settled(listener: (outcome: "ended" | "failed" | "cancelled") => void) {
       if (outcome) listener(outcome);
       else hear = listener;

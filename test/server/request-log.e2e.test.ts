@@ -1,0 +1,79 @@
+/**
+ * The request log's token counts against the real gateway and llama-server:
+ * an `/engines` event stream is counted from the metrics' reading of the
+ * engine's bytes (not read a second time), a translated reply from its own
+ * last bytes; each line says what the reply itself stated.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import OpenAI from "openai";
+import { eventually } from "../support/eventually.ts";
+import { useGateway } from "../support/gateway.ts";
+
+describe("request log token counts (real gateway)", () => {
+  const fixture = useGateway();
+  const logLine = (path: string, seen: number) =>
+    eventually(async () => fixture.gateway.logs.slice(seen).find((entry) => entry.component === "http" && entry.path === path), `the log line for ${path}`);
+
+  it("an /engines stream logs the usage its last event states, as the metrics count it", async () => {
+    const openai = new OpenAI({ baseURL: `${fixture.gateway.url}/engines/v1`, apiKey: "unused", maxRetries: 0 });
+    const metric = async () => {
+      const text = await (await fetch(`${fixture.gateway.url}/metrics`)).text();
+      const line = text.split("\n").find((l) => l.startsWith("modelgate_engine_completion_tokens_total{") && l.includes('model="tiny:latest"') && l.includes('origin="direct"'));
+      return line === undefined ? 0 : Number(line.split(" ").at(-1));
+    };
+    const before = await metric();
+    const seen = fixture.gateway.logs.length;
+    const stream = await openai.chat.completions.create({
+      model: "tiny",
+      messages: [{ role: "user", content: "Say hello" }],
+      max_tokens: 4,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of stream) usage = chunk.usage ?? usage;
+    assert.ok(usage && usage.completion_tokens >= 1, JSON.stringify(usage));
+
+    const logged = await logLine("/engines/v1/chat/completions", seen);
+    assert.equal(logged.status, 200);
+    assert.equal(logged.prompt_tokens, usage.prompt_tokens);
+    assert.equal(logged.completion_tokens, usage.completion_tokens);
+    assert.equal((await metric()) - before, usage.completion_tokens);
+  });
+
+  it("a translated stream (/v1/messages) logs the usage its own events state", async () => {
+    const seen = fixture.gateway.logs.length;
+    const response = await fetch(`${fixture.gateway.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({ model: "tiny", max_tokens: 4, stream: true, messages: [{ role: "user", content: "Say hello" }] }),
+    });
+    assert.equal(response.status, 200);
+    const text = await response.text();
+    const events = text
+      .split("\n")
+      .filter((line) => line.startsWith("data: "))
+      .map((line) => JSON.parse(line.slice(6)) as { type: string; usage?: Usage; message?: { usage: Usage } });
+    // Anthropic's counts: each event updates those it carries; cached input tokens are prompt tokens too.
+    let input: number | undefined;
+    for (const event of events) {
+      const usage = event.usage ?? event.message?.usage;
+      if (typeof usage?.input_tokens === "number") input = usage.input_tokens + (usage.cache_read_input_tokens ?? 0);
+    }
+    const output = events.findLast((event) => event.type === "message_delta")?.usage?.output_tokens;
+    assert.ok(typeof output === "number" && output >= 1, text);
+
+    const logged = await logLine("/v1/messages", seen);
+    assert.equal(logged.status, 200);
+    assert.equal(logged.completion_tokens, output);
+    assert.ok(typeof input === "number" && input >= 1, text);
+    assert.equal(logged.prompt_tokens, input);
+  });
+});
+
+interface Usage {
+  readonly input_tokens?: number;
+  readonly output_tokens?: number;
+  readonly cache_read_input_tokens?: number;
+}
