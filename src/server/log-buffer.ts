@@ -20,7 +20,8 @@ export interface LogLine {
 }
 
 export interface LogBuffer {
-  gatewayLine(text: string, time?: Date): void;
+  /** `text` may be a function: it is called once, when the line is first read. */
+  gatewayLine(text: string | (() => string), time?: Date): void;
   /** `key` tells runners apart (their socket, say): one ring each. */
   runnerLine(key: string, runner: RunnerLabel, text: string): void;
   /** The buffered lines in order of arrival. */
@@ -51,14 +52,13 @@ export function createLogBuffer(options: LogBufferOptions = {}): LogBuffer {
   const followers = new Set<{ onLine: (line: LogLine) => void; onEnd: () => void }>();
   let seq = 0;
 
-  const add = (target: Ring, line: Omit<LogLine, "seq">) => {
-    const entry = { ...line, seq: seq++ };
+  const add = (target: Ring, entry: LogLine) => {
     target.push(entry);
     for (const follower of followers) follower.onLine(entry);
   };
 
   return {
-    gatewayLine: (text, time = new Date()) => add(gateway, { time, text }),
+    gatewayLine: (text, time = new Date()) => add(gateway, typeof text === "string" ? { seq: seq++, time, text } : lazyLine(seq++, time, text)),
     runnerLine(key, runner, text) {
       let target = runners.get(key);
       if (!target) {
@@ -69,7 +69,7 @@ export function createLogBuffer(options: LogBufferOptions = {}): LogBuffer {
         target = ring(linesPerSource);
         runners.set(key, target);
       }
-      add(target, { time: new Date(), runner, text });
+      add(target, { seq: seq++, time: new Date(), runner, text });
     },
     lines: () => [gateway, ...runners.values()].flatMap((source) => source.items()).sort((a, b) => a.seq - b.seq),
     follow(onLine, onEnd) {
@@ -80,6 +80,18 @@ export function createLogBuffer(options: LogBufferOptions = {}): LogBuffer {
     close() {
       for (const follower of followers) follower.onEnd();
       followers.clear();
+    },
+  };
+}
+
+/** A line whose text is made when first read. */
+function lazyLine(seq: number, time: Date, make: () => string): LogLine {
+  let text: string | undefined;
+  return {
+    seq,
+    time,
+    get text() {
+      return (text ??= make());
     },
   };
 }

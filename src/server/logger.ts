@@ -19,7 +19,8 @@ export function createLogger({ level, format, buffer }: LoggerOptions): Logger {
   const stderr: DestinationStream =
     format === "json" ? pino.destination(2) : { write: (line) => void process.stderr.write(`${formatLine(line, true)}\n`) };
   const streams: pino.StreamEntry[] = [{ level: level as pino.Level, stream: stderr }];
-  if (buffer) streams.push({ level: level as pino.Level, stream: { write: (line) => buffer.gatewayLine(formatLine(line, false)) } });
+  // Formatted only when `/logs` reads it: most lines never are.
+  if (buffer) streams.push({ level: level as pino.Level, stream: { write: (line) => buffer.gatewayLine(() => formatLine(line, false)) } });
   return pino({ level, base: { service: "modelgate" } }, pino.multistream(streams));
 }
 
