@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createLogBuffer, type LogLine } from "../../src/server/log-buffer.ts";
 import { formatLogRecord } from "../../src/server/log-format.ts";
+import { createLogger } from "../../src/server/logger.ts";
 import { bodyTail, reportedTokens, tokenTailBytes } from "../../src/server/response-tokens.ts";
 
 const tiny = { model: "tiny:latest", mode: "completion" };
@@ -41,6 +42,27 @@ describe("log buffer", () => {
     buffer.close();
     assert.deepEqual(heard, ["one", "two"]);
     assert.equal(ended, 1, "only the follower still listening is ended");
+  });
+
+  it("makes a line given as a function when it is first read, once", () => {
+    const buffer = createLogBuffer();
+    let made = 0;
+    buffer.gatewayLine(() => `made ${++made}`);
+    buffer.gatewayLine("plain");
+    assert.equal(made, 0, "not made until read");
+    assert.deepEqual(texts(buffer.lines()), ["made 1", "plain"]);
+    assert.deepEqual(texts(buffer.lines()), ["made 1", "plain"]);
+    assert.equal(made, 1);
+  });
+
+  it("keeps the gateway's lines formatted as the terminal shows them, without colour", () => {
+    const buffer = createLogBuffer();
+    const logger = createLogger({ level: "info", format: "json", buffer });
+    logger.info({ component: "http", status: 200 }, "GET /api/tags 200");
+    logger.debug("below the level");
+    const [line, ...rest] = buffer.lines();
+    assert.equal(rest.length, 0);
+    assert.match(line!.text, /^\d{4}-\d\d-\d\dT[\d:.]+Z INFO  GET \/api\/tags 200 component=http status=200$/);
   });
 });
 
