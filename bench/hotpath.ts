@@ -39,6 +39,7 @@
 import { mkdir } from "node:fs/promises";
 import { cpus } from "node:os";
 import { resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Agent } from "undici";
@@ -190,7 +191,9 @@ async function benchCpu(): Promise<CpuCosts> {
       }
       return received;
     };
-    for (const path of proxied) for (let round = 0; round < rounds; round++) await batch(path); // warms each path up; not counted
+    const warmUpBatches = warmUpRounds(streams, tokens, rounds);
+    for (const path of proxied) for (let round = 0; round < warmUpBatches; round++) await batch(path); // warms each path up; not counted
+    await sleep(settleMs); // what the compiler and GC threads still do for the warm-up is not the first measured path's
     shortStreams.clear();
     const loadBefore = loadAverageText();
     for (let repeat = 0; repeat < repeats; repeat++) {
@@ -209,7 +212,7 @@ async function benchCpu(): Promise<CpuCosts> {
         utilisation.set(path.key, [...(utilisation.get(path.key) ?? []), cpuNs / 1e6 / (performance.now() - wallBefore)]);
       }
     }
-    console.log(`\n## CPU per streamed token: ${streams} concurrent streams of ${tokens} tokens, one every ${values["interval-ms"]} ms, ${rounds} batches per path per repetition, ${repeats} repetitions (load average ${loadBefore} before, ${loadAverageText()} after)\n`);
+    console.log(`\n## CPU per streamed token: ${streams} concurrent streams of ${tokens} tokens, one every ${values["interval-ms"]} ms, ${rounds} batches per path per repetition after ${warmUpBatches} to warm up, ${repeats} repetitions (load average ${loadBefore} before, ${loadAverageText()} after)\n`);
     console.log(`engine: a zero-compute stand-in for llama-server: ${hot.engine}\n`);
     const pipe = median(costs.get("pipe") ?? []);
     printTable(
@@ -236,6 +239,20 @@ async function benchCpu(): Promise<CpuCosts> {
   }
   return costs;
 }
+
+/**
+ * Batches that warm a path up before it is measured: enough for ~500
+ * requests, so that its JIT and GC have settled (about a third of a short
+ * request's CPU is on those threads, and a few batches left it on the first
+ * path measured), but no more than ~10 000 tokens' worth, so that long
+ * streams take barely longer; never fewer than the measured rounds.
+ */
+function warmUpRounds(streams: number, tokens: number, rounds: number): number {
+  const requests = Math.min(500, Math.ceil(10_000 / tokens));
+  return Math.max(rounds, Math.ceil(requests / streams));
+}
+
+const settleMs = 500;
 
 /** The paths whose single-process ceiling is measured. */
 const ceilingPaths: readonly PathKey[] = ["pipe", "engines", "ollama"];
