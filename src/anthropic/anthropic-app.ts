@@ -68,7 +68,8 @@ export function createAnthropicApp(options: AnthropicAppOptions): Hono {
     const reply = await send("/v1/chat/completions", chatRequestBody(request), c.req.raw.signal);
     if (reply.loadDurationMs > 0) probe.runnerLoaded(request.model);
     const translator = createChatStreamTranslator({ model: request.model, stopSequences: request.stop_sequences ?? [], newId: newAnthropicId });
-    if (request.stream) return streamEventText(c, reply.body, pieceTranslation(translator));
+    // Its usage is the engine's (asked for with include_usage).
+    if (request.stream) return streamEventText(c, reply.body, pieceTranslation(translator), reply.usage);
     await readPieces(reply.body, pieceTranslation(translator));
     const failure = translator.failure();
     if (failure !== undefined) throw new Error(failure);

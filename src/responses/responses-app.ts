@@ -77,7 +77,8 @@ export function createResponsesApp(options: ResponsesAppOptions): Hono {
       if (response.error) throw new Error(response.error.message);
       return c.json(response);
     }
-    return streamEventText(c, engine.body, events);
+    // Its usage is the engine's (asked for with include_usage): the request log takes it as the metrics read it.
+    return streamEventText(c, engine.body, events, engine.usage);
   });
 
   app.get("/:id", (c) => c.json(stored(c).response));

@@ -1,8 +1,9 @@
 /**
  * The request log's token counts against the real gateway and llama-server:
- * an `/engines` event stream is counted from the metrics' reading of the
- * engine's bytes (not read a second time), a translated reply from its own
- * last bytes; each line says what the reply itself stated.
+ * an event stream (`/engines`, and the Anthropic and Responses translations,
+ * whose usage is the engine's) is counted from the metrics' reading of the
+ * engine's bytes, not parsed a second time; each line says what the reply
+ * itself stated.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -42,7 +43,7 @@ describe("request log token counts (real gateway)", () => {
     assert.equal((await metric()) - before, usage.completion_tokens);
   });
 
-  it("a translated stream (/v1/messages) logs the usage its own events state", async () => {
+  it("a translated stream (/v1/messages) logs the usage its events state", async () => {
     const seen = fixture.gateway.logs.length;
     const response = await fetch(`${fixture.gateway.url}/v1/messages`, {
       method: "POST",
@@ -69,6 +70,29 @@ describe("request log token counts (real gateway)", () => {
     assert.equal(logged.completion_tokens, output);
     assert.ok(typeof input === "number" && input >= 1, text);
     assert.equal(logged.prompt_tokens, input);
+  });
+
+  it("a translated stream (/v1/responses) logs the usage its response.completed states", async () => {
+    const seen = fixture.gateway.logs.length;
+    const response = await fetch(`${fixture.gateway.url}/v1/responses`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "tiny", max_output_tokens: 4, stream: true, store: false, input: "Say hello" }),
+    });
+    assert.equal(response.status, 200);
+    const text = await response.text();
+    const completed = text
+      .split("\n")
+      .filter((line) => line.startsWith("data: "))
+      .map((line) => JSON.parse(line.slice(6)) as { type: string; response?: { usage?: Usage } })
+      .findLast((event) => event.response?.usage);
+    const usage = completed?.response?.usage;
+    assert.ok(usage && typeof usage.output_tokens === "number" && usage.output_tokens >= 1, text);
+
+    const logged = await logLine("/v1/responses", seen);
+    assert.equal(logged.status, 200);
+    assert.equal(logged.prompt_tokens, usage.input_tokens);
+    assert.equal(logged.completion_tokens, usage.output_tokens);
   });
 });
 
