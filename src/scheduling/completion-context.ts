@@ -1,8 +1,9 @@
 /**
  * Ollama's `truncate` for completions, which llama-server lacks: it refuses
  * a prompt of its context's length or more. A chat too long loses its oldest
- * messages (see `truncateHistory`); a plain prompt too long loses its middle
- * when the runner shifts its context (the first `n_keep` tokens kept), as
+ * messages (see `truncateHistory`); a plain prompt too long (or a generate's
+ * `context` continued: ids, then text) loses its middle when the runner
+ * shifts its context (the first `n_keep` tokens kept), as
  * Ollama cuts it. With `truncate: false`, or when nothing can be cut, it is
  * refused before the engine sees it. Counted with the runner's own template
  * and tokenizer; engines without them (vLLM) are left to judge for themselves.
@@ -78,9 +79,9 @@ async function fitChat(body: Uint8Array, truncate: boolean, runner: CompletionRu
 async function fitPrompt(body: Uint8Array, truncate: boolean, runner: CompletionRunner, contextSize: number, signal: AbortSignal): Promise<Uint8Array> {
   const completion = parseJsonBody(CompletionBodySchema, body);
   const { prompt, suffix } = completion;
-  // Token ids and fill-in-the-middle are left to the engine.
-  if (typeof prompt !== "string" || suffix != null) return body;
-  if (tokenBound(prompt) < contextSize) return body;
+  // Several prompts and fill-in-the-middle are left to the engine.
+  if (!isOnePrompt(prompt) || suffix != null) return body;
+  if (typeof prompt === "string" && tokenBound(prompt) < contextSize) return body;
   const tokens = await tokenize(runner.dispatcher, prompt, signal);
   if (tokens === null || tokens.length < contextSize) return body;
   const shifts = runner.config?.llamacpp?.["context-shift"] !== false;
@@ -89,6 +90,17 @@ async function fitPrompt(body: Uint8Array, truncate: boolean, runner: Completion
   // n_keep does not count the BOS, which the tokenizer put first when it adds one.
   const bos = (await tokenize(runner.dispatcher, "", signal))?.length ?? 0;
   return new TextEncoder().encode(JSON.stringify({ ...completion, prompt: cutMiddle(tokens, numKeep + bos, contextSize) }));
+}
+
+/**
+ * One prompt, as llama-server reads `prompt`: a text, or ids with texts
+ * among them (`/api/generate`'s `context` continued); an array of texts
+ * alone is several prompts.
+ */
+function isOnePrompt(prompt: unknown): prompt is string | (string | number)[] {
+  if (typeof prompt === "string") return true;
+  if (!Array.isArray(prompt)) return false;
+  return prompt.some((piece) => typeof piece === "number") && prompt.every((piece) => typeof piece === "number" || typeof piece === "string");
 }
 
 /**

@@ -22,12 +22,12 @@ const ApplyTemplateResponseSchema = v.object({ prompt: v.string() });
 
 /**
  * `POST /tokenize`, special tokens added (BOS…) as the engine adds them to a
- * prompt. Null when the engine speaks no such endpoint (vLLM's takes other
+ * prompt: a text, or one prompt of ids and texts (llama-server's mixed prompt). Null when the engine speaks no such endpoint (vLLM's takes other
  * fields and refuses these with a 4xx).
  *
  * @throws Error when the engine fails
  */
-export async function tokenize(dispatcher: Dispatcher, content: string, signal: AbortSignal): Promise<number[] | null> {
+export async function tokenize(dispatcher: Dispatcher, content: string | readonly (string | number)[], signal: AbortSignal): Promise<number[] | null> {
   const json = await postJson(dispatcher, "/tokenize", { content, add_special: true }, signal);
   if (json.status >= 400 && json.status < 500) return null;
   const result = v.safeParse(TokenizeResponseSchema, json.body);
