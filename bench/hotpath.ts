@@ -54,7 +54,7 @@ import { loadAverageText, waitForQuietMachine } from "./support/machine-load.ts"
 import { startMinimalProxy } from "./support/minimal-proxy.ts";
 import { anthropicMessagesBody, configureThreads, defaultPrompt, ollamaChatBody, openAIChatBody, responsesBody, warmUp, type BenchPrompt } from "./support/model-paths.ts";
 import { ensureNginx, nginxVersion, startNginx } from "./support/nginx.ts";
-import { processCpuNs, processSyscalls } from "./support/process-cpu.ts";
+import { mainThreadCpuNs, processCpuNs, processSyscalls } from "./support/process-cpu.ts";
 import type { ProxyProcess } from "./support/proxy-process.ts";
 import { median, quantile, summarize } from "./support/statistics.ts";
 import { closedConnections, drainStreamedRequest, timeStreamedRequest, type StreamTarget } from "./support/streamed-request.ts";
@@ -180,6 +180,7 @@ async function benchCpu(): Promise<CpuCosts> {
   const shortStreams = new Map<PathKey, number>();
   const utilisation = new Map<PathKey, number[]>();
   const syscalls = new Map<PathKey, { reads: number; writes: number; tokens: number }>();
+  const mainThread = new Map<PathKey, number[]>();
   try {
     const proxied = hot.paths.filter((path) => path.pid !== undefined);
     const batch = async (path: HotPath) => {
@@ -201,10 +202,12 @@ async function benchCpu(): Promise<CpuCosts> {
         const path = proxied[(repeat + turn) % proxied.length]!;
         const callsBefore = processSyscalls(path.pid!);
         const cpuBefore = processCpuNs(path.pid!);
+        const mainBefore = mainThreadCpuNs(path.pid!);
         const wallBefore = performance.now();
         let received = 0;
         for (let round = 0; round < rounds; round++) received += await batch(path);
         const cpuNs = processCpuNs(path.pid!) - cpuBefore;
+        mainThread.set(path.key, [...(mainThread.get(path.key) ?? []), (mainThreadCpuNs(path.pid!) - mainBefore) / 1000 / received]);
         const calls = processSyscalls(path.pid!);
         const counted = syscalls.get(path.key) ?? { reads: 0, writes: 0, tokens: 0 };
         syscalls.set(path.key, { reads: counted.reads + calls.reads - callsBefore.reads, writes: counted.writes + calls.writes - callsBefore.writes, tokens: counted.tokens + received });
@@ -216,7 +219,7 @@ async function benchCpu(): Promise<CpuCosts> {
     console.log(`engine: a zero-compute stand-in for llama-server: ${hot.engine}\n`);
     const pipe = median(costs.get("pipe") ?? []);
     printTable(
-      ["path", "µs/token", "spread", "× bare pipe", "tokens/s at 100% of a core", "proxy CPU while streaming", "reads, writes per token", "short or failed streams"],
+      ["path", "µs/token", "spread", "× bare pipe", "of which the main thread", "tokens/s at 100% of a core", "proxy CPU while streaming", "reads, writes per token", "short or failed streams"],
       proxied.map(({ key }) => {
         const perToken = costs.get(key)!;
         const calls = syscalls.get(key)!;
@@ -225,6 +228,7 @@ async function benchCpu(): Promise<CpuCosts> {
           fixed(median(perToken), 1),
           spread(perToken, 1),
           fixed(median(perToken) / pipe, 2),
+          fixed(median(mainThread.get(key)!), 1),
           fixed(1e6 / median(perToken), 0),
           `${fixed(100 * median(utilisation.get(key)!), 0)}%`,
           `${fixed(calls.reads / calls.tokens, 2)}, ${fixed(calls.writes / calls.tokens, 2)}`,

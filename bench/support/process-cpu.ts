@@ -23,6 +23,17 @@ export function processCpuNs(pid: number): number {
 }
 
 /**
+ * Nanoseconds of CPU a process's main thread has run (its JavaScript, and the
+ * system calls it makes): the rest of `processCpuNs` is Node's helper threads
+ * (garbage collection, compilation, libuv's pool).
+ *
+ * @throws Error when the process is gone
+ */
+export function mainThreadCpuNs(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").split(" ")[0]);
+}
+
+/**
  * The read and write system calls a process has made (`/proc/<pid>/io`:
  * `syscr`, `syscw`; `writev` on a socket counts as a write). On loopback a
  * socket write also runs the receiver's side of TCP, so how many a proxy
