@@ -13,6 +13,7 @@ import { describe, test } from "node:test";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { EngineChunk } from "../../src/engines/engine-chunk.ts";
 import { createEngineEventReader, readEngineEvent, type EngineEventRead } from "../../src/engines/engine-event.ts";
+import { seededRandom } from "../support/seeded-random.ts";
 
 const recorded = (name: string) => readFileSync(new URL(`../../fixtures/streams/${name}`, import.meta.url), "utf8");
 
@@ -112,18 +113,6 @@ describe("a stream's engine event reader", () => {
   });
 });
 
-/** A small seeded generator (mulberry32), so a failure names the seed that shows it again. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Text pieces a token may hold, escapes and JSON's own punctuation among them. */
 const pieces = ["a", " the", '"', "\\", "\n", "\r\n", "\t", "\u0000", "\u001f", '","', '"content":"', "\\u0041", "}", "]}", "😀", "\ud83d", "\ude00", "é", "\u2028", "data: ", "[DONE]", " "];
 /** Raw text put where a token's string goes, JSON or not: what an engine gone wrong might write. */
@@ -133,7 +122,7 @@ describe("the engine event reader against a full parse, fuzzed", () => {
   test("every event of random streams (text with escapes, fields that change, reasoning, tool calls, logprobs, usage, raw text that is not JSON) reads as a full parse reads it", () => {
     let shortcuts = 0;
     for (let seed = 1; seed <= 400; seed++) {
-      const next = random(seed);
+      const next = seededRandom(seed);
       const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
       const text = () => Array.from({ length: 1 + Math.floor(next() * 4) }, () => pick(pieces)).join("");
       const spaced = next() < 0.3;
@@ -189,7 +178,7 @@ describe("the engine event reader against a full parse, fuzzed", () => {
     const texts = ["Hi", ' "a"', "\\", "b\r\n", "😀", '","', "x"];
     const sse = texts.map((text) => token(JSON.stringify(text))).join("").replaceAll("data: ", "data:").replaceAll("\n\n", "\r\n: keep-alive\r\n\r\n");
     const expected = readBoth(token(JSON.stringify(texts[0])) + texts.slice(1).map((text) => token(JSON.stringify(text))).join("")).full;
-    const next = random(7);
+    const next = seededRandom(7);
     for (let trial = 0; trial < 50; trial++) {
       const read = createEngineEventReader();
       const fast: unknown[] = [];

@@ -7,6 +7,7 @@ import { GGMLType, encodeGGUF, entry, type GGUFSpec } from "../../fixtures/gguf-
 import { GGUFParseError } from "../../src/inference/gguf-parse-error.ts";
 import { ensureLlamaCppSource } from "../../src/backends/llamacpp/source.ts";
 import { GGUFValueType, ggmlTensorBytes, readGGUF, summarizeGGUF, type GGUFArray } from "../../src/models/gguf.ts";
+import { seededRandom } from "../support/seeded-random.ts";
 
 let dir: string;
 let count = 0;
@@ -246,7 +247,7 @@ describe("readGGUF", () => {
 
   it("fuzz: every mutation of a valid file parses or throws GGUFParseError, quickly and in bounded memory", async (t) => {
     const valid = encodeGGUF(sample);
-    const next = mulberry32(0x5eed);
+    const next = seededRandom(0x5eed);
     const int = (below: number) => Math.floor(next() * below);
     const huge = [2n ** 64n - 1n, 2n ** 63n, 2n ** 32n, 2n ** 31n - 1n, BigInt(valid.length), 0n, 1n];
     const mutations: ((bytes: Buffer) => Buffer)[] = [
@@ -298,14 +299,3 @@ describe("readGGUF", () => {
     assert.ok(maxRss - rssBefore < 128 * 2 ** 20, `rss grew by ${maxRss - rssBefore} bytes`);
   });
 });
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -9,15 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { eventually } from "../support/eventually.ts";
 import { startGateway, type GatewayProcess } from "../support/gateway.ts";
-
-const longChat = [
-  { role: "system", content: "You are a terse assistant." },
-  ...Array.from({ length: 40 }, (_, turn) => [
-    { role: "user", content: `Turn ${turn}: tell me something about the number ${turn} and the weather on that day, in a few words.` },
-    { role: "assistant", content: `On day ${turn} the sky was grey, the wind came from the west and ${turn} birds sang on the roof.` },
-  ]).flat(),
-  { role: "user", content: "And what did I ask first?" },
-];
+import { longChat } from "../support/long-chat.ts";
 
 interface ChatReply {
   done: boolean;

@@ -15,19 +15,10 @@ import { Agent, request } from "undici";
 import { fitCompletionContext } from "../../src/scheduling/completion-context.ts";
 import { runnerSocketPath } from "../../src/scheduling/runners-dir.ts";
 import { startRealEngineGateway, type RealEngineGateway } from "./real-engine-gateway.ts";
+import { longChat } from "../support/long-chat.ts";
 
 const contextSize = 256;
 const runnerOptions = { "context-size": contextSize };
-
-/** A system prompt, then 40 turns of a user and an answer, then the question: far beyond 256 tokens. */
-const longChat = [
-  { role: "system", content: "You are a terse assistant." },
-  ...Array.from({ length: 40 }, (_, turn) => [
-    { role: "user", content: `Turn ${turn}: tell me something about the number ${turn} and the weather on that day, in a few words.` },
-    { role: "assistant", content: `On day ${turn} the sky was grey, the wind came from the west and ${turn} birds sang on the roof.` },
-  ]).flat(),
-  { role: "user", content: "And what did I ask first?" },
-];
 
 /** What undici sends to runners (their origin is `http://runner`), in order. */
 const sentToRunners: { path: string; body: string }[] = [];
