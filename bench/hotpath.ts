@@ -11,8 +11,9 @@
  * 1. CPU per streamed token (`--part cpu`): the gateway's llama-server is a
  *    zero-compute stand-in (`support/llama-server-stand-in.mjs`, one event
  *    every 2 ms to every open stream), so the engine takes no core from the
- *    proxies. 32 concurrent streams of 100 tokens per batch, paths
- *    interleaved, 3 repetitions; a path's cost is its proxy process's own
+ *    proxies. 32 concurrent streams of 100 tokens per batch, the paths
+ *    taking turns batch by batch, 3 batches each per repetition, 3
+ *    repetitions; a path's cost is its proxy process's own
  *    CPU time (all threads, `process-cpu.ts`) over the tokens streamed.
  *    Then the single-process ceiling: 256 streams at once on the pipe,
  *    /engines and /api/chat, tokens/s forwarded with the process saturated.
@@ -198,21 +199,34 @@ async function benchCpu(): Promise<CpuCosts> {
     shortStreams.clear();
     const loadBefore = loadAverageText();
     for (let repeat = 0; repeat < repeats; repeat++) {
-      for (let turn = 0; turn < proxied.length; turn++) {
-        const path = proxied[(repeat + turn) % proxied.length]!;
-        const callsBefore = processSyscalls(path.pid!);
-        const cpuBefore = processCpuNs(path.pid!);
-        const mainBefore = mainThreadCpuNs(path.pid!);
-        const wallBefore = performance.now();
-        let received = 0;
-        for (let round = 0; round < rounds; round++) received += await batch(path);
-        const cpuNs = processCpuNs(path.pid!) - cpuBefore;
-        mainThread.set(path.key, [...(mainThread.get(path.key) ?? []), (mainThreadCpuNs(path.pid!) - mainBefore) / 1000 / received]);
-        const calls = processSyscalls(path.pid!);
-        const counted = syscalls.get(path.key) ?? { reads: 0, writes: 0, tokens: 0 };
-        syscalls.set(path.key, { reads: counted.reads + calls.reads - callsBefore.reads, writes: counted.writes + calls.writes - callsBefore.writes, tokens: counted.tokens + received });
-        costs.set(path.key, [...(costs.get(path.key) ?? []), cpuNs / 1000 / received]);
-        utilisation.set(path.key, [...(utilisation.get(path.key) ?? []), cpuNs / 1e6 / (performance.now() - wallBefore)]);
+      // Batch by batch, the paths in turn: a moment when the machine is slower weighs on every path alike.
+      const sums = new Map<PathKey, { cpuNs: number; mainNs: number; wallMs: number; received: number; reads: number; writes: number }>();
+      for (let round = 0; round < rounds; round++) {
+        for (let turn = 0; turn < proxied.length; turn++) {
+          const path = proxied[(repeat + round + turn) % proxied.length]!;
+          const callsBefore = processSyscalls(path.pid!);
+          const cpuBefore = processCpuNs(path.pid!);
+          const mainBefore = mainThreadCpuNs(path.pid!);
+          const wallBefore = performance.now();
+          const received = await batch(path);
+          const calls = processSyscalls(path.pid!);
+          const sum = sums.get(path.key) ?? { cpuNs: 0, mainNs: 0, wallMs: 0, received: 0, reads: 0, writes: 0 };
+          sums.set(path.key, {
+            cpuNs: sum.cpuNs + processCpuNs(path.pid!) - cpuBefore,
+            mainNs: sum.mainNs + mainThreadCpuNs(path.pid!) - mainBefore,
+            wallMs: sum.wallMs + performance.now() - wallBefore,
+            received: sum.received + received,
+            reads: sum.reads + calls.reads - callsBefore.reads,
+            writes: sum.writes + calls.writes - callsBefore.writes,
+          });
+        }
+      }
+      for (const [key, sum] of sums) {
+        costs.set(key, [...(costs.get(key) ?? []), sum.cpuNs / 1000 / sum.received]);
+        mainThread.set(key, [...(mainThread.get(key) ?? []), sum.mainNs / 1000 / sum.received]);
+        utilisation.set(key, [...(utilisation.get(key) ?? []), sum.cpuNs / 1e6 / sum.wallMs]);
+        const counted = syscalls.get(key) ?? { reads: 0, writes: 0, tokens: 0 };
+        syscalls.set(key, { reads: counted.reads + sum.reads, writes: counted.writes + sum.writes, tokens: counted.tokens + sum.received });
       }
     }
     console.log(`\n## CPU per streamed token: ${streams} concurrent streams of ${tokens} tokens, one every ${values["interval-ms"]} ms, ${rounds} batches per path per repetition after ${warmUpBatches} to warm up, ${repeats} repetitions (load average ${loadBefore} before, ${loadAverageText()} after)\n`);
