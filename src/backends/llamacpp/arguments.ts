@@ -2,7 +2,7 @@ import type { BackendConfiguration, BackendMode } from "../../inference/index.ts
 import { InvalidConfigurationError, validateRuntimeFlags } from "../../inference/index.ts";
 import type { GGUFModelInfo } from "../../models/gguf.ts";
 import { draftGpuLayersFlags, gpuLayersFlags, hasFlag } from "./flag-values.ts";
-import { perSlotContextArguments } from "./slots.ts";
+import { contextArguments } from "./slots.ts";
 import { checkLlamaCppTuningFlags } from "./tuning-flags.ts";
 
 /** A model's files on disk, as the model store hands them over. */
@@ -83,9 +83,7 @@ export function llamaServerArguments(input: LlamaServerArgumentsInput): string[]
   if (llamacpp?.mmap !== undefined) args.push("--load-mode", llamacpp.mmap ? "mmap" : "none");
   // As Ollama: the whole model on that one GPU.
   if (llamacpp?.["main-gpu"] !== undefined) args.push("--split-mode", "none", "--main-gpu", String(llamacpp["main-gpu"]));
-  // With the context fixed (and every layer offloaded on a GPU), --fit has
-  // nothing left to adjust, yet probing memory costs a second or more per load.
-  if (contextSize !== undefined) args.push(...perSlotContextArguments(contextSize, runtimeFlags), "--fit", "off");
+  args.push(...contextArguments(contextSize, runtimeFlags));
   if (mode === "completion") args.push(...contextShiftArguments(llamacpp?.["context-shift"] ?? true, contextSize ?? trainedContext));
 
   const speculative = config?.speculative;

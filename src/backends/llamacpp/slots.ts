@@ -15,11 +15,15 @@ function requestedSlots(runtimeFlags: readonly string[]): number {
  * much, whatever the others on the runner do (server/sched.go loads
  * `num_ctx × parallel`). So `--ctx-size` is the total of every slot's, and an
  * explicit `--parallel` gives each slot a cache of its own: with `--parallel`
- * auto llama-server unifies them, and one long generation could starve the others.
+ * auto llama-server unifies them, and one long generation could starve the
+ * others. With the context fixed (and every layer offloaded on a GPU),
+ * `--fit` has nothing left to adjust, yet probing memory costs a second or
+ * more per load. No context size: none of these, llama-server's defaults.
  */
-export function perSlotContextArguments(contextSize: number, runtimeFlags: readonly string[]): string[] {
+export function contextArguments(contextSize: number | undefined, runtimeFlags: readonly string[]): string[] {
+  if (contextSize === undefined) return [];
   const slots = requestedSlots(runtimeFlags);
-  return ["--parallel", String(slots), "--ctx-size", String(contextSize * slots)];
+  return ["--parallel", String(slots), "--ctx-size", String(contextSize * slots), "--fit", "off"];
 }
 
 /** A runner's KV cache, as llama-server lays it out. */
@@ -32,19 +36,20 @@ export interface KvCacheLayout {
 }
 
 /**
- * What llama-server makes of modelgate's arguments and the runtime flags after
- * them (so theirs win), as its logs show (`n_ctx`, `n_ctx_seq`, `kv_unified`):
- * `--parallel` auto means 4 slots on a unified cache; a context of 0 (none
+ * What llama-server makes of modelgate's context arguments and the runtime
+ * flags after them (so theirs win), read off that same command line, as its
+ * logs show (`n_ctx`, `n_ctx_seq`, `kv_unified`): `--parallel` auto means 4 slots on a unified cache; a context of 0 (none
  * given) means the trained one per slot when `--fit` is on, else the trained
  * one in all; the total is padded to 256 cells, and a split cache's streams too.
  */
 export function kvCacheLayout(contextSize: number | undefined, runtimeFlags: readonly string[], trainedContext: number): KvCacheLayout {
-  const parallel = lastIntegerFlag(runtimeFlags, parallelFlags) ?? (contextSize === undefined ? undefined : requestedSlots(runtimeFlags));
+  const flags = [...contextArguments(contextSize, runtimeFlags), ...runtimeFlags];
+  const parallel = lastIntegerFlag(flags, parallelFlags);
   const auto = parallel === undefined || parallel <= 0;
   const slots = auto ? autoSlots : parallel;
-  const unified = auto || lastSwitch(runtimeFlags, ["-kvu", "--kv-unified"], ["-no-kvu", "--no-kv-unified"]) === true;
-  const asked = lastIntegerFlag(runtimeFlags, ["-c", "--ctx-size"]) ?? (contextSize === undefined ? 0 : contextSize * slots);
-  const fit = !falsey.has(lastFlagValue(runtimeFlags, ["-fit", "--fit"]) ?? (contextSize === undefined ? "on" : "off"));
+  const unified = auto || lastSwitch(flags, ["-kvu", "--kv-unified"], ["-no-kvu", "--no-kv-unified"]) === true;
+  const asked = lastIntegerFlag(flags, ["-c", "--ctx-size"]) ?? 0;
+  const fit = !falsey.has(lastFlagValue(flags, ["-fit", "--fit"]) ?? "on");
   const total = pad(asked > 0 ? asked : fit ? trainedContext * slots : trainedContext);
   if (unified) return { slots, cells: total, streamCells: total };
   const stream = pad(Math.floor(total / slots));
