@@ -21,6 +21,7 @@ import {
 import { startRunnerProcess, type RunnerProcess } from "./runner-process.ts";
 import { runnerSocketPath } from "./runners-dir.ts";
 import { configurationIdentity, type RunnerKey } from "./runner-key.ts";
+import { promiseMemo } from "../utilities/promise-memo.ts";
 
 export interface LoaderOptions {
   /** The backends runners can use; the first is the default. */
@@ -258,7 +259,9 @@ export function createLoader(options: LoaderOptions): Loader {
   }
   // Saves run one at a time, so the file ends as the last change left memory.
   let saving: Promise<unknown> = Promise.resolve();
-  const memoryEstimates = new Map<string, Promise<RequiredMemory>>();
+  const memoryEstimates = promiseMemo<RequiredMemory>(1024);
+  // Model ids are digests: what a model's context size runs as never changes.
+  const runContextSizes = promiseMemo<number>(1024);
   /**
    * Bounds the estimates, which requests share: no deadline (the first one
    * may wait for the engine's build), only the loader's life. Each request
@@ -391,16 +394,10 @@ export function createLoader(options: LoaderOptions): Loader {
     return backend;
   };
 
-  const estimateMemory = (prepared: Prepared): Promise<RequiredMemory> => {
-    const key = JSON.stringify([prepared.backend.name, prepared.model.id, prepared.config ?? null]);
-    let estimate = memoryEstimates.get(key);
-    if (!estimate) {
-      estimate = prepared.backend.requiredMemoryForModel(closing.signal, prepared.model.id, prepared.config);
-      estimate.catch(() => memoryEstimates.delete(key));
-      memoryEstimates.set(key, estimate);
-    }
-    return estimate;
-  };
+  const estimateMemory = (prepared: Prepared): Promise<RequiredMemory> =>
+    memoryEstimates(JSON.stringify([prepared.backend.name, prepared.model.id, prepared.config ?? null]), () =>
+      prepared.backend.requiredMemoryForModel(closing.signal, prepared.model.id, prepared.config),
+    );
 
   const prepare = async (target: LoadTarget): Promise<{ prepared: Prepared; key: RunnerKey; keepAliveMs: number | null }> => {
     const model = target.resolved ?? (await options.resolver.resolve(target.model));
@@ -419,7 +416,7 @@ export function createLoader(options: LoaderOptions): Loader {
     // Keyed by the context the engine will run: 320 and 384 share llama-server's 512 runner.
     const config =
       asked !== undefined && backend.runContextSize && requested
-        ? { ...requested, "context-size": await backend.runContextSize(model.id, asked) }
+        ? { ...requested, "context-size": await runContextSizes(`${backend.name}\0${model.id}\0${asked}`, () => backend.runContextSize!(model.id, asked)) }
         : requested;
     if (config !== standing && config) backend.checkConfiguration?.(config);
     const drafting = config?.speculative ? draft : null; // a request's `draft-tokens: 0` turns it off

@@ -46,10 +46,13 @@ function hostName(host: string): string {
   return host.replace(/:\d*$/, "").toLowerCase();
 }
 
-/** Ollama's allowedHost and its IP checks: local names, this machine's name, private and local addresses. */
+/**
+ * Ollama's allowedHost and its IP checks: local names, private and local
+ * addresses, this machine's name (a system call, so asked after the rest).
+ */
 function isServed(name: string): boolean {
-  if (name === "" || isLocalName(name) || name === machineName().toLowerCase()) return true;
-  return isInternalAddress(name) || isInterfaceAddress(name);
+  if (name === "" || isLocalName(name) || isInternalAddress(name)) return true;
+  return name === machineName().toLowerCase() || isInterfaceAddress(name);
 }
 
 /** An address of one of this machine's interfaces (a public IP literal of this host). */
