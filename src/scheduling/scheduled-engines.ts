@@ -114,7 +114,8 @@ export function createScheduledEngines(options: ScheduledEnginesOptions): Engine
     const { model, keepAliveMs, truncate: requestedTruncate, runnerOptions } = parseEngineRequest(call.body);
     const truncate = requestedTruncate ?? (call.truncateByDefault ? true : undefined);
     const forward = { method: "POST", path: path + (call.search ?? ""), headers: call.headers ?? jsonHeaders, signal };
-    const remote = await external?.route(model, call.backend, () => knownLocally(model));
+    const routing = external?.route(model, call.backend, () => knownLocally(model));
+    const remote = routing && (await routing);
     if (remote) {
       const observer = metrics?.request({ origin, model: remote.model, mode });
       return answered(await remote.forward({ ...forward, body: bytes, ...(observer ? { observer } : {}) }), 0, observer);
