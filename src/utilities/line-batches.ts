@@ -37,7 +37,11 @@ export function readLineBatches(stream: Readable, onLine: (line: string) => void
     stream.pause();
     setTimeout(() => {
       resting = false;
-      stream.resume();
+      // What came during the rest, taken as one chunk: resumed, the stream
+      // would hand its buffered chunks over one per rest, slower than a
+      // steady writer fills the pipe (which would then block the engine).
+      stream.read();
+      if (!resting) stream.resume();
     }, restMs);
   };
   stream.on("data", (chunk: Buffer) => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
@@ -67,5 +68,33 @@ describe("readLineBatches", () => {
     stream.write("loaded\n");
     await paused;
     assert.deepEqual(lines, ["loading", "buffers", "loaded"]);
+  });
+
+  it("takes what was written during a rest as one batch, not one chunk per rest", async () => {
+    const stream = new PassThrough();
+    const lines: string[] = [];
+    let chunks = 0;
+    stream.on("data", () => chunks++);
+    readLineBatches(stream, (line) => lines.push(line), { restMs: 20 });
+    const paused = once(stream, "pause");
+    stream.write("first\n");
+    await paused;
+    for (const line of ["b", "c", "d", "e"]) stream.write(`${line}\n`); // each its own chunk, while resting
+    while (lines.length < 5) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.deepEqual(lines, ["first", "b", "c", "d", "e"]);
+    assert.equal(chunks, 2, "the four lines that came during the rest are read in one go");
+  });
+
+  it("never holds up a real process that writes its log a line at a time (its pipe does not fill)", { timeout: 60_000 }, async () => {
+    // 3000 lines, one write each, a quarter of a millisecond apart: read one
+    // chunk per rest, the pipe filled and the writer waited (24 s instead of 1).
+    const writer = `const fs = require("fs"); for (let i = 0; i < 3000; i++) { fs.writeSync(2, "line " + i + "\\n"); const start = process.hrtime.bigint(); while (process.hrtime.bigint() - start < 250000n); }`;
+    const child = spawn(process.execPath, ["-e", writer], { stdio: ["ignore", "ignore", "pipe"] });
+    const lines: string[] = [];
+    readLineBatches(child.stderr!, (line) => lines.push(line), { restMs: 50 });
+    const [code] = (await once(child, "close")) as [number | null];
+    assert.equal(code, 0);
+    assert.equal(lines.length, 3000);
+    assert.equal(lines.at(-1), "line 2999");
   });
 });
