@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
+import { hostname } from "node:os";
 import { describe, it } from "node:test";
 import { useGateway } from "../support/gateway.ts";
 
@@ -114,11 +115,11 @@ describe("browser attacks, through the real gateway (Ollama's CORS and allowedHo
     assert.equal(rebound.status, 403);
     assert.ok(!(await state()).names.includes("rebound:latest"));
     const port = new URL(served.gateway.url).port;
-    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, "LOCALHOST", `app.localhost:${port}`, "printer.local", "box.internal", "192.168.1.20", "10.0.0.7:80", "0.0.0.0"]) {
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, "LOCALHOST", `app.localhost:${port}`, "printer.local", "box.internal", "192.168.1.20", "10.0.0.7:80", "0.0.0.0", "[::ffff:7f00:1]", hostname().toUpperCase(), `${hostname()}:${port}`]) {
       const reply = await send(served.gateway.url, "GET", "/api/version", { Host: host });
       assert.equal(reply.status, 200, `Host: ${host}`);
     }
-    for (const host of ["8.8.8.8", "evil.example", "localhost.evil.example", "127.0.0.1.nip.io"]) {
+    for (const host of ["8.8.8.8", "evil.example", "localhost.evil.example", "127.0.0.1.nip.io", "10.0.0.7.evil.example", "[::ffff:808:808]", `${hostname()}.evil.example`]) {
       const reply = await send(served.gateway.url, "GET", "/api/version", { Host: host });
       assert.equal(reply.status, 403, `Host: ${host}`);
     }
