@@ -15,6 +15,7 @@ import { after, before, describe, it } from "node:test";
 import { eventually } from "../support/eventually.ts";
 import { startGateway, type GatewayProcess } from "../support/gateway.ts";
 import { llamaServerForTests } from "../support/engine.ts";
+import { descendants, waitForExit } from "../support/processes.ts";
 
 const messages = [{ role: "user", content: "Say something." }];
 /** A line per write, a tenth of a millisecond apart: read one chunk per rest, the pipe filled in a second and the writer waited. */
@@ -25,9 +26,11 @@ const chattyEngine = `#!/bin/bash
 case " $* " in *" --host "*) ;; *) exec "$REAL_LLAMA_SERVER" "$@" ;; esac # --list-devices, --version: as it is
 "$REAL_LLAMA_SERVER" "$@" &
 engine=$!
-trap 'kill -TERM $engine 2>/dev/null; wait $engine; exit 0' TERM INT
+trap 'kill -TERM $engine $flood 2>/dev/null; wait $engine; exit 0' TERM INT
 while [ ! -e "$TRIGGERS/flood" ]; do sleep 0.05; done
-"$NODE" -e 'for (let i = 1; i <= ${floodLines}; i++) { require("fs").writeSync(2, "flood line " + i + " of a chatty engine, ünïcödé\\n"); const start = process.hrtime.bigint(); while (process.hrtime.bigint() - start < 100000n); }'
+"$NODE" -e 'for (let i = 1; i <= Number(process.env.FLOOD_LINES); i++) { require("fs").writeSync(2, "flood line " + i + " of a chatty engine, ünïcödé\\n"); const start = process.hrtime.bigint(); while (process.hrtime.bigint() - start < 100000n); }' &
+flood=$!
+wait $flood
 touch "$TRIGGERS/flooded"
 while [ ! -e "$TRIGGERS/die" ]; do sleep 0.05; done
 printf 'last words: out of patience\\r\\nno newline at exit' >&2
@@ -45,7 +48,7 @@ describe("a loaded engine's output, read in batches (real engine behind a chatty
     const engine = join(dir, "llama-server");
     await writeFile(engine, chattyEngine);
     await chmod(engine, 0o755);
-    gateway = await startGateway({ env: { LLAMA_SERVER_PATH: engine, REAL_LLAMA_SERVER: await llamaServerForTests(), TRIGGERS: dir, NODE: process.execPath } });
+    gateway = await startGateway({ env: { LLAMA_SERVER_PATH: engine, REAL_LLAMA_SERVER: await llamaServerForTests(), TRIGGERS: dir, NODE: process.execPath, FLOOD_LINES: String(floodLines) } });
   });
   after(async () => {
     await gateway?.stop();
@@ -85,5 +88,27 @@ describe("a loaded engine's output, read in batches (real engine behind a chatty
     const { error } = JSON.parse(text) as { error: string };
     assert.match(error, /exited with code 3/);
     assert.match(error, /last words: out of patience\nno newline at exit/);
+  });
+});
+
+describe("a gateway stopped (SIGTERM) while its engine floods its log", () => {
+  it("exits by itself, and its engine with it", { timeout: 120_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), "modelgate-chatty-"));
+    try {
+      const engine = join(dir, "llama-server");
+      await writeFile(engine, chattyEngine);
+      await chmod(engine, 0o755);
+      const env = { LLAMA_SERVER_PATH: engine, REAL_LLAMA_SERVER: await llamaServerForTests(), TRIGGERS: dir, NODE: process.execPath, FLOOD_LINES: "100000000" };
+      const gateway = await startGateway({ env });
+      const loaded = await fetch(`${gateway.url}/api/chat`, { method: "POST", body: JSON.stringify({ model: "tiny", messages, stream: false, options: { num_predict: 2 } }) });
+      assert.equal(((await loaded.json()) as { done: boolean }).done, true);
+      const processes = (await descendants(gateway.child.pid!)).map((one) => one.pid);
+      await writeFile(join(dir, "flood"), "");
+      await eventually(async () => (await (await fetch(`${gateway.url}/logs?tail=5`)).text()).includes("flood line"), "the flood under way");
+      assert.equal(await gateway.stop(60_000), 0, "exited by itself within its grace");
+      assert.deepEqual(await waitForExit(processes, 15_000), [], "no engine, wrapper or flood survives the gateway");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
