@@ -53,8 +53,10 @@ export function readLineBatches(stream: Readable, onLine: (line: string) => void
     partial = lines.pop()!;
     for (const line of lines) passOn(line);
     while (partial.length > maxLineLength) {
-      passOn(partial.slice(0, maxLineLength));
-      partial = partial.slice(maxLineLength);
+      // Never between the two halves of a surrogate pair (an emoji): each piece stays valid text.
+      const cut = isHighSurrogate(partial.charCodeAt(maxLineLength - 1)) ? maxLineLength - 1 : maxLineLength;
+      passOn(partial.slice(0, cut));
+      partial = partial.slice(cut);
     }
     if (heldReturn) partial += "\r";
     if (rests && chunk.length < busyBytes && !resting) rest();
@@ -64,4 +66,8 @@ export function readLineBatches(stream: Readable, onLine: (line: string) => void
     partial = "";
     if (last) onLine(last);
   });
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }

@@ -37,6 +37,11 @@ describe("readLineBatches", () => {
     assert.deepEqual(await linesOf(["x".repeat(25), "y".repeat(5), "\n"], { restMs: 1, maxLineLength: 10 }), ["x".repeat(10), "x".repeat(10), "xxxxxyyyyy"]);
   });
 
+  it("cuts a runaway line's pieces between characters, never inside an emoji's surrogate pair", async () => {
+    const lines = await linesOf(["abc😀def", "\n"], { restMs: 1, maxLineLength: 4 });
+    assert.deepEqual(lines, ["abc", "😀de", "f"]);
+  });
+
   it("rests after a small chunk (the stream paused, then resumed), but never after a large one", async () => {
     const stream = new PassThrough();
     const lines: string[] = [];
