@@ -112,3 +112,29 @@ describe("a gateway stopped (SIGTERM) while its engine floods its log", () => {
     }
   });
 });
+
+/** Loads slowly, saying so every half second for four seconds, then is the real engine. */
+const slowLoader = `#!/bin/bash
+case " $* " in *" --host "*) ;; *) exec "$REAL_LLAMA_SERVER" "$@" ;; esac
+for i in 1 2 3 4 5 6 7 8; do echo "load_tensors: still loading, part $i of 8" >&2; sleep 0.5; done
+exec "$REAL_LLAMA_SERVER" "$@"
+`;
+
+describe("the load timeout counts from an engine's last output while it loads", () => {
+  it("an engine loading longer than the timeout, but logging as it goes, is not killed and serves", { timeout: 120_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), "modelgate-slow-"));
+    const engine = join(dir, "llama-server");
+    await writeFile(engine, slowLoader);
+    await chmod(engine, 0o755);
+    const gateway = await startGateway({ env: { LLAMA_SERVER_PATH: engine, REAL_LLAMA_SERVER: await llamaServerForTests(), MODELGATE_LOAD_TIMEOUT: "3s" } });
+    try {
+      const response = await fetch(`${gateway.url}/api/chat`, { method: "POST", body: JSON.stringify({ model: "tiny", messages, stream: false, options: { num_predict: 2 } }) });
+      const body = (await response.json()) as { done?: boolean; error?: string };
+      assert.equal(response.status, 200, body.error);
+      assert.equal(body.done, true);
+    } finally {
+      await gateway.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
