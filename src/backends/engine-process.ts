@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { createInterface } from "node:readline";
 import { EngineCrashedError } from "./engine-crashed-error.ts";
 import type { ExitDiagnosis } from "./exit-diagnosis.ts";
+import { readLineBatches } from "../utilities/line-batches.ts";
 import { LineTail } from "../utilities/line-tail.ts";
 import { withParentDeathSignal } from "./parent-death-signal.ts";
 
@@ -28,6 +28,13 @@ export interface RunEngineOptions {
   /** A readable cause for an unexpected exit, from the cause lines seen and the last output lines. */
   readonly diagnosis?: ExitDiagnosis;
 }
+
+/**
+ * The engine's output is read at most every 50 ms: llama-server logs some
+ * thirty lines per request, one write each, and reading them as they come
+ * woke the gateway as often as the reply's own tokens did.
+ */
+const engineOutputBatches = { restMs: 50 };
 
 /** Cause lines kept apart from the tail: the first few are enough to name it. */
 const maxCauseLines = 20;
@@ -56,8 +63,8 @@ export async function runEngineProcess(signal: AbortSignal, options: RunEngineOp
     if (causes.length < maxCauseLines && options.diagnosis?.isCause(line)) causes.push(line.slice(0, 2048));
     options.onStderrLine?.(line);
   };
-  createInterface({ input: child.stderr!, crlfDelay: Infinity }).on("line", onLine);
-  if (child.stdout) createInterface({ input: child.stdout, crlfDelay: Infinity }).on("line", onLine);
+  readLineBatches(child.stderr!, onLine, engineOutputBatches);
+  if (child.stdout) readLineBatches(child.stdout, onLine, engineOutputBatches);
   // 'close' rather than 'exit': it also waits for stderr to drain, so the tail is complete.
   const closed = once(child, "close") as Promise<[number | null, NodeJS.Signals | null]>;
   const spawned = once(child, "spawn");
