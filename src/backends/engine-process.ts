@@ -20,6 +20,12 @@ export interface RunEngineOptions {
   /** Each output line, as it comes. */
   readonly onStderrLine?: (line: string) => void;
   /**
+   * The line after which the engine's output may be read in batches (it has
+   * loaded; what it logged while loading, read at once, is what it reports of
+   * itself). Without it, the output is read as it comes.
+   */
+  readonly outputBatchedAfter?: (line: string) => boolean;
+  /**
    * Reads stdout as well as stderr, into the same lines: for engines that log
    * to stdout (vLLM's logger, vllm/envs.py VLLM_LOGGING_STREAM). Otherwise
    * stdout is discarded.
@@ -30,11 +36,11 @@ export interface RunEngineOptions {
 }
 
 /**
- * The engine's output is read at most every 50 ms: llama-server logs some
- * thirty lines per request, one write each, and reading them as they come
- * woke the gateway as often as the reply's own tokens did.
+ * A loaded engine's output is read at most every 50 ms: llama-server logs
+ * some thirty lines per request, one write each, and reading them as they
+ * came woke the gateway as often as the reply's own tokens did.
  */
-const engineOutputBatches = { restMs: 50 };
+const engineOutputRestMs = 50;
 
 /** Cause lines kept apart from the tail: the first few are enough to name it. */
 const maxCauseLines = 20;
@@ -63,8 +69,9 @@ export async function runEngineProcess(signal: AbortSignal, options: RunEngineOp
     if (causes.length < maxCauseLines && options.diagnosis?.isCause(line)) causes.push(line.slice(0, 2048));
     options.onStderrLine?.(line);
   };
-  readLineBatches(child.stderr!, onLine, engineOutputBatches);
-  if (child.stdout) readLineBatches(child.stdout, onLine, engineOutputBatches);
+  const batches = { restMs: engineOutputRestMs, restsAfter: options.outputBatchedAfter ?? (() => false) };
+  readLineBatches(child.stderr!, onLine, batches);
+  if (child.stdout) readLineBatches(child.stdout, onLine, batches);
   // 'close' rather than 'exit': it also waits for stderr to drain, so the tail is complete.
   const closed = once(child, "close") as Promise<[number | null, NodeJS.Signals | null]>;
   const spawned = once(child, "spawn");

@@ -394,10 +394,16 @@ export function createLoader(options: LoaderOptions): Loader {
     return backend;
   };
 
+  const estimateKey = (prepared: Prepared): string => JSON.stringify([prepared.backend.name, prepared.model.id, prepared.config ?? null]);
   const estimateMemory = (prepared: Prepared): Promise<RequiredMemory> =>
-    memoryEstimates(JSON.stringify([prepared.backend.name, prepared.model.id, prepared.config ?? null]), () =>
-      prepared.backend.requiredMemoryForModel(closing.signal, prepared.model.id, prepared.config),
-    );
+    memoryEstimates(estimateKey(prepared), () => prepared.backend.requiredMemoryForModel(closing.signal, prepared.model.id, prepared.config));
+
+  /** What `asked` runs as (memoised: read once per model and size); undefined when the backend does not say. */
+  const runContextSize = (backend: Backend, modelId: string, asked: number): number | Promise<number> | undefined => {
+    if (!backend.runContextSize) return undefined;
+    const key = `${backend.name}\0${modelId}\0${asked}`;
+    return runContextSizes.settled(key) ?? runContextSizes(key, () => backend.runContextSize!(modelId, asked));
+  };
 
   const prepare = async (target: LoadTarget): Promise<{ prepared: Prepared; key: RunnerKey; keepAliveMs: number | null }> => {
     const model = target.resolved ?? (await options.resolver.resolve(target.model));
@@ -414,10 +420,8 @@ export function createLoader(options: LoaderOptions): Loader {
     const requested = withRunnerOptions(standing, { ...(contextSize === undefined ? {} : { "context-size": contextSize }), ...target.options });
     const asked = requested?.["context-size"];
     // Keyed by the context the engine will run: 320 and 384 share llama-server's 512 runner.
-    const config =
-      asked !== undefined && backend.runContextSize && requested
-        ? { ...requested, "context-size": await runContextSizes(`${backend.name}\0${model.id}\0${asked}`, () => backend.runContextSize!(model.id, asked)) }
-        : requested;
+    const runSize = asked !== undefined && requested ? runContextSize(backend, model.id, asked) : undefined;
+    const config = runSize === undefined ? requested : { ...requested, "context-size": typeof runSize === "number" ? runSize : await runSize };
     if (config !== standing && config) backend.checkConfiguration?.(config);
     const drafting = config?.speculative ? draft : null; // a request's `draft-tokens: 0` turns it off
     const prepared: Prepared = { backend, model, mode: target.mode, draft: drafting, config };
@@ -432,30 +436,40 @@ export function createLoader(options: LoaderOptions): Loader {
     const arrived = performance.now();
     signal?.throwIfAborted();
     const { prepared, key, keepAliveMs } = await prepare(target);
-    const memory = await untilAborted(estimateMemory(prepared), signal);
+    // Known after a model's first request: then nothing to wait for, nor to stop waiting for.
+    const memory = memoryEstimates.settled(estimateKey(prepared)) ?? (await untilAborted(estimateMemory(prepared), signal));
+    signal?.throwIfAborted();
     const id = nextDemandId++;
     // A ready runner is granted while the request is dispatched; any later grant waited for a load.
     let dispatched = false;
+    let listening = false;
     return new Promise<Lease>((resolve, reject) => {
       const onAbort = () => {
         if (!waiters.delete(id)) return;
         dispatch({ type: "cancelled", demandId: id });
         reject(signal?.reason);
       };
+      const stopListening = () => {
+        if (listening) signal?.removeEventListener("abort", onAbort);
+      };
       preparations.set(id, prepared);
       waiters.set(id, {
         resolve: (granted) => {
-          signal?.removeEventListener("abort", onAbort);
+          stopListening();
           resolve({ ...granted, requested: prepared.model, loadDurationMs: dispatched ? performance.now() - arrived : 0 });
         },
         reject: (error) => {
-          signal?.removeEventListener("abort", onAbort);
+          stopListening();
           reject(error);
         },
       });
-      signal?.addEventListener("abort", onAbort, { once: true });
       dispatch({ type: "requested", demand: { id, key, memory, keepAliveMs } });
       dispatched = true;
+      // Granted or refused at once (a ready runner, a full queue): only a demand left waiting may be given up.
+      if (signal && waiters.has(id)) {
+        listening = true;
+        signal.addEventListener("abort", onAbort, { once: true });
+      }
     });
   };
 

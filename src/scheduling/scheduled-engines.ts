@@ -86,8 +86,13 @@ export function createScheduledEngines(options: ScheduledEnginesOptions): Engine
 
   /** The model, resolved; an unknown or malformed reference is left to the loader, which answers it in its own words. */
   const refuseWithoutCompletion = async (reference: string, word: string) => {
-    const known = await resolver.resolve(reference).catch(() => undefined);
-    if (known && !resolvedCapabilities(known).includes("completion")) throw new BadRequestError(`${JSON.stringify(reference)} does not support ${word}`);
+    let known: ResolvedModel;
+    try {
+      known = await resolver.resolve(reference);
+    } catch {
+      return undefined;
+    }
+    if (!resolvedCapabilities(known).includes("completion")) throw new BadRequestError(`${JSON.stringify(reference)} does not support ${word}`);
     return known;
   };
 
@@ -109,7 +114,8 @@ export function createScheduledEngines(options: ScheduledEnginesOptions): Engine
     const { model, keepAliveMs, truncate: requestedTruncate, runnerOptions } = parseEngineRequest(call.body);
     const truncate = requestedTruncate ?? (call.truncateByDefault ? true : undefined);
     const forward = { method: "POST", path: path + (call.search ?? ""), headers: call.headers ?? jsonHeaders, signal };
-    const remote = await external?.route(model, call.backend, () => knownLocally(model));
+    const routing = external?.route(model, call.backend, () => knownLocally(model));
+    const remote = routing && (await routing);
     if (remote) {
       const observer = metrics?.request({ origin, model: remote.model, mode });
       return answered(await remote.forward({ ...forward, body: bytes, ...(observer ? { observer } : {}) }), 0, observer);
@@ -130,23 +136,27 @@ export function createScheduledEngines(options: ScheduledEnginesOptions): Engine
     void runnerMetrics?.learn(lease); // the first request to a runner makes its own metrics part of ours
     const observer = metrics?.request({ origin, model: lease.requested.name, mode });
     const backend = loader.backends.get(lease.backend);
-    /** Work on the request before the runner has it: a failure gives the lease back. */
-    const beforeSending = async (work: () => Uint8Array | Promise<Uint8Array>): Promise<Uint8Array> => {
+    const failedBeforeSending = (error: unknown): never => {
+      const failure = signal.aborted ? error : (stopIfUnreachable(lease, error) ?? error); // asking its tokenizer may be the first to find the runner gone
+      lease.release();
+      observer?.settled?.(signal.aborted ? "cancelled" : "failed");
+      throw failure;
+    };
+    /** Work on the request before the runner has it: a failure gives the lease back. A body at hand is not waited for. */
+    const beforeSending = (work: () => Uint8Array | Promise<Uint8Array>): Uint8Array | Promise<Uint8Array> => {
       try {
-        return await work();
+        const done = work();
+        return done instanceof Uint8Array ? done : done.catch(failedBeforeSending);
       } catch (error) {
-        const failure = signal.aborted ? error : (stopIfUnreachable(lease, error) ?? error); // asking its tokenizer may be the first to find the runner gone
-        lease.release();
-        observer?.settled?.(signal.aborted ? "cancelled" : "failed");
-        throw failure;
+        return failedBeforeSending(error);
       }
     };
     // A chat or a prompt goes at once, and is fitted to the context only if the engine refuses it for its length.
     const fitLater =
       truncate !== undefined && !backend?.adaptRequest && mode === "completion" && fitsOnRefusal(path, bytes, lease)
-        ? () => beforeSending(() => fitCompletionContext(path, bytes, truncate, lease, signal))
+        ? async () => beforeSending(() => fitCompletionContext(path, bytes, truncate, lease, signal))
         : undefined;
-    const body = await beforeSending(() => {
+    const sending = beforeSending(() => {
       if (backend?.adaptRequest) {
         const adapted = backend.adaptRequest({ path, model: lease.model.id, contextSize: lease.contextSize }, parseJsonBody(JsonObjectSchema, bytes));
         return Buffer.from(JSON.stringify(adapted));
@@ -154,6 +164,7 @@ export function createScheduledEngines(options: ScheduledEnginesOptions): Engine
       if (truncate === undefined || mode === "reranking" || fitLater) return bytes;
       return mode === "embedding" ? fitEmbeddingInput(bytes, truncate, lease, signal) : fitCompletionContext(path, bytes, truncate, lease, signal);
     });
+    const body = sending instanceof Uint8Array ? sending : await sending;
     const checksModelName = backend?.checksModelName ?? false;
     const echoes = model !== lease.model.name;
     const sendBody = (sent: Uint8Array, on: ForwardLease, heard: ForwardObserver | undefined) =>

@@ -8,6 +8,8 @@ export interface LineBatchOptions {
   readonly busyBytes?: number;
   /** A line longer than this is passed on in pieces of this size. */
   readonly maxLineLength?: number;
+  /** Lines come as they are written until one of them passes this; the rests start after it. Rests from the start by default. */
+  readonly restsAfter?: (line: string) => boolean;
 }
 
 /**
@@ -17,12 +19,19 @@ export interface LineBatchOptions {
  * a time (llama-server: some thirty lines per request) then wakes the reader
  * once per rest rather than once per line, while lines still arrive within
  * `restMs`. What is left when the stream ends is the last line.
+ *
+ * @example readLineBatches(child.stderr, log, { restMs: 50, restsAfter: (line) => line.endsWith("model loaded") })
  */
 export function readLineBatches(stream: Readable, onLine: (line: string) => void, options: LineBatchOptions): void {
-  const { restMs, busyBytes = 16 * 1024, maxLineLength = 64 * 1024 } = options;
+  const { restMs, busyBytes = 16 * 1024, maxLineLength = 64 * 1024, restsAfter } = options;
   const decoder = new StringDecoder("utf8");
   let partial = "";
   let resting = false;
+  let rests = restsAfter === undefined;
+  const passOn = (line: string) => {
+    if (!rests) rests = restsAfter!(line);
+    onLine(line);
+  };
   const rest = () => {
     resting = true;
     stream.pause();
@@ -38,13 +47,13 @@ export function readLineBatches(stream: Readable, onLine: (line: string) => void
     if (heldReturn) text = text.slice(0, -1);
     const lines = text.split(/\r\n|\r|\n/);
     partial = lines.pop()!;
-    for (const line of lines) onLine(line);
+    for (const line of lines) passOn(line);
     while (partial.length > maxLineLength) {
-      onLine(partial.slice(0, maxLineLength));
+      passOn(partial.slice(0, maxLineLength));
       partial = partial.slice(maxLineLength);
     }
     if (heldReturn) partial += "\r";
-    if (chunk.length < busyBytes && !resting) rest();
+    if (rests && chunk.length < busyBytes && !resting) rest();
   });
   stream.on("end", () => {
     const last = (partial + decoder.end()).replace(/\r$/, "");

@@ -50,4 +50,22 @@ describe("readLineBatches", () => {
     assert.equal(stream.isPaused(), false);
     assert.equal(lines.length, 2);
   });
+
+  it("reads lines as they come until restsAfter accepts one, and rests from then on", async () => {
+    const stream = new PassThrough();
+    const lines: string[] = [];
+    let pauses = 0;
+    stream.on("pause", () => pauses++);
+    readLineBatches(stream, (line) => lines.push(line), { restMs: 20, restsAfter: (line) => line === "loaded" });
+    for (const line of ["loading", "buffers"]) {
+      stream.write(`${line}\n`);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.deepEqual(lines, ["loading", "buffers"]);
+    assert.equal(pauses, 0, "no rest while loading");
+    const paused = once(stream, "pause");
+    stream.write("loaded\n");
+    await paused;
+    assert.deepEqual(lines, ["loading", "buffers", "loaded"]);
+  });
 });

@@ -30,4 +30,17 @@ describe("promiseMemo", () => {
     assert.equal(await memo("b", make), 2);
     assert.equal(await memo("a", make), 4);
   });
+
+  it("hands out a key's value once its promise resolved, and nothing for a pending, failed or dropped one", async () => {
+    const memo = promiseMemo<number>(1);
+    let finish = (_: number) => {};
+    const pending = memo("a", () => new Promise<number>((resolve) => (finish = resolve)));
+    assert.equal(memo.settled("a"), undefined);
+    finish(7);
+    await pending;
+    assert.equal(memo.settled("a"), 7);
+    await assert.rejects(memo("b", async () => Promise.reject(new Error("busy"))), /busy/); // "a" goes
+    assert.equal(memo.settled("a"), undefined);
+    assert.equal(memo.settled("b"), undefined);
+  });
 });

@@ -159,6 +159,7 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
             current.pid = spawned;
             options.onSpawn?.({ ...runner, pid: spawned });
           },
+          outputBatchedAfter: (line) => modelLoadedLine.test(line),
           onStderrLine: (line) => {
             offload.read(line);
             options.onLog?.(line, runner);
@@ -216,6 +217,9 @@ export function createLlamaCppBackend(options: LlamaCppBackendOptions): Backend 
     },
   };
 }
+
+/** `… I srv  llama_server: model loaded`: its buffers by device are logged by then (see offload-report.ts). */
+const modelLoadedLine = /\bsrv\s+\S+: model loaded$/;
 
 async function shapeOf(located: LocatedModel): Promise<ModelShape> {
   return modelShape(located.summary ?? summarizeGGUF(await readGGUF(located.ggufPath)));

@@ -189,6 +189,24 @@ export async function openModelStore(options: { home: string }): Promise<ModelSt
       () => false,
     );
 
+  const resolveIn = async (reading: Promise<readonly IndexEntry[]>, reference: string): Promise<ResolvedModel> => {
+    const entries = await reading;
+    let known = resolutions.get(entries);
+    if (!known || known.size >= maxKeptResolutions) resolutions.set(entries, (known = new Map()));
+    const kept = known.get(reference);
+    if (kept) return kept;
+    const resolution = (async () => {
+      const parsed = parseModelReference(reference);
+      const model = await findIn(entries, parsed);
+      const name = parsed.kind === "name" ? parsed : model.tags[0];
+      return resolved(model, String(name ?? model.id), await modelSummary(model.id, model.parts), await modelPaths(model.id, model.parts));
+    })();
+    // Only models found are kept: names of none are the client's to invent.
+    known.set(reference, resolution);
+    resolution.catch(() => known.delete(reference));
+    return resolution;
+  };
+
   const store: ModelStore = {
     layout,
     async models() {
@@ -196,22 +214,10 @@ export async function openModelStore(options: { home: string }): Promise<ModelSt
     },
     find,
 
-    async resolve(reference) {
-      const entries = await index.read();
-      let known = resolutions.get(entries);
-      if (!known || known.size >= maxKeptResolutions) resolutions.set(entries, (known = new Map()));
-      const kept = known.get(reference);
-      if (kept) return kept;
-      const resolution = (async () => {
-        const parsed = parseModelReference(reference);
-        const model = await findIn(entries, parsed);
-        const name = parsed.kind === "name" ? parsed : model.tags[0];
-        return resolved(model, String(name ?? model.id), await modelSummary(model.id, model.parts), await modelPaths(model.id, model.parts));
-      })();
-      // Only models found are kept: names of none are the client's to invent.
-      known.set(reference, resolution);
-      resolution.catch(() => known.delete(reference));
-      return resolution;
+    resolve(reference) {
+      // A reference resolved while the index is the same is answered without a turn of the event loop.
+      const entries = index.kept();
+      return (entries && resolutions.get(entries)?.get(reference)) ?? resolveIn(index.read(), reference);
     },
 
     async list() {

@@ -33,6 +33,8 @@ export type IndexEntry = v.InferOutput<typeof IndexEntrySchema>;
 
 export interface StoreIndex {
   read(): Promise<readonly IndexEntry[]>;
+  /** What `read` would give, when the file is the one last read (its stat says so); undefined when it must be read. */
+  kept(): readonly IndexEntry[] | undefined;
   /**
    * Runs `change` on the current entries under the lock and writes what it
    * returns; `after` runs still under the lock, once the new index is durable
@@ -62,16 +64,33 @@ export function createStoreIndex(layout: StoreLayout): StoreIndex {
   let statedThisTick = false;
   const nextTick = () => void (statedThisTick = false);
 
+  /** The file's version now; @throws what the stat throws */
+  const stated = (): string => {
+    const version = fileVersion(statSync(layout.index, { bigint: true }));
+    if (!statedThisTick) {
+      statedThisTick = true;
+      process.nextTick(nextTick);
+    }
+    return version;
+  };
+
+  const kept = (): readonly IndexEntry[] | undefined => {
+    if (statedThisTick || !cached) return cached?.entries;
+    try {
+      if (cached.version === stated()) return cached.entries;
+    } catch {
+      // `read` says why.
+    }
+    cached = undefined; // changed: `read`, stating again this tick, must not take it
+    return undefined;
+  };
+
   const read = async (): Promise<readonly IndexEntry[]> => {
     if (statedThisTick && cached) return cached.entries;
     let version: string;
     let text: string;
     try {
-      version = fileVersion(statSync(layout.index, { bigint: true }));
-      if (!statedThisTick) {
-        statedThisTick = true;
-        process.nextTick(nextTick);
-      }
+      version = stated();
       if (cached?.version === version) return cached.entries;
       text = await readFile(layout.index, "utf8");
     } catch (error) {
@@ -86,6 +105,7 @@ export function createStoreIndex(layout: StoreLayout): StoreIndex {
 
   return {
     read,
+    kept,
     update(change) {
       // In-process callers queue here, so they do not poll the file lock against each other.
       const run = queue.then(() =>

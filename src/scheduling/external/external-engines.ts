@@ -17,9 +17,12 @@ export interface ExternalEngines {
    * one or names none. An unknown name polls the replicas again (for a model
    * deployed since) unless `knownLocally` says a local model answers to it.
    *
+   * Undefined at once, not a promise, when no external engine is a candidate:
+   * a local request does not wait a turn of the event loop for it.
+   *
    * @throws ModelNotFoundError when `backend` names an external engine that does not serve it
    */
-  route(reference: string, backend: string | undefined, knownLocally: () => Promise<boolean>): Promise<ExternalRoute | undefined>;
+  route(reference: string, backend: string | undefined, knownLocally: () => Promise<boolean>): Promise<ExternalRoute | undefined> | undefined;
   /** The model answering to `reference` on one engine, or on any when `backend` is undefined, as last listed. */
   find(reference: string, backend: string | undefined): ExternalModel | undefined;
   /** The models of one engine, or of all when `backend` is undefined; none for a local backend. */
@@ -50,19 +53,22 @@ export function createExternalEngines(engines: readonly ExternalEngine[]): Exter
     return found && { model: found.model.name, forward: (request) => found.engine.forward(found.model, request) };
   };
 
+  const routeAmong = async (candidates: readonly ExternalEngine[], reference: string, backend: string | undefined, knownLocally: () => Promise<boolean>) => {
+    const found = routeIn(candidates, reference);
+    if (found) return found;
+    if (backend === undefined && (await knownLocally())) return undefined;
+    await Promise.all(candidates.map((engine) => engine.refresh()));
+    const refreshed = routeIn(candidates, reference);
+    if (!refreshed && backend !== undefined) throw new ModelNotFoundError(reference);
+    return refreshed;
+  };
+
   return {
     has: (backend) => byName.has(backend),
 
-    async route(reference, backend, knownLocally) {
+    route(reference, backend, knownLocally) {
       const candidates = chosen(backend);
-      if (candidates.length === 0) return undefined;
-      const found = routeIn(candidates, reference);
-      if (found) return found;
-      if (backend === undefined && (await knownLocally())) return undefined;
-      await Promise.all(candidates.map((engine) => engine.refresh()));
-      const refreshed = routeIn(candidates, reference);
-      if (!refreshed && backend !== undefined) throw new ModelNotFoundError(reference);
-      return refreshed;
+      return candidates.length === 0 ? undefined : routeAmong(candidates, reference, backend, knownLocally);
     },
 
     find: (reference, backend) => findIn(chosen(backend), reference)?.model,
