@@ -322,16 +322,22 @@ async function benchLatency(): Promise<Latencies> {
   try {
     const targets = hot.paths.map((path) => path.target);
     const keyOf = new Map(hot.paths.map((path) => [path.target.name, path.key]));
+    const pidOf = new Map(hot.paths.map((path) => [path.target.name, path.pid]));
+    // Each proxy's own CPU per request against the real engine: what it takes from the engine's cores while it serves.
+    const cpuNsOf = (target: StreamTarget) => {
+      const pid = pidOf.get(target.name);
+      return pid === undefined ? undefined : processCpuNs(pid);
+    };
     await warmUp(targets, 3);
     failedRequests.clear(); // counted for this part alone
     closedConnections.clear();
     const loadBefore = loadAverageText();
     for (let repeat = 0; repeat < repeats; repeat++) {
       for (const concurrency of concurrencies) {
-        if (repeat === 0) await compareInterleaved(targets, { concurrency, rounds: 1 }); // warms this concurrency up; not reported
+        if (repeat === 0) await compareInterleaved(targets, { concurrency, rounds: 1, cpuNsOf }); // warms this concurrency up; not reported
         const rounds = Math.max(2, Math.ceil(Number(values.requests) / concurrency));
         console.error(`latency: repetition ${repeat + 1} of ${repeats}, concurrency ${concurrency}, ${rounds} rounds (${fixed((performance.now() - startedAt) / 1000, 0)} s so far)`);
-        for (const result of await compareInterleaved(targets, { concurrency, rounds })) {
+        for (const result of await compareInterleaved(targets, { concurrency, rounds, cpuNsOf })) {
           const byPath = latencies.get(concurrency)!;
           const key = keyOf.get(result.target.name)!;
           byPath.set(key, [...(byPath.get(key) ?? []), result]);
@@ -346,7 +352,7 @@ async function benchLatency(): Promise<Latencies> {
       const direct = byPath.get("direct")!;
       const pipe = byPath.get("pipe")!;
       printTable(
-        ["path", "TTFT p50", "TTFT p99", "+TTFT p50 vs direct", "+TTFT p50 vs pipe", "total p50", "total × direct", "total × pipe", "resent", "failed"],
+        ["path", "TTFT p50", "TTFT p99", "+TTFT p50 vs direct", "+TTFT p50 vs pipe", "total p50", "total × direct", "total × pipe", "proxy CPU µs/request", "resent", "failed"],
         [...byPath].map(([key, results]) => {
           const name = names[key];
           return [
@@ -358,6 +364,7 @@ async function benchLatency(): Promise<Latencies> {
             spread(results.map(total), 1, true),
             spread(ratios(results, direct, total), 3, true),
             spread(ratios(results, pipe, total), 3, true),
+            results.some((result) => result.roundCpuUs.some(Number.isFinite)) ? spread(results.map(cpuPerRequest), 0, true) : "–",
             String(closedConnections.get(name) ?? 0),
             String(failedRequests.get(name) ?? 0),
           ];
@@ -370,6 +377,11 @@ async function benchLatency(): Promise<Latencies> {
   return latencies;
 }
 
+/** A repetition's proxy CPU per request: the median of its rounds. */
+function cpuPerRequest(result: TargetMeasurements): number {
+  return median(result.roundCpuUs.filter(Number.isFinite));
+}
+
 /** The README's table: CPU per token against the pipe, added TTFT at concurrency 1, total time against the engine at each concurrency. */
 function printSummary(cpu: CpuCosts | undefined, latency: Latencies | undefined): void {
   console.log(`\n## summary (medians of ${repeats} repetitions; CPU with the stand-in engine, latency with llama-server)\n`);
@@ -379,7 +391,7 @@ function printSummary(cpu: CpuCosts | undefined, latency: Latencies | undefined)
   const headers = [
     "path",
     ...(cpu ? ["CPU µs/token", "× pipe"] : []),
-    ...(first ? [`+TTFT p50 vs pipe (c=${concurrencies[0]})`] : []),
+    ...(first ? [`+TTFT p50 vs pipe (c=${concurrencies[0]})`, `proxy CPU/request × pipe (c=${concurrencies[0]}, llama-server)`] : []),
     ...concurrencies.map((concurrency) => `total × direct (c=${concurrency})`),
   ];
   const rows = (Object.keys(names) as PathKey[]).map((key) => {
@@ -387,7 +399,12 @@ function printSummary(cpu: CpuCosts | undefined, latency: Latencies | undefined)
     return [
       names[key],
       ...(cpu ? [perToken ? fixed(median(perToken), 1) : "–", perToken ? fixed(median(perToken) / pipeCpu, 2) : "–"] : []),
-      ...(first ? [signed(median(differences(first.get(key)!, first.get("pipe")!, ttft(0.5))), 2)] : []),
+      ...(first
+        ? [
+            signed(median(differences(first.get(key)!, first.get("pipe")!, ttft(0.5))), 2),
+            first.get(key)!.some((result) => result.roundCpuUs.some(Number.isFinite)) ? fixed(median(ratios(first.get(key)!, first.get("pipe")!, cpuPerRequest)), 2) : "–",
+          ]
+        : []),
       ...concurrencies.map((concurrency) => {
         const byPath = latency!.get(concurrency)!;
         return fixed(median(ratios(byPath.get(key)!, byPath.get("direct")!, total)), 3);

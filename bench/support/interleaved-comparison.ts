@@ -17,12 +17,16 @@ export interface TargetMeasurements {
   readonly batchTokens: number[];
   readonly roundTtftMs: number[];
   readonly roundTotalMs: number[];
+  /** Per round: the proxy's CPU time per request of its batch, µs (`cpuNsOf`); NaN without one, or for a failed batch. */
+  readonly roundCpuUs: number[];
 }
 
 export interface ComparisonOptions {
   /** Requests in flight at once on a target (a batch). */
   readonly concurrency: number;
   readonly rounds: number;
+  /** The CPU time (ns) so far of the process serving `target`, when one does: read around each of its batches. */
+  readonly cpuNsOf?: (target: StreamTarget) => number | undefined;
 }
 
 /**
@@ -33,17 +37,19 @@ export interface ComparisonOptions {
  */
 export async function compareInterleaved(
   targets: readonly StreamTarget[],
-  { concurrency, rounds }: ComparisonOptions,
+  { concurrency, rounds, cpuNsOf }: ComparisonOptions,
 ): Promise<TargetMeasurements[]> {
   const results = targets.map(
-    (target) => ({ target, timings: [], batchMs: [], batchTokens: [], roundTtftMs: [], roundTotalMs: [] }) as TargetMeasurements,
+    (target) => ({ target, timings: [], batchMs: [], batchTokens: [], roundTtftMs: [], roundTotalMs: [], roundCpuUs: [] }) as TargetMeasurements,
   );
   for (let round = 0; round < rounds; round++) {
     for (let turn = 0; turn < results.length; turn++) {
       const result = results[(round + turn) % results.length]!;
+      const cpuBefore = cpuNsOf?.(result.target);
       const started = performance.now();
       const settled = await Promise.all(Array.from({ length: concurrency }, () => timeOrCountFailure(result.target)));
       const batchMs = performance.now() - started;
+      const cpuAfter = cpuNsOf?.(result.target);
       const batch = settled.filter((timing) => timing !== undefined);
       const complete = batch.length === settled.length;
       result.timings.push(...batch);
@@ -51,6 +57,7 @@ export async function compareInterleaved(
       result.batchTokens.push(complete ? batch.reduce((sum, timing) => sum + timing.tokens, 0) : NaN);
       result.roundTtftMs.push(complete ? median(batch.map((timing) => timing.ttftMs)) : NaN);
       result.roundTotalMs.push(complete ? median(batch.map((timing) => timing.totalMs)) : NaN);
+      result.roundCpuUs.push(complete && cpuBefore !== undefined && cpuAfter !== undefined ? (cpuAfter - cpuBefore) / 1000 / concurrency : NaN);
     }
   }
   return results;

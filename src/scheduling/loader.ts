@@ -492,10 +492,11 @@ export function createLoader(options: LoaderOptions): Loader {
     acquire,
     backends,
 
+    // Called for every line an engine writes, loaded or not: a loaded runner costs one look at its phase.
     engineOutput(socket) {
-      const slot = [...live.entries()].find(([, runner]) => runner.socket === socket)?.[0];
-      const loading = state.runners.some((r) => r.slot === slot && r.phase === "loading");
-      if (slot !== undefined && loading) dispatch({ type: "progressed", slot });
+      for (const runner of state.runners) {
+        if (runner.phase === "loading" && live.get(runner.slot)?.socket === socket) return dispatch({ type: "progressed", slot: runner.slot });
+      }
     },
 
     async configure(configuration) {

@@ -58,9 +58,12 @@ export async function createGateway(config: Config, logger: Logger, logs: LogBuf
   const demoModels = ensureFixtureModels({ onProgress: (line) => logger.info({ component: "demo models" }, line) })
     .then((paths) => registerDemoModels(store, paths))
     .catch((error: unknown) => logger.error({ err: error }, "the demo models could not be registered"));
+  // Requests wait for the demo models while they are registered; after that, not even a turn of the microtask queue.
+  let demoModelsDone = false;
+  void demoModels.then(() => (demoModelsDone = true));
   const resolver: ModelResolver = {
-    resolve: async (reference) => (await demoModels, store.resolve(reference)),
-    list: async () => (await demoModels, store.list()),
+    resolve: (reference) => (demoModelsDone ? store.resolve(reference) : demoModels.then(() => store.resolve(reference))),
+    list: () => (demoModelsDone ? store.list() : demoModels.then(() => store.list())),
   };
   // The backend reports engine output to the loader (a load still making
   // progress keeps its timeout), yet the loader is built from the backend.
