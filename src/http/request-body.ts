@@ -7,6 +7,7 @@ import type { HonoRequest } from "hono";
 import { HTTPException } from "hono/http-exception";
 import * as v from "valibot";
 import { parseUntrustedJson } from "../inference/untrusted-json.ts";
+import { noteBodyModel } from "./body-model.ts";
 
 /**
  * @throws HTTPException 400 on an empty body, bad JSON, JSON that is no object, or a body the schema refuses
@@ -23,6 +24,7 @@ export async function readRequestBody<const Schema extends v.GenericSchema>(
   } catch (error) {
     throw badRequest(`invalid JSON: ${(error as Error).message}`);
   }
+  noteBodyModel(request, json);
   // Every body is an object of fields; valibot's object schemas would read an array's methods (`shift`) as fields.
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw badRequest("the request body must be a JSON object");
   const result = v.safeParse(schema, json);

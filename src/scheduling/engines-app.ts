@@ -98,7 +98,7 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
       const value = c.req.header(name);
       if (value !== undefined) headers[name] = value;
     }
-    const search = new URL(c.req.url).search;
+    const search = querySearch(c.req.url);
     const backend = c.req.param("backend");
     const reply = await engines.send({
       path,
@@ -175,4 +175,9 @@ export function createEnginesApp(options: EnginesAppOptions): Hono {
   app.get("/:backend/_configure", showConfiguration);
 
   return app;
+}
+
+/** The URL's query (`?…`), parsed only when there may be one: most requests have none. */
+function querySearch(url: string): string {
+  return url.includes("?") ? new URL(url).search : "";
 }

@@ -1,6 +1,9 @@
 import * as v from "valibot";
+import { noteBodyModel } from "../http/body-model.ts";
 import { parseUntrustedJson } from "../inference/untrusted-json.ts";
 import { BadRequestError } from "./openai-error.ts";
+
+const utf8 = new TextDecoder();
 
 /**
  * Parses a JSON request body and checks it against `schema`.
@@ -10,10 +13,11 @@ import { BadRequestError } from "./openai-error.ts";
 export function parseJsonBody<S extends v.GenericSchema>(schema: S, body: Uint8Array | ArrayBuffer): v.InferOutput<S> {
   let json: unknown;
   try {
-    json = parseUntrustedJson(new TextDecoder().decode(body));
+    json = parseUntrustedJson(utf8.decode(body));
   } catch (error) {
     throw new BadRequestError(`malformed JSON body: ${(error as Error).message}`);
   }
+  noteBodyModel(body, json);
   // valibot's object schemas would read an array's methods (`shift`) as fields.
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw new BadRequestError("the request body must be a JSON object");
   return parseRequestInput(schema, json);

@@ -26,13 +26,23 @@ export function hostCheck(options: HostCheckOptions): MiddlewareHandler {
   const onRefused = options.onRefused ?? ((c: Context) => c.text("Forbidden", 403));
   if (!isLoopbackListener(options.listenHostname) && listed.length === 0) return (_c, next) => next();
   const extra = wildcardPattern(listed);
+  // `Host` values the name alone makes local: a client sends the same one every time, and the IP checks cost microseconds.
+  const local = new Set<string>();
   return async (c, next) => {
     const host = c.req.header("host") ?? "";
+    if (local.has(host)) return next();
     const name = hostName(host);
-    if (isServed(name) || extra.test(name)) return next();
+    if (isLocal(name) || extra.test(name)) {
+      if (local.size < maxRemembered) local.add(host);
+      return next();
+    }
+    if (isThisMachine(name)) return next();
     return onRefused(c, host);
   };
 }
+
+/** Distinct `Host` values remembered: a client cannot grow the set without end. */
+const maxRemembered = 64;
 
 function isLoopbackListener(hostname: string): boolean {
   const name = unbracketed(hostname).toLowerCase();
@@ -46,12 +56,13 @@ function hostName(host: string): string {
   return host.replace(/:\d*$/, "").toLowerCase();
 }
 
-/**
- * Ollama's allowedHost and its IP checks: local names, private and local
- * addresses, this machine's name (a system call, so asked after the rest).
- */
-function isServed(name: string): boolean {
-  if (name === "" || isLocalName(name) || isInternalAddress(name)) return true;
+/** Ollama's allowedHost and its IP checks: local names, private and local addresses. */
+function isLocal(name: string): boolean {
+  return name === "" || isLocalName(name) || isInternalAddress(name);
+}
+
+/** This machine's name or one of its addresses: system calls, so asked after the rest, and every time (either may change). */
+function isThisMachine(name: string): boolean {
   return name === machineName().toLowerCase() || isInterfaceAddress(name);
 }
 

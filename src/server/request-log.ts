@@ -11,6 +11,7 @@
  */
 import type { HonoRequest, MiddlewareHandler } from "hono";
 import type { Logger } from "pino";
+import { bodyModel } from "../http/body-model.ts";
 import { isTakenOver, nodeResponse, watchSentReply, type ReplyHead } from "../http/stream-reply.ts";
 import { RequestOriginHeader } from "../inference/origin.ts";
 import type { TokenUsage } from "../scheduling/usage-tap.ts";
@@ -149,7 +150,8 @@ function watched(
 
 /**
  * The `model` of a JSON body the handler read through Hono (which keeps what
- * it read); a body it streamed or left unread is not read here.
+ * it read); a body it streamed or left unread is not read here. A body the
+ * gateway parsed already had its model noted then (`noteBodyModel`).
  */
 async function requestedModel(request: HonoRequest, maxBytes: number): Promise<string | undefined> {
   const length = Number(request.header("content-length"));
@@ -157,8 +159,11 @@ async function requestedModel(request: HonoRequest, maxBytes: number): Promise<s
   // The cache holds promises, whatever its type says.
   const { json, text, arrayBuffer } = request.bodyCache as { json?: Promise<unknown>; text?: Promise<string>; arrayBuffer?: Promise<ArrayBuffer> };
   try {
+    const bytes = arrayBuffer && !json && !text ? await arrayBuffer : undefined;
+    const noted = bodyModel(request) ?? (bytes && bodyModel(bytes));
+    if (noted !== undefined) return noted?.slice(0, 200);
     // Whatever its content type says: curl's `-d` sends Ollama's JSON as a form.
-    const body: unknown = json ? await json : text ? JSON.parse(await text) : arrayBuffer ? JSON.parse(new TextDecoder().decode(await arrayBuffer)) : undefined;
+    const body: unknown = json ? await json : text ? JSON.parse(await text) : bytes ? JSON.parse(new TextDecoder().decode(bytes)) : undefined;
     const model = typeof body === "object" && body !== null ? (body as Record<string, unknown>).model : undefined;
     return typeof model === "string" ? model.slice(0, 200) : undefined;
   } catch {

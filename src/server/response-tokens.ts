@@ -54,7 +54,7 @@ export function bodyTail(): { push(chunk: Uint8Array): void; bytes(): { tail: Ui
 export function reportedTokens(contentType: string | null, tail: Uint8Array, whole: boolean): TokenUsage | undefined {
   const type = contentType ?? "";
   const bytes = Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength);
-  if (type.startsWith("application/x-ndjson")) return ollamaCounts(parseJson(bytes.toString("utf8").trimEnd().split("\n").at(-1) ?? ""));
+  if (type.startsWith("application/x-ndjson")) return ollamaCounts(parseJson(lastLine(bytes.toString("utf8").trimEnd())));
   if (type.startsWith("application/json")) {
     if (!whole) return undefined;
     const tap = createUsageTap(type);
@@ -81,6 +81,11 @@ function ollamaCounts(value: unknown): TokenUsage | undefined {
   if (typeof prompt !== "number") return undefined;
   const completion = field(value, "eval_count");
   return { promptTokens: prompt, completionTokens: typeof completion === "number" ? completion : 0 };
+}
+
+/** The text after its last newline: a stream's tail holds many lines, and only the last is read. */
+function lastLine(text: string): string {
+  return text.slice(text.lastIndexOf("\n") + 1);
 }
 
 function parseJson(text: string): unknown {

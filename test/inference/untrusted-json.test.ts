@@ -23,18 +23,26 @@ describe("parseUntrustedJson", () => {
       assert.throws(() => parseUntrustedJson(`{"options":{"temperature":${number}}}`), /out of range/, number);
     }
     assert.equal(parseUntrustedJson("1e308"), 1e308);
+    // Out of range with an exponent of two digits: the digits before it make it so.
+    assert.throws(() => parseUntrustedJson(`[1${"0".repeat(250)}e99]`), /out of range/);
+    assert.throws(() => parseUntrustedJson(`[1${"0".repeat(309)}]`), /out of range/);
+    assert.deepEqual(parseUntrustedJson(`[${"9".repeat(99)}e99, 1E+99, 2.5e-7]`), [Number(`${"9".repeat(99)}e99`), 1e99, 2.5e-7]);
   });
 
   it("refuses __proto__ keys at any depth", () => {
     assert.throws(() => parseUntrustedJson('{"__proto__":{"polluted":true}}'), /__proto__/);
     assert.throws(() => parseUntrustedJson('{"a":[{"__proto__":1}]}'), /__proto__/);
+    assert.throws(() => parseUntrustedJson('{"\\u005f_proto__":{"polluted":true}}'), /__proto__/);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.deepEqual(parseUntrustedJson('{"text":"__proto__","proto":1}'), { text: "__proto__", proto: 1 });
   });
 
   it("replaces lone surrogates, keeps pairs", () => {
     assert.equal(parseUntrustedJson('"a\\ud800b\\udc00c"'), "a\uFFFDb\uFFFDc");
     assert.equal(parseUntrustedJson('"\\ud83d\\ude00"'), "\u{1F600}");
     assert.doesNotThrow(() => encodeURIComponent(parseUntrustedJson('"\\udfff"') as string));
+    // Lone surrogates in the text itself, not escaped.
+    assert.deepEqual(parseUntrustedJson('{"a":"x\ud800","b":"\udc00y","c":"\u{1F600}"}'), { a: "x\uFFFD", b: "\uFFFDy", c: "\u{1F600}" });
   });
 });
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, afterEach, describe, it } from "node:test";
 import { pino } from "pino";
@@ -10,6 +11,7 @@ import { InvalidConfigurationError, type BackendConfiguration } from "../../src/
 import type { StoredConfiguration } from "../../src/models/store/model-configurations.ts";
 import { createEngineMetrics } from "../../src/scheduling/engine-metrics.ts";
 import { createEnginesApp } from "../../src/scheduling/engines-app.ts";
+import type { EngineCall, EngineReply, Engines } from "../../src/engines/engines.ts";
 import { createLoader, type Loader, type LoaderOptions } from "../../src/scheduling/loader.ts";
 import { prepareRunnersDir } from "../../src/scheduling/runners-dir.ts";
 import { createFakeBackend, type FakeBackendOptions } from "./fake-backend.ts";
@@ -380,4 +382,22 @@ describe("engines app on a stand-in engine", () => {
     assert.equal(loader.runners().length, 0);
     assert.equal((await chat("a")).status, 503);
   });
+
+  it("passes the query on to the engine as the URL parses it, and none when there is none", async () => {
+    const searches: Array<string | undefined> = [];
+    const engines = {
+      send: async (call: EngineCall): Promise<EngineReply> => {
+        searches.push(call.search);
+        return { status: 200, headers: new Headers({ "content-type": "application/json" }), loadDurationMs: 0, body: Readable.from([Buffer.from("{}")]) };
+      },
+    } as unknown as Engines;
+    const app = createEnginesApp({ engines, loader: { backends: new Map() } as unknown as Loader, resolver, logger });
+    for (const query of ["", "?", "?a=1&b=%20", "?x#y", "#y?z"]) {
+      const reply = await app.request(`/v1/chat/completions${query}`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+      assert.equal(reply.status, 200, query);
+      await reply.text();
+    }
+    assert.deepEqual(searches, [undefined, undefined, "?a=1&b=%20", "?x", undefined]);
+  });
 });
+

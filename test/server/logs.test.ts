@@ -93,6 +93,8 @@ describe("response tokens", () => {
     assert.deepEqual(reportedTokens("application/x-ndjson", bytes(ndjson), true), { promptTokens: 12, completionTokens: 5 });
     assert.deepEqual(reportedTokens("application/json; charset=UTF-8", bytes('{"done":true,"prompt_eval_count":3}'), true), { promptTokens: 3, completionTokens: 0 });
     assert.equal(reportedTokens("application/x-ndjson", bytes('{"status":"success"}\n'), true), undefined);
+    // One line, no newline after it: that line is the last.
+    assert.deepEqual(reportedTokens("application/x-ndjson", bytes('{"done":true,"prompt_eval_count":3,"eval_count":4} \r\n\n'), true), { promptTokens: 3, completionTokens: 4 });
   });
 
   it("OpenAI's usage from JSON, and from the last events of a stream even when its start was dropped", () => {

@@ -3,6 +3,9 @@ import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Hono } from "hono";
 import pino from "pino";
+import * as v from "valibot";
+import { readRequestBody } from "../../src/http/request-body.ts";
+import { parseJsonBody } from "../../src/scheduling/json-body.ts";
 import { requestLog } from "../../src/server/request-log.ts";
 
 function loggedApp() {
@@ -13,6 +16,9 @@ function loggedApp() {
   app.post("/json", async (c) => c.json({ read: await c.req.json() }));
   app.post("/text", async (c) => c.text(await c.req.text()));
   app.post("/bytes", async (c) => c.body(await c.req.arrayBuffer()));
+  // The gateway's own readers, which note the model as they parse.
+  app.post("/read", async (c) => c.json(await readRequestBody(c.req, v.looseObject({}))));
+  app.post("/parsed", async (c) => c.json(parseJsonBody(v.looseObject({}), new Uint8Array(await c.req.arrayBuffer()))));
   // Streamed elsewhere (as blob uploads are): not Hono's to keep.
   app.post("/raw", async (c) => c.text(String((await new Response(c.req.raw.body).text()).length)));
   app.post("/stream", async (c) => {
@@ -77,5 +83,19 @@ describe("requestLog", () => {
     await (await app.request("/bytes", post("not json"))).text();
     assert.equal("model" in (await lineFor("/text")), false);
     assert.equal("model" in (await lineFor("/bytes")), false);
+  });
+
+  it("logs the model of a body the gateway's readers parsed as JSON.parse reads it, a lone surrogate and a model that is no string included", async () => {
+    const { app, lineFor } = loggedApp();
+    for (const [path, model] of [["/read", "tiny"], ["/parsed", "tiny:latest"]] as const) {
+      assert.equal((await app.request(path, post(JSON.stringify({ model, stream: true })))).status, 200);
+      assert.equal((await lineFor(path)).model, model, path);
+    }
+    const { app: other, lineFor: otherLineFor } = loggedApp();
+    // The readers replace a lone surrogate with U+FFFD; the log names the model as the client wrote it.
+    assert.equal((await other.request("/read", post('{"model":"tiny\\ud800"}'))).status, 200);
+    assert.equal((await otherLineFor("/read")).model, "tiny\ud800");
+    assert.equal((await other.request("/parsed", post('{"model":["tiny"]}'))).status, 200);
+    assert.equal("model" in (await otherLineFor("/parsed")), false);
   });
 });
