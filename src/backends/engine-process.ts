@@ -17,7 +17,7 @@ export interface RunEngineOptions {
   readonly stopGraceMs?: number;
   /** Called once the process started, with its pid (also its process group id). */
   readonly onSpawn?: (pid: number, orphanProtected: boolean) => void;
-  /** Each output line, as it comes. */
+  /** Each output line: as it comes, or within 50 ms once `outputBatchedAfter` has passed one. */
   readonly onStderrLine?: (line: string) => void;
   /**
    * The line after which the engine's output may be read in batches (it has

@@ -394,9 +394,11 @@ export function createLoader(options: LoaderOptions): Loader {
     return backend;
   };
 
-  const estimateKey = (prepared: Prepared): string => JSON.stringify([prepared.backend.name, prepared.model.id, prepared.config ?? null]);
-  const estimateMemory = (prepared: Prepared): Promise<RequiredMemory> =>
-    memoryEstimates(estimateKey(prepared), () => prepared.backend.requiredMemoryForModel(closing.signal, prepared.model.id, prepared.config));
+  /** The memory `prepared` needs: known after a model's first request, a promise until then. */
+  const estimateMemory = (prepared: Prepared): RequiredMemory | Promise<RequiredMemory> => {
+    const key = JSON.stringify([prepared.backend.name, prepared.model.id, prepared.config ?? null]);
+    return memoryEstimates.settled(key) ?? memoryEstimates(key, () => prepared.backend.requiredMemoryForModel(closing.signal, prepared.model.id, prepared.config));
+  };
 
   /** What `asked` runs as (memoised: read once per model and size); undefined when the backend does not say. */
   const runContextSize = (backend: Backend, modelId: string, asked: number): number | Promise<number> | undefined => {
@@ -437,7 +439,8 @@ export function createLoader(options: LoaderOptions): Loader {
     signal?.throwIfAborted();
     const { prepared, key, keepAliveMs } = await prepare(target);
     // Known after a model's first request: then nothing to wait for, nor to stop waiting for.
-    const memory = memoryEstimates.settled(estimateKey(prepared)) ?? (await untilAborted(estimateMemory(prepared), signal));
+    const estimate = estimateMemory(prepared);
+    const memory = estimate instanceof Promise ? await untilAborted(estimate, signal) : estimate;
     signal?.throwIfAborted();
     const id = nextDemandId++;
     // A ready runner is granted while the request is dispatched; any later grant waited for a load.
