@@ -101,9 +101,12 @@ describe("hostile registries, through the real gateway's /api/pull", () => {
       page: await pull(served, `${page.host}/admin/panel`),
       closed: await pull(served, `${closed}/admin/panel`),
     };
+    const hostOf = { admin: admin.host, page: page.host, closed };
     for (const [name, reply] of Object.entries(replies)) {
       assert.ok(reply.error, name);
-      assert.doesNotMatch(reply.error, /secret|INTERNAL|html|ECONNREFUSED|403/i, `${name}: ${reply.error}`);
+      // Without the host: a port such as 40321 holds "403" by chance.
+      const error = withoutPort(reply.error, hostOf[name as keyof typeof hostOf]) ?? "";
+      assert.doesNotMatch(error, /secret|INTERNAL|html|ECONNREFUSED|403/i, `${name}: ${reply.error}`);
     }
     assert.ok(admin.requests.length > 0 && page.requests.length > 0, "the gateway did try them");
     assert.equal(withoutPort(replies.admin.error, admin.host), withoutPort(replies.closed.error, closed));
