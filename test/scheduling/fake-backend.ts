@@ -44,13 +44,14 @@ export function createFakeBackend(options: FakeBackendOptions = {}) {
 
     async run(signal, socket, model, _modelRef, _mode, config) {
       starts += 1;
-      const started = Date.now();
+      // Monotonic and fractional: Date.now()'s whole milliseconds let a 100 ms load end up to 1 ms early.
+      const started = performance.now();
       const runner: FakeRunner = { model, socket, config, server: createServer(), crash: () => {}, inFlight: 0 };
       runner.server.on("request", (request, response) => {
         runner.inFlight += 1;
         response.on("close", () => (runner.inFlight -= 1));
         if (request.url === "/health") {
-          const loaded = Date.now() - started >= (options.loadMs ?? 0);
+          const loaded = performance.now() - started >= (options.loadMs ?? 0);
           response.writeHead(loaded ? 200 : 503).end(loaded ? '{"status":"ok"}' : '{"error":{"code":503,"message":"Loading model"}}');
           return;
         }
