@@ -65,12 +65,13 @@ async function setup(engine: FakeBackendOptions = {}, loaderOptions: Partial<Loa
   return { app, loader, fake, runnersDir, metrics, post, chat };
 }
 
+/** Polls `check`; fails naming `what` after a deadline no loaded machine reaches (a count of polls was 2 s at best). */
 async function eventually(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 200; i += 1) {
-    if (await check()) return;
+  const deadline = Date.now() + 30_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
     await sleep(10);
   }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 function dataLines(text: string): string[] {
