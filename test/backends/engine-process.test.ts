@@ -45,8 +45,13 @@ describe("runEngineProcess", () => {
   });
 
   it("kills an engine that ignores SIGTERM once the grace period is over", async () => {
-    const engine = await start(`trap '' TERM; echo ready >&2; while true; do sleep 0.05; done`, { stopGraceMs: 300 });
-    await sleep(100);
+    let trapped!: () => void;
+    const ready = new Promise<void>((resolve) => (trapped = resolve));
+    const engine = await start(`trap '' TERM; echo ready >&2; while true; do sleep 0.05; done`, {
+      stopGraceMs: 300,
+      onStderrLine: (line) => line === "ready" && trapped(),
+    });
+    await ready; // its trap is set: a fixed wait could end before a slow shell got that far, and SIGTERM would end it
     const started = Date.now();
     engine.abort();
     await engine.run;
