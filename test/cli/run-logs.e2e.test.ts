@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
 import { modelgateVersion } from "../../src/server/version.ts";
+import { eventually } from "../support/eventually.ts";
 import { useGateway } from "../support/gateway.ts";
 import { cleanEnv, cliBinary, runCli, runInTerminal } from "./support/run-cli.ts";
 
@@ -23,9 +24,12 @@ describe("modelgate run, logs, version and engines", () => {
     const evaluated = count(run.stderr, "eval");
     assert.ok(evaluated >= 1 && evaluated <= 5, run.stderr);
 
-    // The request log has the line for it, with the tokens the reply reported.
-    const logged = fixture.gateway.logs.find((entry) => entry.component === "http" && entry.path === "/api/chat" && entry.model === "tiny");
-    assert.ok(logged, "a request log line for /api/chat");
+    // The request log has the line for it, with the tokens the reply reported: read off the gateway's stderr,
+    // which may reach this process after the CLI's exit does.
+    const logged = await eventually(
+      async () => fixture.gateway.logs.find((entry) => entry.component === "http" && entry.path === "/api/chat" && entry.model === "tiny"),
+      "a request log line for /api/chat",
+    );
     assert.equal(logged.status, 200);
     assert.equal(logged.method, "POST");
     assert.equal(logged.completion_tokens, evaluated);
