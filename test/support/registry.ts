@@ -1,6 +1,6 @@
 /**
  * A real OCI registry for tests: Debian's `docker-registry` (distribution
- * 2.8), started on 127.0.0.1 on a free port with a temporary storage
+ * 2.8), started on 127.0.0.1 on a port of its own choosing with a temporary storage
  * directory, open, behind Basic auth (htpasswd) or behind token auth with a
  * token server started here. Also a loopback TCP proxy the test can cut.
  */
@@ -44,7 +44,6 @@ export interface RegistryOptions {
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), "modelgate-registry-"));
-  const port = await freePort();
   const tokenRequests: URL[] = [];
   let tokenServer: Server | undefined;
   let auth = "";
@@ -68,7 +67,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   const config = [
     "version: 0.1",
     "log:",
-    "  level: error",
+    "  level: info", // its "listening on" line says which port it got
     "  accesslog:",
     "    disabled: true",
     "storage:",
@@ -80,7 +79,9 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     "    uploadpurging:",
     "      enabled: false",
     "http:",
-    `  addr: 127.0.0.1:${port}`,
+    // Port 0: the registry binds a port the kernel picks. A port found free here and handed over could be
+    // taken in between (the token server's own port 0 among others), and the registry would not start.
+    "  addr: 127.0.0.1:0",
     `  secret: ${randomUUID()}`,
     auth,
   ].join("\n");
@@ -88,12 +89,15 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
 
   const child = spawn(registryBinary, ["serve", join(dir, "config.yml")], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  const url = `http://127.0.0.1:${port}`;
-  await waitForRegistry(url, child, () => stderr);
+  let host: string | undefined;
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+    host ??= /msg="listening on (127\.0\.0\.1:\d+)"/.exec(stderr)?.[1];
+  });
+  const url = await waitForRegistry(child, () => host, () => stderr);
 
   return {
-    host: `127.0.0.1:${port}`,
+    host: new URL(url).host,
     url,
     storage: dir,
     tokenRequests,
@@ -105,15 +109,20 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   };
 }
 
-async function waitForRegistry(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
+/** Its URL, once it has said where it listens and answers there. */
+async function waitForRegistry(child: ChildProcess, host: () => string | undefined, stderr: () => string): Promise<string> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${stderr()}`);
-    const status = await fetch(`${url}/v2/`).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 200 || status === 401) return;
+    const found = host();
+    if (found) {
+      const url = `http://${found}`;
+      const status = await fetch(`${url}/v2/`).then(
+        (response) => response.status,
+        () => 0,
+      );
+      if (status === 200 || status === 401) return url;
+    }
     await sleep(50);
   }
   throw new Error(`docker-registry did not answer within 15 s: ${stderr()}`);
