@@ -92,7 +92,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   let host: string | undefined;
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
-    host ??= /msg="listening on (127\.0\.0\.1:\d+)"/.exec(stderr)?.[1];
+    host ??= /listening on (127\.0\.0\.1:\d+)/.exec(stderr)?.[1];
   });
   const url = await waitForRegistry(child, () => host, () => stderr);
 
