@@ -91,7 +91,15 @@ export function createCompletionHandler({ engines, logger, applyModelfile }: Com
           finish: follower.finish,
         },
       );
-      if (call.stream) return streamReply(c, ndjsonHead, reply.body, encodedTranslation(lines, writeLine));
+      if (call.stream) {
+        // The counts the request log reports are those the final line states: taken as it is written, not read back from the bytes sent.
+        let stated: { promptTokens: number; completionTokens: number } | undefined;
+        const write = (line: OllamaStreamLine) => {
+          if ("done" in line && line.done) stated = { promptTokens: line.prompt_eval_count, completionTokens: line.eval_count };
+          return writeLine(line);
+        };
+        return streamReply(c, { ...ndjsonHead, tokens: () => stated }, reply.body, encodedTranslation(lines, write));
+      }
       const whole = aggregateReplies(await collectPieces(unstreamed ? await wholeReplyEvents(reply.body) : reply.body, lines));
       if ("error" in whole) throw new HTTPException(500, { message: whole.error });
       return c.json(whole satisfies OllamaReply);

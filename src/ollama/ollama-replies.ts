@@ -155,15 +155,26 @@ export function replyFormatter(shape: ReplyShape, model: string, now: () => numb
 }
 
 /**
- * Formatting a date costs as much as the rest of a chunk; the tokens of every
- * stream in one millisecond share its text.
+ * `Date#toISOString`'s text. Formatting a date cost about 5 µs a token when
+ * tokens come one at a time (`bench hotpath --streams 1`), as much as the
+ * rest of the chunk: the text up to the milliseconds is formatted once a
+ * second, and the tokens of every stream in one millisecond share it all.
  */
-function isoTime(time: number): string {
-  if (time !== lastIso.time) lastIso = { time, text: new Date(time).toISOString() };
+export function isoTime(time: number): string {
+  const ms = Math.trunc(time); // as Date keeps it
+  if (ms === lastIso.ms) return lastIso.text;
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond.second) {
+    const text = new Date(second * 1000).toISOString();
+    lastSecond = { second, prefix: text.slice(0, -4) }; // up to "." before the milliseconds
+  }
+  const fraction = ms - second * 1000;
+  lastIso = { ms, text: `${lastSecond.prefix}${fraction < 10 ? "00" : fraction < 100 ? "0" : ""}${fraction}Z` };
   return lastIso.text;
 }
 
-let lastIso = { time: NaN, text: "" };
+let lastIso = { ms: NaN, text: "" };
+let lastSecond = { second: NaN, prefix: "" };
 
 function logprobsOf({ logprobs }: Output): { logprobs?: readonly Logprob[] } {
   return logprobs?.length ? { logprobs } : {};

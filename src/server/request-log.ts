@@ -88,9 +88,9 @@ function tokenFields(usage: TokenUsage | undefined) {
 
 /**
  * What a reply written straight to Node's response sent (its last bytes), and
- * how it ended, once it has. An event stream whose source reads its own
- * counts (an engine's bytes, which the metrics read) is not kept: the same
- * events would be found and parsed twice.
+ * how it ended, once it has. A reply whose source states its own counts
+ * (an engine's events, which the metrics read; the lines an Ollama
+ * translation writes) is not kept: the same counts would be found twice.
  */
 function watchedReply(outgoing: object) {
   const tail = bodyTail();
@@ -99,7 +99,7 @@ function watchedReply(outgoing: object) {
   let hear: ((outcome: "ended" | "failed" | "cancelled") => void) | undefined;
   watchSentReply(outgoing, {
     head(head) {
-      if (head.tokens && head.headers["content-type"]?.startsWith("text/event-stream")) stated = head.tokens;
+      if (head.tokens) stated = head.tokens;
     },
     chunk(bytes) {
       if (!stated) tail.push(bytes);

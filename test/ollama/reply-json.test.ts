@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ndjsonLine } from "../../src/ollama/ndjson-response.ts";
-import { replyFormatter, replyJson, zeroMetrics, type OllamaStreamLine } from "../../src/ollama/ollama-replies.ts";
+import { isoTime, replyFormatter, replyJson, zeroMetrics, type OllamaStreamLine } from "../../src/ollama/ollama-replies.ts";
 
 /** Strings that JSON must escape or encode with care: quotes, controls, astral and lone surrogates, U+2028. */
 const awkward = ["", "plain", ' "quoted" ', "back\\slash", "tab\tnew\nline\r", "\u0000\u001f\u007f", "\u2028\u2029", "é漢字🙂", "\ud800 lone", "lone \udfff", "</script>"];
@@ -46,5 +46,15 @@ describe("ndjsonLine", () => {
     }
     const line = replyFormatter("chat", "tiny:latest").chunk({ content: "🙂" });
     assert.equal(Buffer.from(ndjsonLine(line, replyJson)).toString("utf8"), `${JSON.stringify(line)}\n`);
+  });
+});
+
+describe("isoTime", () => {
+  it("writes what Date#toISOString writes, across seconds, milliseconds, fractions, before 1970 and past 9999", () => {
+    const times = [0, 1, 9, 10, 99, 100, 999, 1000, 1001, 1_796_560_734_000, 1_796_560_734_007, 1_796_560_734_999, 1_796_560_735_000, 1_796_560_734_123.9, -1, -999, -1000, -1001, -86_400_001.5, 253_402_300_799_999, 253_402_300_800_000];
+    const random = seeded(7);
+    for (let i = 0; i < 2000; i++) times.push(Math.floor(random() * 4e12) - 1e12, 1_796_560_734_000 + Math.floor(random() * 5000));
+    // In order and shuffled: the remembered second and millisecond must never leak into another time.
+    for (const time of [...times, ...times.toReversed()]) assert.equal(isoTime(time), new Date(time).toISOString(), String(time));
   });
 });

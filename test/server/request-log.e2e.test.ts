@@ -2,11 +2,13 @@
  * The request log's token counts against the real gateway and llama-server:
  * an event stream (`/engines`, and the Anthropic and Responses translations,
  * whose usage is the engine's) is counted from the metrics' reading of the
- * engine's bytes, not parsed a second time; each line says what the reply
+ * engine's bytes, not parsed a second time; an Ollama stream from the final
+ * line its translation writes, not read back; each line says what the reply
  * itself stated.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Ollama } from "ollama";
 import OpenAI from "openai";
 import { eventually } from "../support/eventually.ts";
 import { useGateway } from "../support/gateway.ts";
@@ -42,6 +44,26 @@ describe("request log token counts (real gateway)", () => {
     assert.equal(logged.completion_tokens, usage.completion_tokens);
     assert.equal((await metric()) - before, usage.completion_tokens);
   });
+
+  for (const kind of ["chat", "generate"] as const) {
+    it(`an /api/${kind} stream logs the counts its final line states`, async () => {
+      const ollama = new Ollama({ host: fixture.gateway.url });
+      const seen = fixture.gateway.logs.length;
+      const options = { num_predict: 4, temperature: 0 };
+      const parts =
+        kind === "chat"
+          ? await ollama.chat({ model: "tiny", messages: [{ role: "user", content: "Say hello" }], stream: true, options })
+          : await ollama.generate({ model: "tiny", prompt: "Say hello", stream: true, options });
+      let final: { prompt_eval_count: number; eval_count: number; done: boolean } | undefined;
+      for await (const part of parts) final = part;
+      assert.ok(final?.done && final.eval_count >= 1 && final.prompt_eval_count >= 1, JSON.stringify(final));
+
+      const logged = await logLine(`/api/${kind}`, seen);
+      assert.equal(logged.status, 200);
+      assert.equal(logged.prompt_tokens, final.prompt_eval_count);
+      assert.equal(logged.completion_tokens, final.eval_count);
+    });
+  }
 
   it("a translated stream (/v1/messages) logs the usage its events state", async () => {
     const seen = fixture.gateway.logs.length;
