@@ -3,7 +3,6 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, afterEach, describe, it } from "node:test";
 import { pino } from "pino";
 import { ModelNotFoundError, normalizeModelReference, type ModelResolver, type ResolvedModel } from "../../src/models/model-resolver.ts";
@@ -14,6 +13,7 @@ import { createEnginesApp } from "../../src/scheduling/engines-app.ts";
 import type { EngineCall, EngineReply, Engines } from "../../src/engines/engines.ts";
 import { createLoader, type Loader, type LoaderOptions } from "../../src/scheduling/loader.ts";
 import { prepareRunnersDir } from "../../src/scheduling/runners-dir.ts";
+import { eventually } from "../support/eventually.ts";
 import { createFakeBackend, type FakeBackendOptions } from "./fake-backend.ts";
 
 const logger = pino({ level: "silent" });
@@ -63,15 +63,6 @@ async function setup(engine: FakeBackendOptions = {}, loaderOptions: Partial<Loa
   const chat = (modelName: string, extra: Record<string, unknown> = {}, init: RequestInit = {}) =>
     post("/v1/chat/completions", { model: modelName, messages: [{ role: "user", content: "hi" }], stream: true, ...extra }, init);
   return { app, loader, fake, runnersDir, metrics, post, chat };
-}
-
-/** Polls `check`; fails naming `what` after a deadline no loaded machine reaches (a count of polls was 2 s at best). */
-async function eventually(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 function dataLines(text: string): string[] {
