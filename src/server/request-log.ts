@@ -160,7 +160,9 @@ async function requestedModel(request: HonoRequest, maxBytes: number): Promise<s
   const { json, text, arrayBuffer } = request.bodyCache as { json?: Promise<unknown>; text?: Promise<string>; arrayBuffer?: Promise<ArrayBuffer> };
   try {
     const bytes = arrayBuffer && !json && !text ? await arrayBuffer : undefined;
-    const noted = bodyModel(request) ?? (bytes && bodyModel(bytes));
+    // null is noted too: a body that names no model is not parsed again to find none.
+    const byRequest = bodyModel(request);
+    const noted = byRequest === undefined && bytes ? bodyModel(bytes) : byRequest;
     if (noted !== undefined) return noted?.slice(0, 200);
     // Whatever its content type says: curl's `-d` sends Ollama's JSON as a form.
     const body: unknown = json ? await json : text ? JSON.parse(await text) : bytes ? JSON.parse(new TextDecoder().decode(bytes)) : undefined;
