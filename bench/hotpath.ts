@@ -364,7 +364,7 @@ async function benchLatency(): Promise<Latencies> {
             spread(results.map(total), 1, true),
             spread(ratios(results, direct, total), 3, true),
             spread(ratios(results, pipe, total), 3, true),
-            results.some((result) => result.roundCpuUs.some(Number.isFinite)) ? spread(results.map(cpuPerRequest), 0, true) : "–",
+            cpuMeasured(results) ? spread(results.map(cpuPerRequest), 0, true) : "–",
             String(closedConnections.get(name) ?? 0),
             String(failedRequests.get(name) ?? 0),
           ];
@@ -375,6 +375,11 @@ async function benchLatency(): Promise<Latencies> {
     await hot.close();
   }
   return latencies;
+}
+
+/** Whether a path's CPU was read at all: the engine reached directly has no proxy to read. */
+function cpuMeasured(results: readonly TargetMeasurements[]): boolean {
+  return results.some((result) => result.roundCpuUs.some(Number.isFinite));
 }
 
 /** A repetition's proxy CPU per request: the median of its rounds. */
@@ -402,7 +407,7 @@ function printSummary(cpu: CpuCosts | undefined, latency: Latencies | undefined)
       ...(first
         ? [
             signed(median(differences(first.get(key)!, first.get("pipe")!, ttft(0.5))), 2),
-            first.get(key)!.some((result) => result.roundCpuUs.some(Number.isFinite)) ? fixed(median(ratios(first.get(key)!, first.get("pipe")!, cpuPerRequest)), 2) : "–",
+            cpuMeasured(first.get(key)!) ? fixed(median(ratios(first.get(key)!, first.get("pipe")!, cpuPerRequest)), 2) : "–",
           ]
         : []),
       ...concurrencies.map((concurrency) => {
