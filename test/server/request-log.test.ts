@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { Hono } from "hono";
 import pino from "pino";
 import * as v from "valibot";
 import { readRequestBody } from "../../src/http/request-body.ts";
 import { parseJsonBody } from "../../src/scheduling/json-body.ts";
 import { requestLog } from "../../src/server/request-log.ts";
+import { eventually } from "../support/eventually.ts";
 
 function loggedApp() {
   const lines: Record<string, unknown>[] = [];
@@ -29,14 +29,7 @@ function loggedApp() {
     });
   });
   /** The one line logged for `path`, once it is. */
-  const lineFor = async (path: string) => {
-    for (let waited = 0; waited < 2_000; waited += 10) {
-      const line = lines.find((entry) => entry.path === path);
-      if (line) return line;
-      await sleep(10);
-    }
-    assert.fail(`nothing logged for ${path}`);
-  };
+  const lineFor = (path: string) => eventually(() => lines.find((entry) => entry.path === path), `a line logged for ${path}`, 2_000);
   return { app, lineFor };
 }
 
