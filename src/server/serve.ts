@@ -6,6 +6,7 @@ import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { isTakenOver } from "../http/stream-reply.ts";
 import { watchIdleTransfers, type IdleTransferOptions } from "./idle-transfers.ts";
 import { listenAddressUrl, type ListenAddress } from "./listen-address.ts";
+import { discardUnreadBodies } from "./unread-bodies.ts";
 
 export interface RunningServer {
   readonly url: string;
@@ -41,6 +42,7 @@ export function listen(app: Hono, address: ListenAddress, idle?: IdleTransferOpt
       });
     });
     server.once("error", onError);
+    discardUnreadBodies(server as Server);
     if (idle) watchIdleTransfers(server as Server, idle);
   });
 }

@@ -1,0 +1,111 @@
+/**
+ * A reply that comes before its request's body has all arrived: an upload of
+ * a blob the store already has (Open WebUI posts the file whatever the store
+ * holds), a body refused for its size. The gateway closed a connection the
+ * client had asked to close at once, with bytes unread, so the kernel reset
+ * it: Node's http client (no agent: `Connection: close`) still writing a
+ * 45 MB upload met EPIPE before the 201 in about 3 uploads of 100, and the
+ * Open WebUI replay hung on it in CI. Each test writes part of the body,
+ * waits for the reply, then writes the rest: a reset shows as an error.
+ */
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { connect, type Socket } from "node:net";
+import { describe, it } from "node:test";
+import { useGateway } from "../support/gateway.ts";
+
+const blob = randomBytes(1 << 20);
+const digest = `sha256:${createHash("sha256").update(blob).digest("hex")}`;
+const firstPart = 256 * 1024;
+
+/** A raw connection: what it received, whether it was ended by the server, and any error (a reset). */
+function rawConnection(url: string) {
+  const { hostname, port } = new URL(url);
+  // Half-open allowed: the server's FIN must not end our side before the rest of the body is written.
+  const socket: Socket = connect({ host: hostname, port: Number(port), allowHalfOpen: true });
+  const seen = { text: "", ended: false, errors: [] as string[] };
+  socket.setEncoding("latin1");
+  const changed = () => void socket.emit("changed");
+  socket.on("data", (chunk: string) => ((seen.text += chunk), changed()));
+  socket.on("end", () => ((seen.ended = true), changed()));
+  socket.on("error", (error: NodeJS.ErrnoException) => (seen.errors.push(error.code ?? error.message), changed()));
+  socket.on("close", changed);
+  const until = async (done: () => boolean) => {
+    while (!done() && !socket.destroyed) await once(socket, "changed");
+  };
+  const closed = once(socket, "close");
+  return { socket, seen, until, closed };
+}
+
+const replies = (text: string) => text.match(/^HTTP\/1\.1 \d+/gm) ?? [];
+
+describe("a body the reply came before", () => {
+  const served = useGateway({ env: { MODELGATE_MAX_BODY_BYTES: String(256 * 1024) } });
+
+  const upload = (connection: "close" | "keep-alive") =>
+    [
+      `POST /api/blobs/${digest} HTTP/1.1`,
+      `Host: ${new URL(served.gateway.url).host}`,
+      `Content-Length: ${blob.byteLength}`,
+      `Connection: ${connection}`,
+      "",
+      "",
+    ].join("\r\n");
+
+  it("the blob is stored by a first upload, read whole", async () => {
+    const reply = await fetch(`${served.gateway.url}/api/blobs/${digest}`, { method: "POST", body: blob });
+    assert.equal(reply.status, 201);
+  });
+
+  it("an upload of a blob the store has, the client asking to close: the 201, the server's FIN, then the rest of the body is read, never reset", async () => {
+    const { socket, seen, until, closed } = rawConnection(served.gateway.url);
+    socket.write(upload("close"));
+    socket.write(blob.subarray(0, firstPart));
+    await until(() => seen.ended);
+    assert.match(seen.text, /^HTTP\/1\.1 201 /);
+    assert.match(seen.text, /\r\nConnection: close\r\n/i);
+    socket.end(blob.subarray(firstPart));
+    await closed;
+    assert.deepEqual(seen.errors, []);
+  });
+
+  it("kept alive: the rest of that body is read, and the connection carries the next request", async () => {
+    const { socket, seen, until, closed } = rawConnection(served.gateway.url);
+    socket.write(upload("keep-alive"));
+    socket.write(blob.subarray(0, firstPart));
+    await until(() => replies(seen.text).length === 1 && seen.text.endsWith("0\r\n\r\n"));
+    assert.match(seen.text, /^HTTP\/1\.1 201 /);
+    socket.write(blob.subarray(firstPart));
+    socket.write(`GET /api/version HTTP/1.1\r\nHost: ${new URL(served.gateway.url).host}\r\nConnection: close\r\n\r\n`);
+    await until(() => seen.ended);
+    assert.deepEqual(replies(seen.text), ["HTTP/1.1 201", "HTTP/1.1 200"], seen.text);
+    assert.match(seen.text, /"version"/);
+    socket.end();
+    await closed;
+    assert.deepEqual(seen.errors, []);
+  });
+
+  it("a body refused for its size, the client asking to close: the 413, the server's FIN, then the rest of the body is read, never reset", async () => {
+    const { socket, seen, until, closed } = rawConnection(served.gateway.url);
+    const body = `{"model":"tiny","prompt":"${"x".repeat(1 << 20)}"}`;
+    socket.write(
+      [
+        "POST /api/generate HTTP/1.1",
+        `Host: ${new URL(served.gateway.url).host}`,
+        "Content-Type: application/json",
+        `Content-Length: ${Buffer.byteLength(body)}`,
+        "Connection: close",
+        "",
+        "",
+      ].join("\r\n"),
+    );
+    socket.write(body.slice(0, firstPart));
+    await until(() => seen.ended);
+    assert.match(seen.text, /^HTTP\/1\.1 413 /);
+    assert.match(seen.text, /request body too large/);
+    socket.end(body.slice(firstPart));
+    await closed;
+    assert.deepEqual(seen.errors, []);
+  });
+});
