@@ -57,28 +57,41 @@ export function pythonJsonLoads(text: string): unknown {
 }
 
 /**
- * `requests.post(url, data=file)`: urllib3 streams the body and, should the
- * server answer and close before it has read it all, swallows the broken
- * pipe and reads the answer (urllib3 2.x `HTTPConnection.request`).
+ * `requests.post(url, data=file)`: requests asks to keep the connection
+ * alive; urllib3 streams the body and, should the server answer and close
+ * before it has read it all, swallows the broken pipe and reads the answer
+ * (urllib3 2.x `HTTPConnection.request`). Node destroys the socket at the
+ * broken pipe, reading nothing more: an answer not heard by then is lost,
+ * and that fails as urllib3 fails when it finds none, never a wait forever.
  */
 export function urllib3Post(url: string, body: Uint8Array, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     let answered = false;
-    const req = httpRequest(url, { method: "POST", agent: false, headers: { "content-length": String(body.byteLength), ...headers } }, (res) => {
+    let brokenPipe: Error | undefined;
+    const headerList = { connection: "keep-alive", "content-length": String(body.byteLength), ...headers };
+    const req = httpRequest(url, { method: "POST", agent: false, headers: headerList }, (res) => {
       answered = true;
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => (text += chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on("end", () => {
+        resolve({ status: res.statusCode ?? 0, text });
+        req.destroy(); // no pool here to return the connection to
+      });
       res.on("error", reject);
     });
     const onError = (error: NodeJS.ErrnoException) => {
-      if (error.code === "EPIPE" || answered) return; // the broken pipe is swallowed; the answer is read
-      reject(error);
+      if (answered) return; // the socket may report the broken pipe after the answer, when the request no longer listens
+      if (error.code === "EPIPE") brokenPipe = error;
+      else reject(error);
     };
     req.on("error", onError);
-    // The socket may report the broken pipe after the answer, when the request no longer listens.
-    req.on("socket", (socket) => socket.on("error", onError));
+    req.on("socket", (socket) => {
+      socket.on("error", onError);
+      socket.on("close", () => {
+        if (!answered) reject(brokenPipe ?? new Error("the connection closed without an answer"));
+      });
+    });
     // Written in the chunks requests reads a file in, so an early answer can meet a body still being sent.
     const chunk = 8192;
     for (let offset = 0; offset < body.byteLength; offset += chunk) req.write(body.subarray(offset, offset + chunk));
