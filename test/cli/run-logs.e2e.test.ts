@@ -4,11 +4,11 @@
  * against the real gateway and its llama-server runners.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
 import { modelgateVersion } from "../../src/server/version.ts";
 import { eventually } from "../support/eventually.ts";
 import { useGateway } from "../support/gateway.ts";
+import { spawnTied } from "../support/processes.ts";
 import { cleanEnv, cliBinary, runCli, runInTerminal } from "./support/run-cli.ts";
 
 describe("modelgate run, logs, version and engines", () => {
@@ -111,12 +111,12 @@ describe("modelgate run, logs, version and engines", () => {
     assert.equal((await fetch(`${fixture.gateway.url}/logs?tail=many`)).status, 400);
 
     // The buffered lines come first: once they are out, the follower hears new ones.
-    const follower = spawn(process.execPath, [cliBinary, "logs", "-f", "-n", "1"], { env: env(), stdio: ["ignore", "pipe", "inherit"] });
+    const follower = await spawnTied(process.execPath, [cliBinary, "logs", "-f", "-n", "1"], { env: env(), stdio: ["ignore", "pipe", "inherit"] });
     let followed = "";
     const appeared = (pattern: RegExp) =>
       new Promise<void>((resolve, reject) => {
         const check = () => pattern.test(followed) && resolve();
-        follower.stdout.on("data", (chunk: Buffer) => {
+        follower.stdout!.on("data", (chunk: Buffer) => {
           followed += chunk.toString();
           check();
         });

@@ -7,13 +7,13 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { startGateway, type GatewayProcess } from "../support/gateway.ts";
 import { eventually } from "../support/eventually.ts";
+import { spawnTied } from "../support/processes.ts";
 
 interface RawExchange {
   readonly socket: Socket;
@@ -129,9 +129,9 @@ describe("a client that stops reading a stream (real engine)", () => {
     const body = JSON.stringify({
       model: "tiny", messages: [{ role: "user", content: "Say something." }], stream: true, max_tokens: 100_000, logprobs: true, top_logprobs: 1000,
     });
-    const reader = spawn("perl", ["-e", stalledReader, new URL(gateway.url).port, body], { stdio: ["ignore", "pipe", "inherit"] });
+    const reader = await spawnTied("perl", ["-e", stalledReader, new URL(gateway.url).port, body], { stdio: ["ignore", "pipe", "inherit"] });
     try {
-      const said = createInterface({ input: reader.stdout })[Symbol.asyncIterator]();
+      const said = createInterface({ input: reader.stdout! })[Symbol.asyncIterator]();
       assert.equal((await said.next()).value, "reading no more");
       // With one model loaded at a time, tiny-tools needs tiny's runner gone, so its lease released.
       const waiting = await fetch(`${gateway.url}/api/chat`, {

@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before } from "node:test";
 import { Ollama } from "ollama";
+import { spawnTied } from "./processes.ts";
 
 export interface GatewayProcess {
   readonly url: string;
@@ -39,7 +40,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
     ...(options.wrapper ?? []),
     process.execPath, ...(options.entry ?? [join(repoRoot, "bin/modelgate.mjs")]), "serve", "--host", "127.0.0.1:0", ...(options.args ?? []),
   ];
-  const child = spawn(command!, args, {
+  const child = await spawnTied(command!, args, {
     env: { ...process.env, MODELGATE_HOME: home, MODELGATE_LOG_LEVEL: "debug", ...options.env },
     stdio: ["ignore", "inherit", "pipe"],
   });

@@ -1,4 +1,17 @@
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
+import { withParentDeathSignal } from "../../src/backends/parent-death-signal.ts";
+
+/**
+ * `spawn`, with the child killed by the kernel if this test file's process
+ * dies. The test runner kills a file that runs past its timeout, never the
+ * file's children, and then waits for every process holding the file's
+ * output: a server left running would hold the whole suite forever.
+ */
+export async function spawnTied(command: string, args: readonly string[], options: SpawnOptions): Promise<ChildProcess> {
+  const wrapped = await withParentDeathSignal(command, args);
+  return spawn(wrapped.command, wrapped.args, options);
+}
 
 /** Every live descendant of `pid`, with its command name, read from /proc. */
 export async function descendants(pid: number): Promise<{ pid: number; name: string }[]> {

@@ -4,7 +4,7 @@
  * directory, open, behind Basic auth (htpasswd) or behind token auth with a
  * token server started here. Also a loopback TCP proxy the test can cut.
  */
-import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { createHash, createPrivateKey, createPublicKey, randomUUID, sign, type KeyObject } from "node:crypto";
 import { access, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer, type Server } from "node:http";
@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
+import { spawnTied } from "./processes.ts";
 
 /** Where Debian's package puts it; `DOCKER_REGISTRY_PATH` overrides. */
 export const registryBinary = process.env.DOCKER_REGISTRY_PATH ?? "/usr/bin/docker-registry";
@@ -87,7 +88,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   ].join("\n");
   await writeFile(join(dir, "config.yml"), config);
 
-  const child = spawn(registryBinary, ["serve", join(dir, "config.yml")], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = await spawnTied(registryBinary, ["serve", join(dir, "config.yml")], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   let host: string | undefined;
   child.stderr?.on("data", (chunk: Buffer) => {

@@ -1,9 +1,8 @@
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
-import { withParentDeathSignal } from "../../src/backends/parent-death-signal.ts";
 import { parsePrometheusText } from "../../src/scheduling/prometheus-text.ts";
 import { llamaServerForTests } from "./engine.ts";
+import { spawnTied } from "./processes.ts";
 
 export interface TcpLlamaServer {
   /** `http://127.0.0.1:<port>`. */
@@ -24,8 +23,7 @@ export interface TcpLlamaServer {
  */
 export async function startTcpLlamaServer(options: { model: string; alias: string; args?: readonly string[] }): Promise<TcpLlamaServer> {
   const args = ["--model", options.model, "--alias", options.alias, "--host", "127.0.0.1", "--port", "0", "--metrics", ...(options.args ?? [])];
-  const wrapped = await withParentDeathSignal(await llamaServerForTests(), args);
-  const child = spawn(wrapped.command, wrapped.args, { stdio: ["ignore", "ignore", "pipe"] });
+  const child = await spawnTied(await llamaServerForTests(), args, { stdio: ["ignore", "ignore", "pipe"] });
   const exited = once(child, "exit");
   const lines: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {

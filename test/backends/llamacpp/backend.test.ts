@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +14,7 @@ import { ensureLlamaServer } from "../../../src/backends/llamacpp/install.ts";
 import { llamaCppSource } from "../../../src/backends/llamacpp/source.ts";
 import { InvalidConfigurationError, type Backend, type BackendConfiguration, type BackendMode } from "../../../src/inference/index.ts";
 import { llamaServerForTests } from "../../support/engine.ts";
-import { isProcessRunning } from "../../support/processes.ts";
+import { isProcessRunning, spawnTied } from "../../support/processes.ts";
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
@@ -234,8 +233,8 @@ describe("llama.cpp backend on the real llama-server", () => {
         onSpawn: ({ pid }) => console.log(pid),
       });
       await backend.run(new AbortController().signal, ${JSON.stringify(join(dir, "chat.sock"))}, "chat", "chat", "completion", { "context-size": 512 });`;
-    const parent = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", gateway], { cwd: process.cwd(), stdio: ["ignore", "pipe", "inherit"] });
-    const [line] = await new Promise<string[]>((resolve) => createInterface({ input: parent.stdout }).once("line", (first) => resolve([first])));
+    const parent = await spawnTied(process.execPath, ["--import", "tsx", "--input-type=module", "-e", gateway], { cwd: process.cwd(), stdio: ["ignore", "pipe", "inherit"] });
+    const [line] = await new Promise<string[]>((resolve) => createInterface({ input: parent.stdout! }).once("line", (first) => resolve([first])));
     const enginePid = Number(line);
     assert.ok(await isProcessRunning(enginePid), "llama-server started");
     parent.kill("SIGKILL");
