@@ -1,7 +1,8 @@
-import { serve as serveNode, type ServerType } from "@hono/node-server";
+import { getRequestListener, RequestError } from "@hono/node-server";
 import type { Hono } from "hono";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { isTakenOver } from "../http/stream-reply.ts";
 import { watchIdleTransfers, type IdleTransferOptions } from "./idle-transfers.ts";
@@ -31,20 +32,32 @@ const lastWordsMs = 3_000;
  */
 export function listen(app: Hono, address: ListenAddress, idle?: IdleTransferOptions): Promise<RunningServer> {
   return new Promise((resolvePromise, reject) => {
-    const onError = (error: Error) => reject(error);
-    const serverOptions = { requestTimeout: 0 };
-    const server: ServerType = serveNode({ fetch: leftAlone(app.fetch), hostname: address.hostname, port: address.port, serverOptions }, (info) => {
-      server.off("error", onError);
+    // @hono/node-server's `serve`, but with an error handler, which it does not pass on.
+    const listener = getRequestListener(leftAlone(app.fetch), { hostname: address.hostname, errorHandler: refusedBeforeTheApp });
+    const server = createServer({ requestTimeout: 0 }, listener);
+    discardUnreadBodies(server);
+    if (idle) watchIdleTransfers(server, idle);
+    server.once("error", reject);
+    server.listen(address.port, address.hostname, () => {
+      server.off("error", reject);
+      const port = (server.address() as AddressInfo).port;
       resolvePromise({
-        url: listenAddressUrl({ hostname: address.hostname, port: info.port }),
-        port: info.port,
+        url: listenAddressUrl({ hostname: address.hostname, port }),
+        port,
         close: (graceMs = 0, endInFlight) => closeGracefully(server, graceMs, endInFlight),
       });
     });
-    server.once("error", onError);
-    discardUnreadBodies(server as Server);
-    if (idle) watchIdleTransfers(server as Server, idle);
   });
+}
+
+/**
+ * What @hono/node-server refuses before the app sees it (a `Host` no URL can
+ * hold, a malformed target) gets an error in the API's shape, not an empty
+ * 400; the app's own errors never reach here, Hono answers them.
+ */
+function refusedBeforeTheApp(error: unknown): Response {
+  if (error instanceof RequestError) return Response.json({ error: `bad request: ${error.message.toLowerCase()}` }, { status: 400 });
+  return Response.json({ error: "internal server error" }, { status: 500 });
 }
 
 type Fetch = (request: Request, env: { outgoing: object }) => Response | Promise<Response>;
@@ -63,9 +76,8 @@ function leftAlone(fetch: Hono["fetch"]): Fetch {
   };
 }
 
-async function closeGracefully(server: ServerType, graceMs: number, endInFlight?: () => Promise<void>): Promise<void> {
+async function closeGracefully(server: Server, graceMs: number, endInFlight?: () => Promise<void>): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!("closeAllConnections" in server)) return closed; // HTTP/2 servers close their sessions themselves
   server.closeIdleConnections();
   const drainedWithin = (ms: number) => Promise.race([closed.then(() => true), sleep(ms).then(() => false)]);
   if (await drainedWithin(graceMs)) return;

@@ -124,6 +124,17 @@ describe("browser attacks, through the real gateway (Ollama's CORS and allowedHo
       assert.equal(reply.status, 403, `Host: ${host}`);
     }
   });
+
+  it("a Host no URL can hold gets a 400 with an error, before any handler, and the server keeps serving", async () => {
+    const port = new URL(served.gateway.url).port;
+    for (const host of ["[::ffff:127.0.0.1]", "127.0.0.1:99999", "a b", `127.0.0.1:${port}/x`, "[::1"]) {
+      const reply = await send(served.gateway.url, "POST", "/api/copy", { Host: host, "Content-Type": "application/json" }, JSON.stringify({ source: "tiny", destination: "malformed" }));
+      assert.equal(reply.status, 400, `Host: ${host}`);
+      assert.match((JSON.parse(reply.text) as { error: string }).error, /^bad request: invalid (host header|url)$/, `Host: ${host}`);
+    }
+    assert.ok(!(await state()).names.includes("malformed:latest"));
+    assert.equal((await send(served.gateway.url, "GET", "/api/version", {})).status, 200);
+  });
 });
 
 describe("browser checks, configured (MODELGATE_ALLOWED_HOSTS, OLLAMA_ORIGINS=*)", () => {
