@@ -13,9 +13,10 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
  *   the request at each chunk.
  * - A connection that closes after the reply sends its FIN at once and is
  *   closed when the body has all arrived, or after `lingerMs`.
- *
- * A connection kept alive is bounded by @hono/node-server's own drain
- * (half a second, 64 MiB), which this lets make progress.
+ * - A connection kept alive whose body is not all in after `lingerMs` closes
+ *   so too. Node would read it for as long as the client sends, and a
+ *   shutdown would wait on it: @hono/node-server drains only the bodies of
+ *   requests that reached the app, and never a GET's or a HEAD's.
  */
 export function discardUnreadBodies(server: Server, lingerMs = 500): void {
   server.on("request", (request: IncomingMessage, response: ServerResponse) => {
@@ -32,19 +33,23 @@ export function discardUnreadBodies(server: Server, lingerMs = 500): void {
 function lingerBeforeClosing(request: IncomingMessage, lingerMs: number): void {
   const socket = request.socket;
   const destroySoon = socket.destroySoon;
-  const restore = () => void (socket.destroySoon = destroySoon);
-  // Kept alive, the connection never asks: the next request on it closes as Node would.
-  request.once("end", restore);
-  socket.destroySoon = () => {
-    restore();
+  let closing = false;
+  const closeSoon = () => {
+    // Asked again (@hono/node-server's drain, past its own half second): the linger stands.
+    if (closing) return;
+    closing = true;
+    clearTimeout(timer);
     socket.end();
-    const close = () => {
-      clearTimeout(timer);
-      socket.destroy();
-    };
-    const timer = setTimeout(close, lingerMs);
-    timer.unref();
-    request.once("end", close);
-    socket.once("close", () => clearTimeout(timer));
+    timer = setTimeout(() => socket.destroy(), lingerMs).unref();
   };
+  // Kept alive, the connection never asks: it closes if the body is not in by then.
+  let timer = setTimeout(closeSoon, lingerMs).unref();
+  socket.destroySoon = closeSoon;
+  request.once("end", () => {
+    clearTimeout(timer);
+    socket.destroySoon = destroySoon;
+    // All in: a connection kept alive carries the next request; one closing is closed.
+    if (closing) socket.destroy();
+  });
+  socket.once("close", () => clearTimeout(timer));
 }

@@ -13,7 +13,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { connect, type Socket } from "node:net";
 import { describe, it } from "node:test";
-import { useGateway } from "../support/gateway.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { startGateway, useGateway } from "../support/gateway.ts";
 
 const blob = randomBytes(1 << 20);
 const digest = `sha256:${createHash("sha256").update(blob).digest("hex")}`;
@@ -39,6 +40,20 @@ function rawConnection(url: string) {
 }
 
 const replies = (text: string) => text.match(/^HTTP\/1\.1 \d+/gm) ?? [];
+
+/**
+ * Sends a request that declares a body of a terabyte, then a few bytes of
+ * it now and then, as long as the server keeps the connection open (at most
+ * a minute, so a server that never closes fails the test instead of hanging it).
+ */
+async function trickleEndlessly(connection: ReturnType<typeof rawConnection>, head: string[]) {
+  const { socket, seen } = connection;
+  socket.write([...head, `Content-Length: ${2 ** 40}`, "", ""].join("\r\n"));
+  for (let writes = 0; writes < 1_200 && !seen.ended && !socket.destroyed; writes++) {
+    socket.write("x".repeat(16));
+    await sleep(50);
+  }
+}
 
 describe("a body the reply came before", () => {
   const served = useGateway({ env: { MODELGATE_MAX_BODY_BYTES: String(256 * 1024) } });
@@ -108,4 +123,36 @@ describe("a body the reply came before", () => {
     await closed;
     assert.deepEqual(seen.errors, []);
   });
+
+  it("a body that keeps coming after the reply, the connection kept alive (a GET's, one refused for its Host before the app): the server's FIN, never read for as long as the client sends", async () => {
+    const host = new URL(served.gateway.url).host;
+    for (const [head, status] of [
+      [["GET /api/version HTTP/1.1", `Host: ${host}`], /^HTTP\/1\.1 200 /],
+      [["POST /api/copy HTTP/1.1", "Host: [::ffff:127.0.0.1]", "Content-Type: application/json"], /^HTTP\/1\.1 400 [^]*\{"error":"bad request: invalid host header"\}/],
+    ] as const) {
+      const connection = rawConnection(served.gateway.url);
+      await trickleEndlessly(connection, [...head]);
+      assert.match(connection.seen.text, status);
+      assert.ok(connection.seen.ended, `the server still reads the body of ${head[0]} after a minute`);
+      connection.socket.destroy();
+    }
+  });
 });
+
+describe("a shutdown while a body the reply came before keeps coming", () => {
+  it("SIGTERM: the gateway exits, not waiting out its grace (ten minutes here) on that connection", async () => {
+    const gateway = await startGateway({ env: { MODELGATE_SHUTDOWN_GRACE: "600" } });
+    try {
+      const connection = rawConnection(gateway.url);
+      const trickling = trickleEndlessly(connection, ["GET /api/version HTTP/1.1", `Host: ${new URL(gateway.url).host}`]);
+      await connection.until(() => replies(connection.seen.text).length === 1);
+      // SIGKILL after a minute: an exit code of null.
+      assert.equal(await gateway.stop(60_000), 0);
+      await trickling;
+      connection.socket.destroy();
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
+
