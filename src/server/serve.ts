@@ -33,8 +33,13 @@ const lastWordsMs = 3_000;
 export function listen(app: Hono, address: ListenAddress, idle?: IdleTransferOptions): Promise<RunningServer> {
   return new Promise((resolvePromise, reject) => {
     // @hono/node-server's `serve`, but with an error handler, which it does not pass on.
-    const listener = getRequestListener(leftAlone(app.fetch), { hostname: address.hostname, errorHandler: refusedBeforeTheApp });
-    const server = createServer({ requestTimeout: 0 }, listener);
+    const options = { errorHandler: refusedBeforeTheApp };
+    // HTTP/1.1 requires a Host: without one, @hono/node-server refuses, where Node's own check answered an empty 400.
+    const http11 = getRequestListener(leftAlone(app.fetch), options);
+    const http10 = getRequestListener(leftAlone(app.fetch), { ...options, hostname: address.hostname });
+    const server = createServer({ requestTimeout: 0, requireHostHeader: false }, (request, response) =>
+      request.httpVersion === "1.0" ? http10(request, response) : http11(request, response),
+    );
     discardUnreadBodies(server);
     if (idle) watchIdleTransfers(server, idle);
     server.once("error", reject);

@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { hostname } from "node:os";
 import { describe, it } from "node:test";
 import { useGateway } from "../support/gateway.ts";
@@ -134,6 +135,22 @@ describe("browser attacks, through the real gateway (Ollama's CORS and allowedHo
     }
     assert.ok(!(await state()).names.includes("malformed:latest"));
     assert.equal((await send(served.gateway.url, "GET", "/api/version", {})).status, 200);
+  });
+
+  it("an HTTP/1.1 request without a Host gets a 400 with an error, where Node answered an empty one; HTTP/1.0 needs none", async () => {
+    const { hostname: address, port } = new URL(served.gateway.url);
+    const exchange = (head: string) =>
+      new Promise<string>((resolve, reject) => {
+        let text = "";
+        const socket = connect({ host: address, port: Number(port) }, () => socket.end(head));
+        socket.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
+        socket.on("end", () => resolve(text)).on("error", reject);
+      });
+    const missing = await exchange("POST /api/copy HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+    assert.match(missing, /^HTTP\/1\.1 400 /);
+    assert.deepEqual(JSON.parse(missing.slice(missing.indexOf("\r\n\r\n") + 4)), { error: "bad request: missing host header" });
+    const old = await exchange("GET /api/version HTTP/1.0\r\n\r\n");
+    assert.match(old, /^HTTP\/1\.1 200 [^]*"version"/);
   });
 });
 
