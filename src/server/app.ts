@@ -1,4 +1,5 @@
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type Next } from "hono";
+import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { ExperimentalEndpointsPrefix, InferencePrefix, ModelsPrefix } from "../inference/prefixes.ts";
@@ -84,6 +85,19 @@ const blobUploads = ["/api/blobs/", `${ModelsPrefix}/blobs/`];
 const isBlobUpload = (path: string) => blobUploads.some((prefix) => path.startsWith(prefix));
 
 /**
+ * An upload answered before its body has all arrived (a blob the store has)
+ * closes the connection, as Go's net/http does past 256 KiB unread, so the
+ * client may stop sending: curl, on a connection it meant to reuse, sent on
+ * and failed with "Send failure: Broken pipe" after the 201. The rest that
+ * still comes is read and dropped (./unread-bodies.ts).
+ */
+async function closingIfAnsweredEarly(c: Context, next: Next): Promise<void> {
+  await next();
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming && !incoming.complete && c.res.ok) c.header("Connection", "close");
+}
+
+/**
  * The gateway's HTTP application: every front door mounted on one Hono app,
  * behind the browser checks (`Host` and `Origin`, as Ollama applies them, to
  * every route), the optional API key and the body limit. The engines API answers at `/engines`, under the
@@ -134,7 +148,7 @@ export function createApp(parts: AppParts): Hono {
     ...(budget ? { budget } : {}),
   });
   // A plain test, where hono/combine's `except` composed a chain of its own for every request.
-  app.use("*", (c, next) => (isBlobUpload(c.req.path) ? next() : limitBody(c, next)));
+  app.use("*", (c, next) => (isBlobUpload(c.req.path) ? closingIfAnsweredEarly(c, next) : limitBody(c, next)));
   // Ollama clients probe this to see whether a server is up (`GET` and `HEAD`).
   app.get("/", (c) => c.text("Ollama is running"));
   for (const part of ollama) app.route("/api", part);
