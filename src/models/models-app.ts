@@ -93,9 +93,11 @@ export function createModelsApp(options: ModelsAppOptions): Hono {
     return c.body(null, (await store.hasBlob(digest)) ? 200 : 404);
   });
 
-  // Streamed to disk and verified on the way: never buffered.
+  // Streamed to disk and verified on the way: never buffered. A blob the store has is
+  // answered at once, 200, before its body is read, as Ollama's CreateBlobHandler does.
   app.put("/blobs/:digest", async (c) => {
     const digest = parseDigest(c.req.param("digest"));
+    if (await store.hasBlob(digest)) return c.body(null, 200);
     const body = c.req.raw.body;
     if (!body) throw new HTTPException(400, { message: "missing request body" });
     await store.receiveBlob(async () => ({ offset: 0, body: Readable.fromWeb(body as NodeReadableStream<Uint8Array>) }), {

@@ -88,7 +88,7 @@ const isBlobUpload = (path: string) => blobUploads.some((prefix) => path.startsW
  * An upload answered before its body has all arrived (a blob the store has)
  * closes the connection, as Go's net/http does past 256 KiB unread, so the
  * client may stop sending: curl, on a connection it meant to reuse, sent on
- * and failed with "Send failure: Broken pipe" after the 201. The rest that
+ * and failed with "Send failure: Broken pipe" after the reply. The rest that
  * still comes is read and dropped (./unread-bodies.ts).
  */
 async function closingIfAnsweredEarly(c: Context, next: Next): Promise<void> {

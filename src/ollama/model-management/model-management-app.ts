@@ -130,8 +130,8 @@ export function createOllamaModelManagementApp(options: OllamaModelManagementOpt
   // The body streams through to the store; it is never buffered here.
   app.post("/blobs/:digest", async (c) => {
     const upload: RequestInit & { duplex: "half" } = { method: "PUT", body: c.req.raw.body, duplex: "half", signal: c.req.raw.signal };
-    await call(`/blobs/${encodeURIComponent(c.req.param("digest"))}`, upload);
-    return c.body(null, 201);
+    const stored = await call(`/blobs/${encodeURIComponent(c.req.param("digest"))}`, upload);
+    return c.body(null, stored.status === 200 ? 200 : 201);
   });
 
   return app;
